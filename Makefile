@@ -1,0 +1,34 @@
+# vggsim — build, test, benchmark.
+GO ?= go
+
+.PHONY: all build test check bench fuzz deps
+
+all: build test
+
+build:
+	$(GO) build ./...
+
+# The test command the README gives and CI runs: installs what a fresh Debian machine
+# lacks, then vets and runs every test.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+# Tools and system packages the tests need. Nothing here today needs clang; code
+# generation will add it.
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl)"; exit 1; }
+
+# staticcheck, when installed (go install honnef.co/go/tools/cmd/staticcheck@latest).
+check:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null && staticcheck ./... || echo "staticcheck not installed; skipped"
+
+# Benchmarks, 6 runs each so benchstat can compare: make bench > new.txt; benchstat old.txt new.txt
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./...
+
+# A short fuzzing pass over every parser.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./ir
