@@ -50,6 +50,7 @@ type ParamSpec struct {
 	Shape    []int
 	DType    tensor.DType
 	Optional bool // may be absent from a checkpoint (BatchNorm's num_batches_tracked)
+	Buffer   bool // a PyTorch buffer (running statistics), not a learnable nn.Parameter
 }
 
 // Key returns the state_dict key of parameter p of n: n.Name + "." + p.
@@ -70,8 +71,8 @@ func (n *Node) ParamSpecs() []ParamSpec {
 		c := []int{n.Out.Shape.C}
 		return []ParamSpec{
 			{Name: "weight", Shape: c}, {Name: "bias", Shape: c},
-			{Name: "running_mean", Shape: c}, {Name: "running_var", Shape: c},
-			{Name: "num_batches_tracked", Shape: []int{}, DType: tensor.Int64, Optional: true},
+			{Name: "running_mean", Shape: c, Buffer: true}, {Name: "running_var", Shape: c, Buffer: true},
+			{Name: "num_batches_tracked", Shape: []int{}, DType: tensor.Int64, Optional: true, Buffer: true},
 		}
 	case Linear:
 		return []ParamSpec{
@@ -82,12 +83,13 @@ func (n *Node) ParamSpecs() []ParamSpec {
 	return nil
 }
 
-// NumParams returns the number of learned scalars n holds (float parameters only; BN's
-// running statistics count, num_batches_tracked does not).
+// NumParams returns the number of learnable scalars of n, counted as PyTorch counts
+// nn.Parameters: conv and linear weights and biases, BatchNorm gamma and beta. Buffers
+// (running statistics, num_batches_tracked) do not count.
 func (n *Node) NumParams() int64 {
 	var total int64
 	for _, s := range n.ParamSpecs() {
-		if s.DType == tensor.Float32 {
+		if !s.Buffer {
 			total += int64(tensor.Numel(s.Shape))
 		}
 	}
@@ -159,7 +161,7 @@ func (g *Graph) Renumber() {
 	}
 }
 
-// Params returns the total learned float parameter count of g.
+// Params returns the learnable parameter count of g (see Node.NumParams).
 func (g *Graph) Params() int64 {
 	var total int64
 	for _, n := range g.Nodes {

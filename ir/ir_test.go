@@ -69,9 +69,9 @@ func TestRoundTrip(t *testing.T) {
 
 func TestCounts(t *testing.T) {
 	g := tinyTrain(t)
-	// stage0: dense 8·3·9 + 1x1 8·3 + 2 BNs · 4·8; stage1.0 (g=2): dense 8·4·9 + 1x1 8·4 +
-	// 3 BNs · 4·8; linear 8·10+10.
-	want := int64(8*3*9 + 8*3 + 2*32 + 8*4*9 + 8*4 + 3*32 + 90)
+	// stage0: dense 8·3·9 + 1x1 8·3 + 2 BNs · 2·8; stage1.0 (g=2): dense 8·4·9 + 1x1 8·4 +
+	// 3 BNs · 2·8; linear 8·10+10.
+	want := int64(8*3*9 + 8*3 + 2*16 + 8*4*9 + 8*4 + 3*16 + 90)
 	if got := g.Params(); got != want {
 		t.Errorf("params = %d, want %d", got, want)
 	}

@@ -140,7 +140,8 @@ func verifyNode(n *Node, bad func(*Node, string, ...any)) {
 				}
 				continue
 			}
-			if !shapeEq(t.Shape, s.Shape) {
+			scalar := len(s.Shape) == 0 && t.Len() == 1 // PyTorch 0-d or NumPy [1]
+			if !shapeEq(t.Shape, s.Shape) && !scalar {
 				bad(n, "parameter %s has shape %v, want %v", s.Name, t.Shape, s.Shape)
 			}
 		}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/vggsim/vggsim/hw"
+)
+
+func TestPresetsTable(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cmdPresets(nil, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 1+len(hw.PresetNames()) {
+		t.Fatalf("got %d lines, want a header and one per preset:\n%s", len(lines), out.String())
+	}
+	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "DESCRIPTION") {
+		t.Errorf("header = %q", lines[0])
+	}
+	for _, want := range []string{
+		"tpu-v1  ", "256x256", "700MHz", "28.25MiB", "34GB/s",
+		"edge-32", "(default)", "eyeriss", "12x14", "720MB/s",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestPresetsJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cmdPresets([]string{"--format", "json", "tpu-v1", "edge-32"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0]["name"] != "tpu-v1" || got[1]["default"] != true {
+		t.Fatalf("got %v", got)
+	}
+	for key, want := range map[string]float64{
+		"rows": 256, "clock_hz": 700e6, "sram_total_bytes": 28<<20 + 256<<10,
+		"dram_bandwidth_bytes_per_s": 34e9, "accumulator_bytes": 4 << 20, "energy_mac_pj": 0.2,
+	} {
+		if got[0][key] != want {
+			t.Errorf("%s = %v, want %v", key, got[0][key], want)
+		}
+	}
+}
+
+// TestPresetsYAML checks that --format yaml prints files that parse back to the presets.
+func TestPresetsYAML(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cmdPresets([]string{"nvdla-small", "--format=yaml", "eyeriss"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	docs := strings.Split(out.String(), "---\n")
+	if len(docs) != 2 {
+		t.Fatalf("got %d documents:\n%s", len(docs), out.String())
+	}
+	for i, name := range []string{"nvdla-small", "eyeriss"} {
+		c, err := hw.Parse(name+".yaml", []byte(docs[i]))
+		want, _ := hw.Preset(name)
+		if err != nil || *c != *want {
+			t.Errorf("%s: %v\n%s", name, err, docs[i])
+		}
+	}
+}
+
+func TestPresetsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"tpu"}, exitUsage, `unknown hardware preset "tpu" (did you mean tpu-v1?)`},
+		{[]string{"--format", "xml"}, exitUsage, `--format "xml": want table, json or yaml`},
+		{[]string{"--colour"}, exitUsage, "flag provided but not defined"},
+		{[]string{"-h"}, exitOK, "usage: vggsim presets"},
+	} {
+		var out, errb bytes.Buffer
+		code := cmdPresets(tc.args, &out, &errb)
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
+		}
+	}
+}

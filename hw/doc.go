@@ -1,0 +1,36 @@
+// Package hw describes the accelerator that package sim simulates: one R×C systolic array
+// with a dataflow (os, ws or is), a clock, operand and accumulator widths, three
+// double-buffered operand SRAMs (ifmap, filter, ofmap) plus optional accumulator storage, a
+// DRAM with a bandwidth, and a per-access energy table.
+//
+// # Contract
+//
+// A Config is a flat struct of plain values in base units: bytes, hertz, bytes per second,
+// picojoules (energy per access) and watts (leakage). It comes from one of:
+//
+//   - Parse or Load: a YAML file, strict (unknown or duplicate keys are errors), with units
+//     required where the schema says (docs/hardware.md is the reference);
+//   - Preset, Presets, Default or Resolve: the presets embedded from presets/*.yaml, parsed
+//     by the same code as user files;
+//   - Go code, which should then call Validate.
+//
+// Parse checks syntax, types and units and then the same rules as Validate, and collects
+// every problem before returning: the error is an ErrorList whose entries read
+// "file:line:col: field.path: message", in file order. A Config returned without error
+// satisfies every rule and is never changed by this package afterwards; the preset
+// functions return fresh copies, so callers may change what they get. Defaults are filled
+// in by Parse (acc_bits 32, DefaultEnergy for missing energy keys), so a parsed Config has
+// no "unset" fields.
+//
+// # Invariants of a valid Config
+//
+//   - 1 ≤ Rows, Cols ≤ MaxArrayDim; Dataflow is os, ws or is.
+//   - ClockHz and DRAMBandwidth are positive and finite.
+//   - 1 ≤ DataBits ≤ 64; DataBits ≤ AccBits ≤ 128 (AccBits 0 means 32 in a Config built in Go).
+//   - The operand SRAMs are positive and each half holds one fold's operands
+//     (Config.MinSRAMWords); AccumBytes ≥ 0; energies ≥ 0.
+//
+// Words are byte-aligned: an operand word takes BytesPerWord bytes in SRAM and DRAM.
+//
+// This package depends on nothing in vggsim and reads no files except in Load and Resolve.
+package hw

@@ -1,0 +1,374 @@
+package hw
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The file is decoded into a yaml.Node tree and walked by hand rather than decoded into
+// tagged structs: that keeps every value's line and column for error messages, rejects
+// unknown and duplicate keys at every level, and lets one pass collect all problems.
+// (A custom UnmarshalYAML calling Node.Decode would silently lose KnownFields strictness,
+// go-yaml/yaml#460.)
+
+// Schema: the keys of each mapping, in the order docs/hardware.md lists them.
+var (
+	topKeys    = []string{"name", "description", "source", "array", "dataflow", "clock", "data_bits", "acc_bits", "sram", "dram", "energy"}
+	arrayKeys  = []string{"rows", "cols"}
+	sramKeys   = []string{"ifmap", "filter", "ofmap", "accumulator"}
+	dramKeys   = []string{"bandwidth"}
+	energyKeys = []string{"mac", "sram_access_per_byte", "dram_access_per_byte", "leakage"}
+)
+
+// Load reads the hardware description at path and parses it with Parse. An unreadable file
+// gives the *fs.PathError; a bad description gives an ErrorList.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a hardware description in YAML; filename is used only in
+// error positions. Unknown keys are errors, units are required where docs/hardware.md says,
+// and left-out optional keys get their defaults (acc_bits 32, DefaultEnergy). On failure
+// it returns a nil Config and an ErrorList holding every problem, each reported as
+// "file:line:col: field.path: message", in file order.
+func Parse(filename string, data []byte) (*Config, error) {
+	p := &parser{filename: filename, pos: map[string]Pos{}, raw: map[string]string{}, bad: map[string]bool{}}
+	root := p.decode(data)
+	if root == nil {
+		p.errs.Sort()
+		return nil, p.errs
+	}
+	c := p.config(root)
+	p.errs = append(p.errs, c.check(p, p.bad)...)
+	if len(p.errs) > 0 {
+		p.errs.Sort()
+		return nil, p.errs
+	}
+	return c, nil
+}
+
+// parser walks one file's node tree, collecting problems.
+type parser struct {
+	filename string
+	errs     ErrorList
+	pos      map[string]Pos    // field path → position of its value, or of the mapping lacking it
+	raw      map[string]string // field path → the scalar as written, for messages
+	bad      map[string]bool   // fields that are missing or failed to parse: validation skips them
+}
+
+// nodePos returns the position of n in the file.
+func (p *parser) nodePos(n *yaml.Node) Pos {
+	return Pos{Filename: p.filename, Line: n.Line, Col: n.Column}
+}
+
+// text returns a field's scalar as written in the file, or "".
+func (p *parser) text(field string) string { return strings.TrimSpace(p.raw[field]) }
+
+// at returns the position recorded for a field, for validation errors.
+func (p *parser) at(field string) Pos {
+	if pos, ok := p.pos[field]; ok {
+		return pos
+	}
+	return Pos{Filename: p.filename}
+}
+
+// errorf records a problem with field, located at n, and marks the field bad.
+func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
+	p.errs.add(p.nodePos(n), field, format, args...)
+	p.bad[field] = true
+}
+
+var yamlLineErr = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
+
+// decode parses data as exactly one YAML document and returns its top node, or nil after
+// recording why it cannot.
+func (p *parser) decode(data []byte) (root *yaml.Node) {
+	defer func() {
+		// yaml.v3 is not known to panic on v3.0.1, but user input must never crash us.
+		if r := recover(); r != nil {
+			p.errs.add(Pos{Filename: p.filename}, "", "yaml: internal error: %v", r)
+			root = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errs.add(Pos{Filename: p.filename, Line: 1, Col: 1}, "",
+				"empty file, want a mapping with name, array, dataflow, clock, data_bits, sram and dram")
+		} else {
+			p.syntaxError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		p.syntaxError(err)
+		return nil
+	default:
+		p.errs.add(p.nodePos(&extra), "", "a second YAML document; a hardware file holds one")
+		return nil
+	}
+	n := &doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.errs.add(p.nodePos(n), "", "want a mapping with name, array, dataflow, clock, data_bits, sram and dram, got %s", describe(n))
+		return nil
+	}
+	return n
+}
+
+// syntaxError records a YAML syntax error, moving its line number into the position.
+func (p *parser) syntaxError(err error) {
+	msg := err.Error()
+	pos := Pos{Filename: p.filename}
+	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	p.errs.add(pos, "", "yaml: %s", msg)
+}
+
+// deref follows aliases to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// describe names a node's kind for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// join appends key to a dotted field path.
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// section is one mapping of the schema, its keys checked.
+type section struct {
+	path string
+	node *yaml.Node            // the mapping, or its parent when it is missing
+	vals map[string]*yaml.Node // key → value, only for known keys
+	ok   bool                  // false when the mapping is missing or not a mapping
+}
+
+// section checks that n is a mapping whose keys are all in known, each once, and returns
+// it. A nil n (the key is absent) is reported when required.
+func (p *parser) section(parent *yaml.Node, n *yaml.Node, path string, known []string, required bool) *section {
+	s := &section{path: path, node: parent, vals: map[string]*yaml.Node{}}
+	if n == nil {
+		p.pos[path] = p.nodePos(parent)
+		if required {
+			p.errorf(parent, path, "missing (want a mapping of %s)", strings.Join(known, ", "))
+		}
+		p.markBad(path, known)
+		return s
+	}
+	s.node = n
+	p.pos[path] = p.nodePos(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, path, "want a mapping of %s, got %s", strings.Join(known, ", "), describe(n))
+		p.markBad(path, known)
+		return s
+	}
+	s.ok = true
+	keyAt := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errs.add(p.nodePos(k), path, "field names must be plain words, got %s", describe(k))
+			continue
+		}
+		field := join(path, k.Value)
+		if first, dup := keyAt[k.Value]; dup {
+			p.errs.add(p.nodePos(k), field, "duplicate field (first set at line %d)", first.Line)
+			continue
+		}
+		keyAt[k.Value] = k
+		if !slices.Contains(known, k.Value) {
+			hint := didYouMean(nearest(k.Value, known))
+			if hint == "" {
+				hint = ", want one of " + strings.Join(known, ", ")
+			}
+			p.errs.add(p.nodePos(k), field, "unknown field%s", hint)
+			continue
+		}
+		s.vals[k.Value] = deref(v)
+	}
+	return s
+}
+
+// markBad marks every key of a missing or broken section as bad, so that validation skips
+// them without reporting each one.
+func (p *parser) markBad(path string, keys []string) {
+	for _, k := range keys {
+		p.bad[join(path, k)] = true
+	}
+}
+
+// scalar returns the scalar text of key in s. It returns ok=false (after reporting, when
+// the key is required or malformed) if the key is absent, null or not a scalar.
+func (p *parser) scalar(s *section, key string, required bool, want string) (v string, n *yaml.Node, ok bool) {
+	field := join(s.path, key)
+	if !s.ok {
+		return "", nil, false // the section's own error covers it
+	}
+	n = s.vals[key]
+	if n == nil {
+		p.pos[field] = p.nodePos(s.node)
+		if required {
+			p.errorf(s.node, field, "missing (want %s)", want)
+		}
+		return "", nil, false
+	}
+	p.pos[field] = p.nodePos(n)
+	switch {
+	case n.Kind != yaml.ScalarNode:
+		p.errorf(n, field, "want %s, got %s", want, describe(n))
+		return "", n, false
+	case n.Tag == "!!null":
+		p.errorf(n, field, "no value (want %s)", want)
+		return "", n, false
+	}
+	p.raw[field] = n.Value
+	return n.Value, n, true
+}
+
+// str reads a string field.
+func (p *parser) str(s *section, key string, required bool) string {
+	v, _, _ := p.scalar(s, key, required, "a string")
+	return v
+}
+
+// integer reads a decimal integer field; its range is checked by validation.
+func (p *parser) integer(s *section, key string, required bool, want string) int {
+	v, n, ok := p.scalar(s, key, required, want)
+	if !ok {
+		return 0
+	}
+	i, err := strconv.ParseInt(strings.TrimSpace(v), 10, 0)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			p.errorf(n, join(s.path, key), "%q is too large", v)
+		} else {
+			p.errorf(n, join(s.path, key), "%q is not an integer, want %s", v, want)
+		}
+		return 0
+	}
+	return int(i)
+}
+
+// size reads a size field in bytes.
+func (p *parser) size(s *section, key string, required bool) int64 {
+	v, n, ok := p.scalar(s, key, required, kindSize.want())
+	if !ok {
+		return 0
+	}
+	b, err := parseSize(v)
+	if err != nil {
+		p.errorf(n, join(s.path, key), "%v", err)
+	}
+	return b
+}
+
+// float reads a quantity of kind k; absent optional fields get def.
+func (p *parser) float(s *section, key string, required bool, k kind, def float64) float64 {
+	v, n, ok := p.scalar(s, key, required, k.want())
+	if !ok {
+		return def
+	}
+	f, err := parseFloat(v, k)
+	if err != nil {
+		p.errorf(n, join(s.path, key), "%v", err)
+	}
+	return f
+}
+
+// config walks the top-level mapping.
+func (p *parser) config(root *yaml.Node) *Config {
+	top := p.section(root, root, "", topKeys, true)
+	c := &Config{
+		Name:        p.str(top, "name", true),
+		Description: p.str(top, "description", false),
+		Source:      p.str(top, "source", false),
+	}
+
+	array := p.section(root, top.vals["array"], "array", arrayKeys, true)
+	c.Rows = p.integer(array, "rows", true, "a positive integer")
+	c.Cols = p.integer(array, "cols", true, "a positive integer")
+
+	if v, n, ok := p.scalar(top, "dataflow", true, "one of os, ws, is"); ok {
+		c.Dataflow = Dataflow(v)
+		if !c.Dataflow.Valid() {
+			p.errorf(n, "dataflow", "%s", dataflowMsg(v))
+		}
+	}
+	c.ClockHz = p.float(top, "clock", true, kindFrequency, 0)
+	c.DataBits = p.integer(top, "data_bits", true, "a width in bits from 1 to 64")
+	c.AccBits = DefaultAccBits
+	if n, ok := top.vals["acc_bits"]; ok {
+		c.AccBits = p.integer(top, "acc_bits", false, "a width in bits from 1 to 128")
+		if c.AccBits == 0 && !p.bad["acc_bits"] {
+			// In a Config built in Go, 0 means the default; a file must say what it means.
+			p.errorf(n, "acc_bits", "must be between 1 and %d, got %s", MaxAccBits, p.text("acc_bits"))
+		}
+	} else {
+		p.pos["acc_bits"] = p.nodePos(root)
+	}
+
+	sram := p.section(root, top.vals["sram"], "sram", sramKeys, true)
+	c.IfmapSRAMBytes = p.size(sram, "ifmap", true)
+	c.FilterSRAMBytes = p.size(sram, "filter", true)
+	c.OfmapSRAMBytes = p.size(sram, "ofmap", true)
+	c.AccumBytes = p.size(sram, "accumulator", false)
+
+	dram := p.section(root, top.vals["dram"], "dram", dramKeys, true)
+	c.DRAMBandwidth = p.float(dram, "bandwidth", true, kindBandwidth, 0)
+
+	c.Energy = DefaultEnergy()
+	if n := top.vals["energy"]; n != nil {
+		e := p.section(root, n, "energy", energyKeys, false)
+		c.Energy.MACpJ = p.float(e, "mac", false, kindEnergy, c.Energy.MACpJ)
+		c.Energy.SRAMpJPerByte = p.float(e, "sram_access_per_byte", false, kindEnergy, c.Energy.SRAMpJPerByte)
+		c.Energy.DRAMpJPerByte = p.float(e, "dram_access_per_byte", false, kindEnergy, c.Energy.DRAMpJPerByte)
+		c.Energy.LeakageW = p.float(e, "leakage", false, kindPower, c.Energy.LeakageW)
+	}
+	return c
+}
