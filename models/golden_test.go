@@ -1,0 +1,185 @@
+package models_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vggsim/vggsim/internal/golden"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+// goldenDir holds the reference outputs of the official RepVGG code.
+const goldenDir = "../../shared/reference/golden"
+
+var npyHeaderRE = regexp.MustCompile(`'descr':\s*'([^']+)'.*'fortran_order':\s*(False|True).*'shape':\s*\(([^)]*)\)`)
+
+// readNPY reads a little-endian '<f4' or '<i8' C-order .npy file (what the golden set holds).
+func readNPY(t *testing.T, path string) *tensor.Tensor {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 10 || string(b[1:6]) != "NUMPY" || b[6] != 1 {
+		t.Fatalf("%s: not a version-1 .npy file", path)
+	}
+	hlen := int(binary.LittleEndian.Uint16(b[8:10]))
+	m := npyHeaderRE.FindStringSubmatch(string(b[10 : 10+hlen]))
+	if m == nil || m[2] != "False" {
+		t.Fatalf("%s: unsupported header %q", path, b[10:10+hlen])
+	}
+	var shape []int
+	for _, f := range strings.Split(m[3], ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatalf("%s: shape %q", path, m[3])
+			}
+			shape = append(shape, n)
+		}
+	}
+	data := b[10+hlen:]
+	n := tensor.Numel(shape)
+	switch m[1] {
+	case "<f4":
+		f := make([]float32, n)
+		for i := range f {
+			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+		return tensor.FromF32(f, shape...)
+	case "<i8":
+		v := make([]int64, n)
+		for i := range v {
+			v[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+		}
+		return tensor.FromI64(v, shape...)
+	}
+	t.Fatalf("%s: dtype %s", path, m[1])
+	return nil
+}
+
+type manifestCase struct {
+	Name       string   `json:"name"`
+	TrainKeys  []string `json:"state_dict_keys_in_order"`
+	DeployKeys []string `json:"deploy_state_dict_keys_in_order"`
+}
+
+func tinyCase(t *testing.T) manifestCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
+	if err != nil {
+		t.Skipf("golden data not available: %v", err)
+	}
+	var m struct {
+		Cases []manifestCase `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m.Cases {
+		if c.Name == "tiny_repvgg" {
+			return c
+		}
+	}
+	t.Fatal("no tiny_repvgg case in the manifest")
+	return manifestCase{}
+}
+
+// loadGoldenSD reads the golden state dict saved as prefix.<key>.npy files.
+func loadGoldenSD(t *testing.T, prefix string, keys []string) map[string]*tensor.Tensor {
+	sd := map[string]*tensor.Tensor{}
+	for _, k := range keys {
+		sd[k] = readNPY(t, filepath.Join(goldenDir, "tiny_repvgg", prefix+"."+k+".npy"))
+	}
+	return sd
+}
+
+// TestTinyGolden checks that testdata/tiny_repvgg.yaml is the golden tiny model: the
+// state_dict keys in the reference order and every tensor shape as the .npy headers give
+// them, for both forms; the golden tensors bind strictly.
+func TestTinyGolden(t *testing.T) {
+	c := tinyCase(t)
+	for _, form := range []struct {
+		deploy bool
+		prefix string
+		keys   []string
+	}{{false, "train_sd", c.TrainKeys}, {true, "deploy_sd", c.DeployKeys}} {
+		g, err := models.Resolve("testdata/tiny_repvgg.yaml", models.Options{Deploy: form.deploy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := models.Keys(g); strings.Join(got, "\n") != strings.Join(form.keys, "\n") {
+			t.Errorf("%s keys:\n%s\nwant\n%s", form.prefix, strings.Join(got, "\n"), strings.Join(form.keys, "\n"))
+		}
+		sd := loadGoldenSD(t, form.prefix, form.keys)
+		if err := models.Bind(g, form.keys, sd); err != nil {
+			t.Fatal(err)
+		}
+		if err := ir.Verify(g); err != nil {
+			t.Fatal(err)
+		}
+		keys, tensors := models.Unbind(g)
+		if strings.Join(keys, ",") != strings.Join(form.keys, ",") {
+			t.Errorf("Unbind keys differ")
+		}
+		for _, k := range keys {
+			want := sd[k]
+			got := tensors[k]
+			if strings.HasSuffix(k, "num_batches_tracked") {
+				// Golden files store the 0-d counter with shape [1]; the graph holds it 0-d.
+				if len(got.Shape) != 0 || got.I64[0] != want.I64[0] {
+					t.Errorf("%s: %v = %v, want 0-d %v", k, got, got.I64, want.I64)
+				}
+				continue
+			}
+			if got != want {
+				t.Errorf("%s: Unbind returned another tensor", k)
+			}
+		}
+		var buf bytes.Buffer
+		if err := ir.Print(&buf, g); err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, fmt.Sprintf("tiny_repvgg.%s.ir", map[bool]string{false: "train", true: "deploy"}[form.deploy]), buf.Bytes())
+	}
+}
+
+// TestKeysGolden pins the state_dict keys of representative zoo models (reference order),
+// refreshed with -update. Key counts match torchvision's (resnet18 122, resnet50 320,
+// vgg16 32 keys).
+func TestKeysGolden(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		deploy bool
+		nkeys  int
+	}{
+		{"RepVGG-A0", false, 0}, {"RepVGG-A0", true, 0}, {"RepVGG-B1g2", false, 0}, {"RepVGG-D2se", false, 0},
+		{"RepVGG-D2se", true, 0}, {"ResNet-18", false, 122}, {"ResNet-50", false, 320}, {"ResNet-50", true, 108},
+		{"VGG-16", false, 32},
+	} {
+		g, err := models.Build(c.name, models.Options{Deploy: c.deploy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := models.Keys(g)
+		if c.nkeys != 0 && len(keys) != c.nkeys {
+			t.Errorf("%s: %d keys, want %d", c.name, len(keys), c.nkeys)
+		}
+		form := "train"
+		if c.deploy {
+			form = "deploy"
+		}
+		golden.Check(t, filepath.Join("keys", c.name+"."+form+".txt"), []byte(strings.Join(keys, "\n")+"\n"))
+	}
+}
