@@ -49,13 +49,16 @@ type Options struct {
 	NoCheck   bool      // skip ir.Verify between passes
 	DumpAfter string    // pass name whose output is printed to Dump
 	Dump      io.Writer // where DumpAfter goes
+	StopAfter string    // pass name after which to stop (a partial deploy form); "" runs all
 }
 
 // Deploy returns the deploy form of g, which is left unchanged. Parameters must be bound
 // (or all absent: then only the structure is rewritten, useful for counting and simulation).
 func Deploy(g *ir.Graph, opts Options) (*ir.Graph, error) {
-	if opts.DumpAfter != "" && !known(opts.DumpAfter) {
-		return nil, fmt.Errorf("unknown pass %q (passes: %s)", opts.DumpAfter, strings.Join(PassNames(), ", "))
+	for _, name := range []string{opts.DumpAfter, opts.StopAfter} {
+		if name != "" && !known(name) {
+			return nil, fmt.Errorf("unknown pass %q (passes: %s)", name, strings.Join(PassNames(), ", "))
+		}
 	}
 	d := g.Clone()
 	for _, p := range Passes {
@@ -73,6 +76,9 @@ func Deploy(g *ir.Graph, opts Options) (*ir.Graph, error) {
 			if err := ir.Print(opts.Dump, d); err != nil {
 				return nil, err
 			}
+		}
+		if p.Name == opts.StopAfter {
+			break
 		}
 	}
 	return d, nil

@@ -1,0 +1,121 @@
+package reparam_test
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/reparam"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+const tinyDir = "../../shared/reference/golden/tiny_repvgg"
+
+// readStateDict reads every prefix.*.npy file of the tiny golden case.
+func readStateDict(t *testing.T, prefix string) ([]string, map[string]*tensor.Tensor) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(tinyDir, prefix+".*.npy"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no %s files in %s: %v", prefix, tinyDir, err)
+	}
+	var keys []string
+	tensors := map[string]*tensor.Tensor{}
+	for _, f := range files {
+		key := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), prefix+"."), ".npy")
+		x, err := npy.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key)
+		tensors[key] = x
+	}
+	return keys, tensors
+}
+
+func TestTinyRepVGGBitExact(t *testing.T) {
+	g, err := models.Resolve("../models/testdata/tiny_repvgg.yaml", models.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, tensors := readStateDict(t, "train_sd")
+	if err := models.Bind(g, keys, tensors); err != nil {
+		t.Fatal(err)
+	}
+	d, err := reparam.Deploy(g, reparam.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := ir.IsPlain(d); !ok {
+		t.Errorf("tiny deploy not plain: %s", why)
+	}
+	gotKeys, got := models.Unbind(d)
+	wantKeys, want := readStateDict(t, "deploy_sd")
+	if len(gotKeys) != len(wantKeys) {
+		t.Fatalf("deploy keys %v, want %v", gotKeys, wantKeys)
+	}
+	layers := 0
+	for _, k := range wantKeys {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("deploy form lacks %s", k)
+			continue
+		}
+		w := want[k]
+		if !tensor.SameShape(g.Shape, w.Shape) {
+			t.Errorf("%s: shape %v, want %v", k, g.Shape, w.Shape)
+			continue
+		}
+		for i := range w.F32 {
+			if math.Float32bits(g.F32[i]) != math.Float32bits(w.F32[i]) {
+				t.Errorf("%s[%d] = %v, want %v (bits differ)", k, i, g.F32[i], w.F32[i])
+				break
+			}
+		}
+		if strings.HasSuffix(k, "rbr_reparam.weight") {
+			layers++
+		}
+	}
+	if layers != 7 {
+		t.Errorf("%d fused layers compared, want 7", layers)
+	}
+
+	// Logits of both forms against the reference within 1e-5.
+	x, err := npy.ReadFile(filepath.Join(tinyDir, "input.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		g    *ir.Graph
+		file string
+	}{{g, "train.logits.npy"}, {d, "deploy.logits.npy"}} {
+		y, err := interp.Run(c.g, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := npy.ReadFile(filepath.Join(tinyDir, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ref.F32 {
+			if d := math.Abs(float64(y.F32[i] - ref.F32[i])); d > 1e-5 {
+				t.Errorf("%s[%d] = %v, want %v (|diff| %g > 1e-5)", c.file, i, y.F32[i], ref.F32[i], d)
+				break
+			}
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	if _, err := os.Stat(tinyDir); err != nil {
+		// CI lays shared/ beside the clone; without it the golden tests cannot run, and
+		// that must fail loudly rather than skip.
+		panic("golden data missing: " + err.Error())
+	}
+	os.Exit(m.Run())
+}

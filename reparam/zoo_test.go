@@ -1,0 +1,93 @@
+package reparam_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/reparam"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+// TestZooTrainEqualsDeploy checks interp(train) ≈ interp(deploy) for every zoo model with
+// seeded random weights (random BN statistics too) on a small input.
+func TestZooTrainEqualsDeploy(t *testing.T) {
+	for _, name := range models.Names() {
+		t.Run(name, func(t *testing.T) {
+			size := 32
+			if name == "VGG-16" {
+				size = 224 // torchvision's 7x7 adaptive pool is the identity only at 224..255
+			}
+			if testing.Short() && name != "RepVGG-A0" {
+				t.Skip("short mode: A0 only")
+			}
+			g, err := models.Build(name, models.Options{InputH: size, InputW: size, NumClasses: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			models.InitWeights(g, 1)
+			d, err := reparam.Deploy(g, reparam.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, why := ir.IsPlain(d); ok != (name != "RepVGG-D2se" && isRepVGG(name)) {
+				t.Errorf("IsPlain = %v (%s)", ok, why)
+			}
+			// The structure must equal the directly built deploy graph.
+			want, err := models.BuildDeploy(name, models.Options{InputH: size, InputW: size, NumClasses: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.String() != want.String() {
+				t.Errorf("fused structure differs from BuildDeploy:\n%s\nwant\n%s", d, want)
+			}
+			if name == "VGG-16" {
+				return // no BatchNorm: nothing fused, and 2×15 GMACs is too slow for the reference
+			}
+			if name == "RepVGG-D2se" {
+				// 48 SE blocks with random weights are chaotic: a 1e-7 rounding difference
+				// grows ~3× per block in stage 3 (measured), so the end-to-end comparison runs
+				// on the same widths at depth [2, 2, 2, 1] instead; the fusion code path is
+				// the same and the full-depth structure was checked above.
+				spec, err := models.ZooSpec(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				spec.NumBlocks = [4]int{2, 2, 2, 1}
+				if g, err = spec.Build(models.Options{InputH: size, InputW: size, NumClasses: 10}); err != nil {
+					t.Fatal(err)
+				}
+				models.InitWeights(g, 1)
+				if d, err = reparam.Deploy(g, reparam.Options{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			x := tensor.New(1, 3, size, size)
+			r := rand.New(rand.NewPCG(7, 7))
+			for i := range x.F32 {
+				x.F32[i] = float32(r.NormFloat64())
+			}
+			yt, err := interp.Run(g, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			yd, err := interp.Run(d, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var maxAbs, maxDiff float64
+			for i := range yt.F32 {
+				maxAbs = math.Max(maxAbs, math.Abs(float64(yt.F32[i])))
+				maxDiff = math.Max(maxDiff, math.Abs(float64(yt.F32[i]-yd.F32[i])))
+			}
+			if maxDiff > 1e-4*maxAbs {
+				t.Errorf("max |train-deploy| = %g, max |train| = %g: relative %g > 1e-4", maxDiff, maxAbs, maxDiff/maxAbs)
+			}
+		})
+	}
+}
+
+func isRepVGG(name string) bool { return len(name) > 7 && name[:7] == "RepVGG-" }
