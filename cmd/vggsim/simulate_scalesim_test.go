@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const scaleSimRef = "../../../shared/reference/scalesim"
+
+func TestRunScaleSim(t *testing.T) {
+	if _, err := os.Stat(scaleSimRef); err != nil {
+		t.Skip("reference data not available")
+	}
+	cfg := filepath.Join(scaleSimRef, "configs", "tiny_8x8_ws_calc.cfg")
+	topo := filepath.Join(scaleSimRef, "topologies", "tiny3.csv")
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := runScaleSim(cfg, topo, dir, "scalesim", &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, f := range []string{"COMPUTE_REPORT.csv", "DETAILED_ACCESS_REPORT.csv", "BANDWIDTH_REPORT.csv"} {
+		got, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(scaleSimRef, "runs", "tiny_8x8_ws_calc", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from SCALE-Sim's", f)
+		}
+	}
+
+	for _, format := range []string{"table", "json", "csv", ""} {
+		out.Reset()
+		errb.Reset()
+		if code := runScaleSim(cfg, topo, "", format, &out, &errb); code != exitOK {
+			t.Fatalf("%s: exit %d: %s", format, code, errb.String())
+		}
+		if !strings.Contains(out.String(), "343") { // layer 0's total cycles
+			t.Errorf("%s output lacks layer 0's cycles:\n%s", format, out.String())
+		}
+	}
+	out.Reset()
+	runScaleSim(cfg, topo, "", "json", &out, &errb)
+	var doc struct {
+		TotalCycles int64 `json:"total_cycles"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || doc.TotalCycles != 343+845+91 {
+		t.Errorf("json: %v, total %d", err, doc.TotalCycles)
+	}
+}
+
+func TestRunScaleSimBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.cfg")
+	os.WriteFile(bad, []byte("[architecture_presets]\nArrayHeight = 0\nDataflow = xs\n"), 0o644)
+	topo := filepath.Join(dir, "t.csv")
+	os.WriteFile(topo, []byte("Layer, M, N, K,\ng, 4, 4, 4,\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := runScaleSim(bad, topo, "", "table", &out, &errb); code != exitUsage {
+		t.Errorf("bad config: exit %d", code)
+	}
+	msg := errb.String()
+	for _, want := range []string{"bad.cfg:2:15", "ArrayHeight", "bad.cfg:3:12", "Dataflow", "ArrayWidth: missing"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	if code := runScaleSim(bad, topo, "", "yaml", &out, &errb); code != exitUsage {
+		t.Errorf("bad format: exit %d", code)
+	}
+	if code := runScaleSim(bad, topo, "", "scalesim", &out, &errb); code != exitUsage {
+		t.Errorf("scalesim without -o: exit %d", code)
+	}
+}

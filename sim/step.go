@@ -1,0 +1,415 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vggsim/vggsim/hw"
+)
+
+// StepMode selects the fold schedule of the cycle-stepped engine.
+type StepMode int
+
+const (
+	// StepSerial is SCALE-Sim's convention: a fold starts only when the previous fold's
+	// wavefront (its T stream slots, skewed across the whole R×C array, unused rows and
+	// columns carrying bubbles) has left the array; ws and is then shift the next stationary
+	// block in over R cycles. Each fold lasts exactly SCALE-Sim's per-fold cycle count, so
+	// Cycles = folds·per_fold, and SCALE-Sim reports Cycles − 1.
+	StepSerial StepMode = iota
+	// StepPipelined is the native engine's convention: every fold starts at the earliest
+	// cycle at which none of its resources (input ports, output ports, the os column output
+	// bus, the shadow registers that double-buffer the stationary operand) is still held by
+	// an earlier fold. Cycles ends with the last output written.
+	StepPipelined
+)
+
+// String returns "serial" or "pipelined".
+func (m StepMode) String() string {
+	if m == StepSerial {
+		return "serial"
+	}
+	return "pipelined"
+}
+
+// StepResult is what the cycle-stepped engine observed.
+type StepResult struct {
+	Cycles     int64     // cycles until the layer is done (see StepMode)
+	MACs       int64     // multiply-accumulates on real operands
+	FoldStarts []int64   // cycle the first stream element of each fold enters PE(0,0)
+	Out        []float64 // the M×N product, row-major
+}
+
+// StepGEMM multiplies the M×K matrix a by the K×N matrix b on a rows×cols systolic array,
+// one cycle and one processing element at a time, and returns the cycle count, the MACs
+// performed and the product. Operands really move: in os the ifmap enters each row from the
+// left and the filter each column from the top, skewed by one cycle per row/column, and every
+// PE accumulates its own output, which leaves on its column's output bus in the cycle of its
+// last MAC; in ws (is) the filter (ifmap) block travels down a transit chain, is latched into
+// shadow registers, and is switched into the PEs by the first partial sum of its fold, while
+// the streamed operand moves right and partial sums move down and leave at the bottom edge.
+// Every value carries a tag (fold, stream index); a PE that sees misaligned operands, a port
+// asked to take two values in one cycle or a stationary value clobbered before use is an
+// error. StepGEMM is for small shapes: it costs O(cycles·rows·cols) time and builds a
+// reservation table of O(folds·(rows+cols)·(T+rows)) entries.
+func StepGEMM(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, mode StepMode) (*StepResult, error) {
+	if rows < 1 || cols < 1 || M < 1 || N < 1 || K < 1 {
+		return nil, errors.New("step: all dimensions must be at least 1")
+	}
+	if len(a) != M*K || len(b) != K*N {
+		return nil, fmt.Errorf("step: want a of %d and b of %d values, got %d and %d", M*K, K*N, len(a), len(b))
+	}
+	s := &stepper{df: df, R: rows, C: cols, M: M, N: N, K: K, a: a, b: b, mode: mode}
+	switch df {
+	case hw.OutputStationary:
+		s.Sr, s.Sc, s.T = M, N, K
+	case hw.WeightStationary:
+		s.Sr, s.Sc, s.T = K, N, M
+	case hw.InputStationary:
+		s.Sr, s.Sc, s.T = K, M, N
+	default:
+		return nil, fmt.Errorf("step: unknown dataflow %q", df)
+	}
+	s.plan()
+	return s.run()
+}
+
+type stepFold struct {
+	fr, fc int
+	ru, cu int
+	t      int64 // stream start: element x enters row i at t+i+x
+}
+
+type stepper struct {
+	df        hw.Dataflow
+	R, C      int
+	M, N, K   int
+	Sr, Sc, T int
+	a, b      []float64
+	mode      StepMode
+	folds     []stepFold
+}
+
+// Resource kinds of the reservation table.
+const (
+	resRowPort = iota // streamed operand entering row i
+	resColPort        // os: filter entering column j; ws/is: partial sum entering column j
+	resBus            // os: column j output bus
+	resFeed           // ws/is: top of column j's transit chain
+	resShadow         // ws/is: shadow register (i, j) holding a value not yet switched in
+)
+
+type resKey struct {
+	kind, i, j int
+	cyc        int64
+}
+
+// plan decides every fold's start cycle with a reservation table: a fold takes the earliest
+// start ≥ the previous fold's at which none of the cycles it would hold a resource collides
+// with an earlier fold (the classic pipeline-controller scheme). In serial mode a fold also
+// waits for the previous fold's wavefront to leave the array. The executor then checks the
+// schedule independently, value by value.
+func (s *stepper) plan() {
+	rF := (s.Sr + s.R - 1) / s.R
+	cF := (s.Sc + s.C - 1) / s.C
+	used := map[resKey]bool{}
+	for j := range s.C {
+		used[resKey{resFeed, 0, j, -1}] = true // nothing can be fed before cycle 0
+	}
+	R, C, T := int64(s.R), int64(s.C), int64(s.T)
+	stationary := s.df != hw.OutputStationary
+	var t, serialEnd int64
+	if stationary {
+		t = R // the first block is fed over cycles 0..R-1
+	}
+	for fc := range cF {
+		for fr := range rF {
+			f := stepFold{fr: fr, fc: fc, ru: min(s.R, s.Sr-fr*s.R), cu: min(s.C, s.Sc-fc*s.C)}
+			if s.mode == StepSerial {
+				start := serialEnd
+				if stationary {
+					start += R
+				}
+				t = max(t, start)
+			}
+			for {
+				keys := s.reservations(f, t)
+				ok := true
+				for _, k := range keys {
+					if used[k] {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					for _, k := range keys {
+						used[k] = true
+					}
+					break
+				}
+				t++
+			}
+			f.t = t
+			s.folds = append(s.folds, f)
+			serialEnd = t + T + R + C - 2 // the wavefront has cleared PE(R-1, C-1)
+		}
+	}
+}
+
+// reservations lists the (resource, cycle) pairs a fold starting at t would hold.
+func (s *stepper) reservations(f stepFold, t int64) []resKey {
+	R, C, T := s.R, s.C, int64(s.T)
+	var keys []resKey
+	for i := range R {
+		for x := range T {
+			keys = append(keys, resKey{resRowPort, i, 0, t + int64(i) + x})
+		}
+	}
+	for j := range C {
+		for x := range T {
+			keys = append(keys, resKey{resColPort, 0, j, t + int64(j) + x})
+		}
+	}
+	if s.df == hw.OutputStationary {
+		for i := range f.ru {
+			for j := range f.cu {
+				keys = append(keys, resKey{resBus, 0, j, t + T - 1 + int64(i+j)})
+			}
+		}
+		return keys
+	}
+	// Column j's block is fed into its transit chain from cycle L = t − R + j, bottom row
+	// first, one value per cycle; every value reaches its row at the end of cycle L+R−1 and is
+	// latched into shadow(i, j), which then holds it until the fold switches PE(i, j) in at the
+	// start of cycle t+i+j.
+	for j := range C {
+		L := t - int64(R) + int64(j)
+		for c := L; c < L+int64(R); c++ {
+			keys = append(keys, resKey{resFeed, 0, j, c})
+		}
+		for i := range R {
+			for c := L + int64(R); c <= t+int64(i+j); c++ {
+				keys = append(keys, resKey{resShadow, i, j, c})
+			}
+		}
+	}
+	return keys
+}
+
+type token struct {
+	valid bool
+	real  bool // carries an operand (not a bubble of an unused row or column)
+	fold  int
+	x     int // stream index
+	row   int // stationary values: the array row the value is meant for
+	v     float64
+}
+
+func (s *stepper) run() (*StepResult, error) {
+	R, C := s.R, s.C
+	res := &StepResult{Out: make([]float64, s.M*s.N)}
+	for _, f := range s.folds {
+		res.FoldStarts = append(res.FoldStarts, f.t)
+	}
+	h := newGrid(R, C)   // streamed operand moving right (os, ws: ifmap; is: filter)
+	v := newGrid(R, C)   // moving down (os: filter; ws/is: partial sums)
+	tr := newGrid(R, C)  // ws/is: transit chains carrying stationary values down
+	sh := newGrid(R, C)  // ws/is: shadow registers
+	act := newGrid(R, C) // ws/is: the stationary value in use
+	acc := make([]float64, R*C)
+	last := s.folds[len(s.folds)-1]
+	horizon := last.t + int64(s.T+R+C) + 2
+	var lastWrite, lastToken int64 = -1, -1
+	busy := map[[2]int64]bool{} // (column, cycle) output-port use
+
+	for c := int64(0); c <= horizon; c++ {
+		// 1. Shift right and down; inject at the left and top edges.
+		for i := range R {
+			for j := C - 1; j > 0; j-- {
+				h[i][j] = h[i][j-1]
+			}
+			tok, err := s.inject(c, i, true)
+			if err != nil {
+				return nil, err
+			}
+			h[i][0] = tok
+		}
+		for j := range C {
+			for i := R - 1; i > 0; i-- {
+				v[i][j] = v[i-1][j]
+			}
+			tok, err := s.inject(c, j, false)
+			if err != nil {
+				return nil, err
+			}
+			v[0][j] = tok
+		}
+		// 2. Compute.
+		for i := range R {
+			for j := range C {
+				x, y := h[i][j], v[i][j]
+				if x.valid || y.valid {
+					lastToken = c
+				}
+				if x.valid && y.valid && (x.fold != y.fold || x.x != y.x) {
+					return nil, fmt.Errorf("step: cycle %d PE(%d,%d): operands of fold %d/%d and fold %d/%d meet", c, i, j, x.fold, x.x, y.fold, y.x)
+				}
+				if s.df == hw.OutputStationary {
+					if !x.real || !y.real {
+						continue
+					}
+					acc[i*C+j] += x.v * y.v
+					res.MACs++
+					if x.x == s.T-1 {
+						if err := take(busy, j, c); err != nil {
+							return nil, err
+						}
+						f := s.folds[x.fold]
+						m, n := f.fr*R+i, f.fc*C+j
+						res.Out[m*s.N+n] += acc[i*C+j]
+						acc[i*C+j] = 0
+						lastWrite = c
+					}
+					continue
+				}
+				if !y.valid {
+					continue
+				}
+				if y.x == 0 { // the fold's first partial sum switches its block in
+					w := sh[i][j]
+					if !w.valid || w.fold != y.fold || w.row != i {
+						return nil, fmt.Errorf("step: cycle %d PE(%d,%d): fold %d would switch in a stale stationary value (fold %d, row %d)", c, i, j, y.fold, w.fold, w.row)
+					}
+					act[i][j] = w
+				}
+				w := act[i][j]
+				if !w.valid || w.fold != y.fold {
+					return nil, fmt.Errorf("step: cycle %d PE(%d,%d): fold %d meets the stationary value of fold %d", c, i, j, y.fold, w.fold)
+				}
+				if x.real && w.real && y.real {
+					v[i][j].v += x.v * w.v
+					res.MACs++
+				}
+				if i == R-1 && y.real {
+					if err := take(busy, j, c); err != nil {
+						return nil, err
+					}
+					f := s.folds[y.fold]
+					m, n := y.x, f.fc*C+j // ws: (pixel, filter)
+					if s.df == hw.InputStationary {
+						m, n = f.fc*C+j, y.x
+					}
+					res.Out[m*s.N+n] += v[i][j].v
+					lastWrite = c
+				}
+			}
+		}
+		// 3. ws/is, end of cycle: the transit chains shift down one row and take the fed value
+		// at the top; a value that has reached its row is latched into the shadow register.
+		if s.df != hw.OutputStationary {
+			for j := range C {
+				tok, err := s.feed(c, j)
+				if err != nil {
+					return nil, err
+				}
+				for i := R - 1; i > 0; i-- {
+					tr[i][j] = tr[i-1][j]
+				}
+				tr[0][j] = tok
+				for i := range R {
+					if tr[i][j].valid && tr[i][j].row == i {
+						sh[i][j] = tr[i][j]
+						tr[i][j] = token{}
+					}
+				}
+			}
+		}
+	}
+	if s.mode == StepSerial {
+		res.Cycles = lastToken + 1
+	} else {
+		res.Cycles = lastWrite + 1
+	}
+	return res, nil
+}
+
+// take claims column j's output port for cycle c.
+func take(busy map[[2]int64]bool, j int, c int64) error {
+	k := [2]int64{int64(j), c}
+	if busy[k] {
+		return fmt.Errorf("step: cycle %d: column %d output port taken twice", c, j)
+	}
+	busy[k] = true
+	return nil
+}
+
+// inject returns the token entering row i (row=true) or column i at cycle c.
+func (s *stepper) inject(c int64, i int, row bool) (token, error) {
+	var tok token
+	for fi, f := range s.folds {
+		x := c - f.t - int64(i)
+		if x < 0 || x >= int64(s.T) {
+			continue
+		}
+		if tok.valid {
+			return token{}, fmt.Errorf("step: cycle %d: two folds enter port %d at once", c, i)
+		}
+		tok = token{valid: true, fold: fi, x: int(x)}
+		switch {
+		case s.df == hw.OutputStationary && row: // ifmap A[m][k], m = fr·R+i, k = x
+			if i < f.ru {
+				tok.real, tok.v = true, s.a[(f.fr*s.R+i)*s.K+int(x)]
+			}
+		case s.df == hw.OutputStationary: // filter B[k][n], k = x, n = fc·C+i
+			if i < f.cu {
+				tok.real, tok.v = true, s.b[int(x)*s.N+f.fc*s.C+i]
+			}
+		case row && s.df == hw.WeightStationary: // ifmap A[m][k], m = x, k = fr·R+i
+			if i < f.ru {
+				tok.real, tok.v = true, s.a[int(x)*s.K+f.fr*s.R+i]
+			}
+		case row: // is: filter B[k][n], k = fr·R+i, n = x
+			if i < f.ru {
+				tok.real, tok.v = true, s.b[(f.fr*s.R+i)*s.N+int(x)]
+			}
+		default: // ws/is: a zero partial sum enters column i
+			tok.real = i < f.cu
+		}
+	}
+	return tok, nil
+}
+
+// feed returns the stationary value entering the top of column j's transit chain at cycle c:
+// fold f feeds over cycles L..L+R−1 with L = t−R+j, bottom row first.
+func (s *stepper) feed(c int64, j int) (token, error) {
+	var tok token
+	for fi, f := range s.folds {
+		y := c - (f.t - int64(s.R) + int64(j))
+		if y < 0 || y >= int64(s.R) {
+			continue
+		}
+		if tok.valid {
+			return token{}, fmt.Errorf("step: cycle %d: two folds feed column %d at once", c, j)
+		}
+		row := s.R - 1 - int(y)
+		tok = token{valid: true, fold: fi, row: row}
+		if row < f.ru && j < f.cu {
+			k := f.fr*s.R + row
+			tok.real = true
+			if s.df == hw.WeightStationary {
+				tok.v = s.b[k*s.N+f.fc*s.C+j] // filter B[k][n]
+			} else {
+				tok.v = s.a[(f.fc*s.C+j)*s.K+k] // ifmap A[m][k]
+			}
+		}
+	}
+	return tok, nil
+}
+
+func newGrid(r, c int) [][]token {
+	g := make([][]token, r)
+	for i := range g {
+		g[i] = make([]token, c)
+	}
+	return g
+}
