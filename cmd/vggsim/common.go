@@ -1,11 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+
+	"github.com/vggsim/vggsim/checkpoint"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/reparam"
 )
 
 // newFlagSet returns a FlagSet for one subcommand whose -h prints the synopsis, a
@@ -89,4 +96,127 @@ func fail(stderr io.Writer, name string, err error) int {
 		return exitUsage
 	}
 	return exitFail
+}
+
+// parseSize parses an --input value "H" or "HxW".
+func parseSize(s string) (h, w int, err error) {
+	hs, ws, ok := strings.Cut(s, "x")
+	if !ok {
+		ws = hs
+	}
+	h, err1 := strconv.Atoi(hs)
+	w, err2 := strconv.Atoi(ws)
+	if err1 != nil || err2 != nil || h <= 0 || w <= 0 {
+		return 0, 0, fmt.Errorf("bad input size %q, want H or HxW (e.g. 224 or 320x320)", s)
+	}
+	return h, w, nil
+}
+
+// modelFlags are the flags every model-taking subcommand shares.
+type modelFlags struct {
+	form    string
+	weights string
+	input   string
+	seed    uint64
+	classes int
+}
+
+func (m *modelFlags) register(fs *flag.FlagSet, withWeights bool) {
+	fs.StringVar(&m.form, "form", "train", "model form: train (multi-branch) or deploy (fused)")
+	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or the model file's input)")
+	fs.IntVar(&m.classes, "classes", 0, "classifier width (default 1000, or the model file's num_classes)")
+	if withWeights {
+		fs.StringVar(&m.weights, "weights", "", "checkpoint `file` (.pth, .safetensors, .npz), train or deploy form; default: seeded random weights")
+		fs.Uint64Var(&m.seed, "seed", 1, "seed for random weights when no --weights is given")
+	}
+}
+
+// options turns the flags into models.Options.
+func (m *modelFlags) options() (models.Options, error) {
+	var o models.Options
+	if m.form != "train" && m.form != "deploy" {
+		return o, fmt.Errorf("--form %q: want train or deploy", m.form)
+	}
+	if m.input != "" {
+		h, w, err := parseSize(m.input)
+		if err != nil {
+			return o, err
+		}
+		o.InputH, o.InputW = h, w
+	}
+	if m.classes < 0 {
+		return o, fmt.Errorf("--classes %d must be positive", m.classes)
+	}
+	o.NumClasses = m.classes
+	return o, nil
+}
+
+// structure builds MODEL in the flags' form without parameters.
+func (m *modelFlags) structure(arg string) (*ir.Graph, error) {
+	o, err := m.options()
+	if err != nil {
+		return nil, badInput(err)
+	}
+	o.Deploy = m.form == "deploy"
+	g, err := models.Resolve(arg, o)
+	return g, badInput(err)
+}
+
+// load builds MODEL in the flags' form with parameters: from --weights (a train-form
+// checkpoint is fused when the deploy form is asked for; a deploy-form checkpoint binds to
+// the deploy graph directly) or seeded random ones.
+func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
+	if m.weights == "" {
+		g, err := models.Resolve(arg, o)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		models.InitWeights(g, m.seed)
+		return toForm(g, m.form)
+	}
+	sd, err := checkpoint.Load(m.weights)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if isDeployCheckpoint(sd.Keys) {
+		if m.form != "deploy" {
+			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (rbr_reparam keys); run it with --form deploy", m.weights))
+		}
+		o.Deploy = true
+	}
+	g, err := models.Resolve(arg, o)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if err := models.Bind(g, sd.Keys, sd.Tensors); err != nil {
+		return nil, badInput(fmt.Errorf("%s: %w", m.weights, err))
+	}
+	if o.Deploy {
+		return g, nil
+	}
+	return toForm(g, m.form)
+}
+
+func toForm(g *ir.Graph, form string) (*ir.Graph, error) {
+	if form != "deploy" {
+		return g, nil
+	}
+	d, err := reparam.Deploy(g, reparam.Options{})
+	return d, badInput(err)
+}
+
+func isDeployCheckpoint(keys []string) bool {
+	for _, k := range keys {
+		if strings.Contains(k, ".rbr_reparam.") || strings.HasPrefix(k, "rbr_reparam.") {
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+func cmdInfer(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("infer", "MODEL [--weights F] --input x.npy -o y.npy [--form train|deploy]",
+		"Run MODEL on a float32 NCHW batch (or one CHW image) with the reference interpreter and\nwrite the output (logits [N, classes]) as .npy. The model's input size is the array's.", stderr)
+	var mf modelFlags
+	mf.register(fs, true)
+	in := fs.String("input", "", "input `x.npy`, float32 [N, C, H, W] or [C, H, W] (required)")
+	out := fs.String("o", "", "output `y.npy` (required)")
+	pos, code, ok := parseArgs(fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	if *in == "" || *out == "" {
+		fmt.Fprintln(stderr, "vggsim infer: --input and -o are required")
+		fs.Usage()
+		return exitUsage
+	}
+	x, err := readBatch(*in)
+	if err != nil {
+		return fail(stderr, "infer", err)
+	}
+	o, err := mf.options()
+	if err != nil {
+		return fail(stderr, "infer", badInput(err))
+	}
+	o.InputH, o.InputW = x.Shape[2], x.Shape[3]
+	g, err := mf.load(pos[0], o)
+	if err != nil {
+		return fail(stderr, "infer", err)
+	}
+	if c := g.Input().Shape.C; c != x.Shape[1] {
+		return fail(stderr, "infer", badInput(fmt.Errorf("%s has %d channels, %s wants %d", *in, x.Shape[1], g.Name, c)))
+	}
+	y, err := interp.Run(g, x)
+	if err != nil {
+		return fail(stderr, "infer", err)
+	}
+	if s := g.Output.Shape; s.H == 1 && s.W == 1 {
+		y = interp.Flat2D(y)
+	}
+	if err := npy.WriteFile(*out, y); err != nil {
+		return fail(stderr, "infer", err)
+	}
+	fmt.Fprintf(stdout, "%s (%s form): %s %v -> %s %v\n", g.Name, mf.form, *in, x.Shape, *out, y.Shape)
+	if len(y.Shape) == 2 {
+		for n := range min(y.Shape[0], 8) {
+			row := y.F32[n*y.Shape[1] : (n+1)*y.Shape[1]]
+			best := 0
+			for i, v := range row {
+				if v > row[best] {
+					best = i
+				}
+			}
+			fmt.Fprintf(stdout, "  image %d: top-1 class %d (logit %.4f)\n", n, best, row[best])
+		}
+	}
+	return exitOK
+}
+
+// readBatch reads a float32 .npy as an [N, C, H, W] batch; a [C, H, W] array is one image.
+func readBatch(path string) (*tensor.Tensor, error) {
+	x, err := npy.ReadFile(path)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if x.DType != tensor.Float32 {
+		return nil, badInput(fmt.Errorf("%s: dtype %s, want float32", path, x.DType))
+	}
+	switch len(x.Shape) {
+	case 3:
+		x = tensor.FromF32(x.F32, 1, x.Shape[0], x.Shape[1], x.Shape[2])
+	case 4:
+	default:
+		return nil, badInput(fmt.Errorf("%s: shape %v, want [N, C, H, W] or [C, H, W]", path, x.Shape))
+	}
+	if x.Len() == 0 {
+		return nil, badInput(errors.New(path + ": empty array"))
+	}
+	return x, nil
+}

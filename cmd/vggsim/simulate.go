@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/vggsim/vggsim/hw"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/memory"
+	"github.com/vggsim/vggsim/sim"
+)
+
+// defaultModel is what `vggsim simulate` runs without a MODEL argument.
+const defaultModel = "RepVGG-A0"
+
+// simulation is the JSON form of `vggsim simulate`: the run's setup and the simulator's
+// result (per layer and totals).
+type simulation struct {
+	Model               string      `json:"model"`
+	Form                string      `json:"form"`
+	Input               [2]int      `json:"input"`
+	ActivationSRAMBytes int64       `json:"activation_sram_bytes"`
+	DRAMBytesPerImage   float64     `json:"dram_bytes_per_image"`
+	Result              *sim.Result `json:"result"`
+}
+
+func cmdSimulate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("simulate", "[MODEL] [--hw FILE|PRESET] [--batch N] [--form train|deploy] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR]",
+		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's CALC mode.", stderr)
+	var mf modelFlags
+	mf.register(fs, false)
+	mf.form = "deploy"
+	fs.Lookup("form").DefValue = "deploy"
+	hwArg := fs.String("hw", hw.DefaultPreset, "hardware: a preset name (see `vggsim presets`) or a YAML `file`")
+	batch := fs.Int("batch", 1, "images per run")
+	format := fs.String("format", "table", "output: table, json or csv (scalesim with --scalesim-config)")
+	cfgPath := fs.String("scalesim-config", "", "SCALE-Sim .cfg `file` (compatibility mode)")
+	topo := fs.String("topology", "", "SCALE-Sim topology CSV `file` (compatibility mode)")
+	outDir := fs.String("o", "", "directory for SCALE-Sim report CSVs (compatibility mode)")
+	pos, code, ok := parseArgs(fs, args, 0, 1)
+	if !ok {
+		return code
+	}
+	if *cfgPath != "" || *topo != "" {
+		if len(pos) > 0 {
+			fmt.Fprintln(stderr, "vggsim simulate: MODEL and --scalesim-config/--topology exclude each other")
+			return exitUsage
+		}
+		return runScaleSim(*cfgPath, *topo, *outDir, *format, stdout, stderr)
+	}
+	if *format != "table" && *format != "json" && *format != "csv" {
+		return fail(stderr, "simulate", badInput(fmt.Errorf("--format %q: want table, json or csv", *format)))
+	}
+	if *batch < 1 {
+		return fail(stderr, "simulate", badInput(fmt.Errorf("--batch %d: want ≥ 1", *batch)))
+	}
+	model := defaultModel
+	if len(pos) == 1 {
+		model = pos[0]
+	}
+	cfg, err := hw.Resolve(*hwArg)
+	if err != nil {
+		return fail(stderr, "simulate", badInput(err))
+	}
+	g, err := mf.structure(model)
+	if err != nil {
+		return fail(stderr, "simulate", err)
+	}
+	s, err := simulateGraph(g, mf.form, cfg, *batch)
+	if err != nil {
+		return fail(stderr, "simulate", err)
+	}
+	switch *format {
+	case "json":
+		err = writeJSON(stdout, s)
+	case "csv":
+		err = writeSimCSV(stdout, s)
+	default:
+		err = writeSimTable(stdout, s, cfg)
+	}
+	if err != nil {
+		return fail(stderr, "simulate", err)
+	}
+	return exitOK
+}
+
+// simulateGraph runs g on cfg with the memory model's residency: activations that fit in
+// the ifmap+ofmap SRAM over their lifetime stay on chip.
+func simulateGraph(g *ir.Graph, form string, cfg *hw.Config, batch int) (*simulation, error) {
+	r, err := memory.Analyze(g, memory.Options{Bits: cfg.DataBits, Batch: batch})
+	if err != nil {
+		return nil, err
+	}
+	h, err := r.Simulate(cfg, -1)
+	if err != nil {
+		return nil, err
+	}
+	in := g.Input().Shape
+	return &simulation{Model: g.Name, Form: form, Input: [2]int{in.H, in.W},
+		ActivationSRAMBytes: h.ActivationSRAMBytes, DRAMBytesPerImage: h.DRAMBytesPerImage, Result: h.Sim}, nil
+}
+
+func writeSimTable(w io.Writer, s *simulation, cfg *hw.Config) error {
+	r := s.Result
+	fmt.Fprintf(w, "%s (%s form, %dx%d, batch %d) on %s\n\n", s.Model, s.Form, s.Input[0], s.Input[1], r.Batch, cfg)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "layer\tkind\tM×N×K (×groups)\tfolds\tcycles\tstall\tutil %\tDRAM rd KiB\tDRAM wr KiB\ton-chip in/out\tenergy µJ\t\n")
+	for _, l := range r.Layers {
+		shape := ""
+		if l.MACs > 0 {
+			shape = fmt.Sprintf("%d×%d×%d", l.M, l.N, l.K)
+			if l.Groups > 1 {
+				shape += fmt.Sprintf(" ×%d", l.Groups)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%s/%s\t%.2f\t\n", l.Name, l.Kind, shape, blankZero(l.Folds), l.Cycles, l.StallCycles,
+			100*l.Utilization, kib(l.DRAMReadBytes), kib(l.DRAMWriteBytes), yesNo(l.InputOnChip), yesNo(l.OutputOnChip), l.EnergyJ*1e6)
+	}
+	t := r.Total
+	fmt.Fprintf(tw, "total\t\t\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t\t%.2f\t\n", t.Folds, t.Cycles, t.StallCycles, 100*t.Utilization, kib(t.DRAMReadBytes), kib(t.DRAMWriteBytes), t.EnergyJ*1e6)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nlatency %.3f ms  throughput %.1f images/s  %.3f of %.3f TOPS (%.1f%% utilization, %.1f%% mapping efficiency)\n",
+		r.LatencyS*1e3, r.ThroughputIPS, r.AchievedTOPS, r.PeakTOPS, 100*r.Utilization, 100*r.MappingEfficiency)
+	fmt.Fprintf(w, "MACs %d  stall cycles %d (%.1f%%)\n", t.MACs, t.StallCycles, 100*float64(t.StallCycles)/float64(max(t.Cycles, 1)))
+	fmt.Fprintf(w, "DRAM %.2f MiB per image (ifmap %.2f, filter %.2f, ofmap %.2f, partial sums %.2f MiB per run)\n",
+		s.DRAMBytesPerImage/(1<<20), mib(t.DRAMIfmapReadBytes), mib(t.DRAMFilterReadBytes), mib(t.DRAMOfmapWriteBytes), mib(t.DRAMPsumReadBytes+t.DRAMPsumWriteBytes))
+	fmt.Fprintf(w, "SRAM %.2f MiB read, %.2f MiB written; activations kept on chip in %s\n", mib(t.SRAMReadBytes), mib(t.SRAMWriteBytes), sizeStr(s.ActivationSRAMBytes))
+	fmt.Fprintf(w, "energy %.3f mJ per image: MAC %.3f, SRAM %.3f, DRAM %.3f, leakage %.3f mJ per run\n",
+		r.EnergyPerImageJ*1e3, t.EnergyMACJ*1e3, t.EnergySRAMJ*1e3, t.EnergyDRAMJ*1e3, t.EnergyLeakageJ*1e3)
+	return nil
+}
+
+// simCSVHeader lists the per-layer CSV columns, units in the names.
+var simCSVHeader = []string{"layer", "kind", "m", "n", "k", "groups", "folds", "macs", "cycles", "compute_cycles", "stall_cycles",
+	"utilization", "mapping_efficiency", "sram_read_bytes", "sram_write_bytes", "dram_ifmap_read_bytes", "dram_filter_read_bytes",
+	"dram_ofmap_write_bytes", "dram_psum_read_bytes", "dram_psum_write_bytes", "input_on_chip", "output_on_chip", "energy_j", "latency_s"}
+
+func writeSimCSV(w io.Writer, s *simulation) error {
+	cw := csv.NewWriter(w)
+	cw.Write(simCSVHeader)
+	i := strconv.FormatInt
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	for _, l := range append(s.Result.Layers, s.Result.Total) {
+		name := l.Name
+		if name == "" {
+			name = "total"
+		}
+		cw.Write([]string{name, l.Kind, i(l.M, 10), i(l.N, 10), i(l.K, 10), i(l.Groups, 10), i(l.Folds, 10), i(l.MACs, 10),
+			i(l.Cycles, 10), i(l.ComputeCycles, 10), i(l.StallCycles, 10), f(l.Utilization), f(l.MappingEfficiency),
+			i(l.SRAMReadBytes, 10), i(l.SRAMWriteBytes, 10), i(l.DRAMIfmapReadBytes, 10), i(l.DRAMFilterReadBytes, 10),
+			i(l.DRAMOfmapWriteBytes, 10), i(l.DRAMPsumReadBytes, 10), i(l.DRAMPsumWriteBytes, 10),
+			strconv.FormatBool(l.InputOnChip), strconv.FormatBool(l.OutputOnChip), f(l.EnergyJ), f(l.LatencyS)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func kib(b int64) float64 { return float64(b) / 1024 }
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func blankZero(v int64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "y"
+	}
+	return "n"
+}
+
+func sizeStr(b int64) string { return hw.FormatSize(b) }
