@@ -132,7 +132,7 @@ func TestParseTopologyErrors(t *testing.T) {
 	for _, want := range []string{
 		`t.csv:2:8: want an integer`,
 		"t.csv:3:1: want 8 or 9 fields",
-		`t.csv:4:1: layer "c": Filter Height 3 is larger than IFMAP Height 2`,
+		`t.csv:4:1: layer "c": filter height 3 is larger than the IFMAP height 2`,
 		`t.csv:5:16: want an integer between 1`,
 	} {
 		if !strings.Contains(err.Error(), want) {

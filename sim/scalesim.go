@@ -126,14 +126,14 @@ func (c *ScaleSimConfig) Validate() error {
 	switch c.Dataflow {
 	case hw.OutputStationary, hw.WeightStationary, hw.InputStationary:
 	default:
-		errs = append(errs, fmt.Errorf("Dataflow must be os, ws or is, got %q", string(c.Dataflow)))
+		errs = append(errs, fmt.Errorf("key Dataflow must be os, ws or is, got %q", string(c.Dataflow)))
 	}
 	switch strings.ToUpper(c.InterfaceBandwidth) {
 	case "", "CALC":
 	case "USER":
 		errs = append(errs, errors.New("InterfaceBandwidth USER is not supported: the compatibility engine reproduces CALC mode (its USER-mode DRAM counts are artifacts of half-buffer line fetching)"))
 	default:
-		errs = append(errs, fmt.Errorf("InterfaceBandwidth must be CALC or USER, got %q", c.InterfaceBandwidth))
+		errs = append(errs, fmt.Errorf("key InterfaceBandwidth must be CALC or USER, got %q", c.InterfaceBandwidth))
 	}
 	return errors.Join(errs...)
 }
@@ -153,10 +153,10 @@ func (l *ScaleSimLayer) Validate() error {
 	}
 	if len(errs) == 0 {
 		if l.FilterH > l.IfmapH {
-			errs = append(errs, fmt.Errorf("Filter Height %d is larger than IFMAP Height %d", l.FilterH, l.IfmapH))
+			errs = append(errs, fmt.Errorf("filter height %d is larger than the IFMAP height %d", l.FilterH, l.IfmapH))
 		}
 		if l.FilterW > l.IfmapW {
-			errs = append(errs, fmt.Errorf("Filter Width %d is larger than IFMAP Width %d", l.FilterW, l.IfmapW))
+			errs = append(errs, fmt.Errorf("filter width %d is larger than the IFMAP width %d", l.FilterW, l.IfmapW))
 		}
 	}
 	if len(errs) == 0 {

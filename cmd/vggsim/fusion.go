@@ -1,0 +1,260 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vggsim/vggsim/hw"
+	"github.com/vggsim/vggsim/memory"
+)
+
+const fusionDesc = `Depth-first (line-buffer) fusion of MODEL's chains of windowed layers (conv3x3
+stacks; pools included): k consecutive layers run a band of output rows at a time, the
+intermediate maps kept in line buffers on chip and never written to DRAM. For each uniform
+depth in --depth and for the best mix of depths (chosen per chain segment under the
+--sram budget), the whole network's DRAM traffic, the line-buffer and resident-weight
+SRAM, and cycles and energy on --hw (compute from the sim package's native engine, DRAM
+traffic from the fusion model, the two overlapped). Depth 1 is layer-by-layer execution.
+Formulas: docs/memory.md.`
+
+// fusionRow is one plan of `vggsim fusion --format json|csv`.
+type fusionRow struct {
+	Model             string  `json:"model"`
+	Form              string  `json:"form"`
+	Plan              string  `json:"plan"` // "depth-K", "layer-by-layer", "best" or "cache"
+	Depth             int     `json:"depth"`
+	DRAMBytesPerImage float64 `json:"dram_bytes_per_image"`
+	DRAMBytes         int64   `json:"dram_bytes"`
+	SavedBytes        int64   `json:"saved_bytes"` // against layer by layer
+	LineBufferBytes   int64   `json:"line_buffer_bytes"`
+	SRAMBytes         int64   `json:"sram_bytes"`
+	MinSRAMBytes      int64   `json:"min_sram_bytes"`
+	Fits              bool    `json:"fits"`
+	Segments          int     `json:"segments"`
+	Cycles            int64   `json:"cycles"`
+	EnergyJ           float64 `json:"energy_j"`
+}
+
+// fusionOut is one model of `vggsim fusion --format json`.
+type fusionOut struct {
+	Model      string               `json:"model"`
+	Form       string               `json:"form"`
+	Input      string               `json:"input"`
+	Hardware   string               `json:"hardware"`
+	Bits       int                  `json:"bits"`
+	Batch      int                  `json:"batch"`
+	SRAMBytes  int64                `json:"sram_bytes"`
+	FloorBytes int64                `json:"floor_dram_bytes"`
+	Plans      []fusionRow          `json:"plans"`
+	Best       []memory.Segment     `json:"best_segments"`
+	Chains     []memory.FusionChain `json:"chains"`
+
+	report *memory.FusionReport
+	depths []memory.FusionPlan // the plans of the requested depths
+}
+
+// parseDepth parses --depth: "K" (1..K) or "A..B".
+func parseDepth(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "..")
+	if !ok {
+		a, b = "1", s
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo < 1 || hi < lo || hi > memory.MaxFusionDepth {
+		return 0, 0, fmt.Errorf("--depth %q: want K or A..B with 1 ≤ A ≤ B ≤ %d", s, memory.MaxFusionDepth)
+	}
+	return lo, hi, nil
+}
+
+func cmdFusion(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("fusion", "MODEL [MODEL...] [--hw FILE|PRESET] [--depth 1..6] [--sram BYTES] [--batch N] [--bits N] [--input HxW] [--form deploy|train] [--objective traffic|cycles|energy] [--format table|json|csv] [--plot fusion.svg]", fusionDesc, stderr)
+	var mf memFlags
+	mf.register(fs, hw.DefaultPreset)
+	fs.StringVar(&mf.plot, "plot", "", "write the depth-vs-traffic chart to `file` (.svg, .png, .pdf)")
+	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights (default: the hardware's ifmap+filter+ofmap SRAM)")
+	depth := fs.String("depth", "1..6", "fusion depths to report, `K` or A..B; the best plan uses depths 1..B")
+	form := fs.String("form", "deploy", "model form: deploy (fused, plain) or train")
+	objective := fs.String("objective", "traffic", "what the best plan minimizes: traffic, cycles or energy")
+	pos, code, ok := parseArgs(fs, args, 1, -1)
+	if !ok {
+		return code
+	}
+	o, cfg, bits, err := mf.resolve()
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	lo, hi, err := parseDepth(*depth)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if *form != "deploy" && *form != "train" {
+		errs = append(errs, fmt.Errorf("--form %q: want deploy or train", *form))
+	}
+	if cfg == nil {
+		errs = append(errs, errors.New("--hw must name hardware"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fail(stderr, "fusion", badInput(err))
+	}
+	budget := cfg.IfmapSRAMBytes + cfg.FilterSRAMBytes + cfg.OfmapSRAMBytes
+	if mf.sram != "" {
+		if budget, err = memParseSize("sram", mf.sram); err != nil {
+			return fail(stderr, "fusion", err)
+		}
+	}
+	var outs []*fusionOut
+	for _, arg := range pos {
+		train, deploy, err := memBuildForms(arg, o)
+		if err != nil {
+			return fail(stderr, "fusion", err)
+		}
+		g := deploy
+		if *form == "train" {
+			g = train
+		}
+		coster := memory.NewSimCoster(cfg, bits, mf.batch)
+		fr, err := memory.FusionWithCost(g, memory.FusionOptions{Bits: bits, Batch: mf.batch, SRAMBytes: budget,
+			MaxDepth: hi, Objective: *objective}, coster)
+		if err == nil {
+			err = coster.Err()
+		}
+		if err != nil {
+			return fail(stderr, "fusion", badInput(err))
+		}
+		in := g.Input().Shape
+		out := &fusionOut{Model: fr.Model, Form: *form, Input: fmt.Sprintf("%dx%d", in.H, in.W), Hardware: cfg.Name,
+			Bits: fr.Bits, Batch: fr.Batch, SRAMBytes: budget, Chains: fr.Chains, Best: fr.Best.Segments,
+			FloorBytes: fr.FloorBytes, report: fr}
+		out.depths = fr.Depths[lo-1:]
+		lbl := fr.LayerByLayer.DRAMBytes
+		row := func(name string, p memory.FusionPlan) fusionRow {
+			var lb int64
+			for _, s := range p.Segments {
+				lb = max(lb, s.LineBufferBytes)
+			}
+			return fusionRow{Model: fr.Model, Form: *form, Plan: name, Depth: p.Depth,
+				DRAMBytesPerImage: float64(p.DRAMBytes) / float64(fr.Batch), DRAMBytes: p.DRAMBytes,
+				SavedBytes: lbl - p.DRAMBytes, LineBufferBytes: lb, SRAMBytes: p.SRAMBytes, MinSRAMBytes: p.MinSRAMBytes,
+				Fits: p.Fits, Segments: len(p.Segments), Cycles: p.Cost.Cycles, EnergyJ: p.Cost.EnergyJ}
+		}
+		if lo > 1 {
+			out.Plans = append(out.Plans, row("layer-by-layer", fr.LayerByLayer))
+		}
+		for _, p := range out.depths {
+			out.Plans = append(out.Plans, row(fmt.Sprintf("depth-%d", p.Depth), p))
+		}
+		out.Plans = append(out.Plans, row("best", fr.Best))
+		out.Plans = append(out.Plans, fusionRow{Model: fr.Model, Form: *form, Plan: "cache",
+			DRAMBytesPerImage: float64(fr.CacheBytes) / float64(fr.Batch), DRAMBytes: fr.CacheBytes,
+			SavedBytes: lbl - fr.CacheBytes, SRAMBytes: budget, Fits: true,
+			Cycles: fr.CacheCost.Cycles, EnergyJ: fr.CacheCost.EnergyJ})
+		outs = append(outs, out)
+	}
+	if mf.plot != "" {
+		var frs []*memory.FusionReport
+		for _, o := range outs {
+			r := *o.report
+			r.Depths = o.depths
+			frs = append(frs, &r)
+		}
+		p, err := memory.PlotFusion(frs)
+		if err == nil {
+			err = memory.SavePlot(p, mf.plot)
+		}
+		if err != nil {
+			return fail(stderr, "fusion", err)
+		}
+	}
+	switch mf.format {
+	case "json":
+		if err := writeJSON(stdout, outs); err != nil {
+			return fail(stderr, "fusion", err)
+		}
+	case "csv":
+		cw := csv.NewWriter(stdout)
+		cw.Write([]string{"model", "form", "plan", "depth", "dram_bytes_per_image", "saved_bytes", "line_buffer_bytes",
+			"sram_bytes", "min_sram_bytes", "fits", "segments", "cycles", "energy_j"})
+		for _, o := range outs {
+			for _, r := range o.Plans {
+				cw.Write([]string{r.Model, r.Form, r.Plan, strconv.Itoa(r.Depth), strconv.FormatFloat(r.DRAMBytesPerImage, 'f', -1, 64),
+					strconv.FormatInt(r.SavedBytes, 10), strconv.FormatInt(r.LineBufferBytes, 10), strconv.FormatInt(r.SRAMBytes, 10),
+					strconv.FormatInt(r.MinSRAMBytes, 10), strconv.FormatBool(r.Fits), strconv.Itoa(r.Segments),
+					strconv.FormatInt(r.Cycles, 10), strconv.FormatFloat(r.EnergyJ, 'g', -1, 64)})
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return fail(stderr, "fusion", err)
+		}
+	default:
+		for i, o := range outs {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			writeFusionTable(stdout, o)
+		}
+	}
+	return exitOK
+}
+
+func writeFusionTable(w io.Writer, o *fusionOut) {
+	fr := o.report
+	layers := 0
+	for _, c := range fr.Chains {
+		layers += len(c.Layers)
+	}
+	fmt.Fprintf(w, "%s %s, %s, %d-bit, batch %d, on %s with %s for line buffers and weights\n",
+		o.Model, o.Form, o.Input, o.Bits, o.Batch, o.Hardware, memBytesString(o.SRAMBytes))
+	fmt.Fprintf(w, "%d fusable chain(s), %d layers; floor (input, output, weights once): %s per image\n",
+		len(fr.Chains), layers, memBytesString(fr.FloorBytes/int64(fr.Batch)))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	const labelW = 42
+	lab := func(s string) string { return fmt.Sprintf("%-*s", labelW, s) }
+	fmt.Fprintf(tw, "%s\tDRAM/image\tvs layer-by-layer\tline buffers\tSRAM used\tfits\tsegments\tcycles\tenergy/image\t\n", lab("plan"))
+	lbl := float64(fr.LayerByLayer.DRAMBytes)
+	for _, r := range o.Plans {
+		var name string
+		switch r.Plan {
+		case "depth-1", "layer-by-layer":
+			name = "depth 1 (layer by layer)"
+		case "best":
+			name = "best mix (DP)"
+		case "cache":
+			name = "layer by layer + SRAM as activation cache"
+		default:
+			name = "depth " + strconv.Itoa(r.Depth)
+		}
+		fits := "yes"
+		if !r.Fits {
+			fits = "NO"
+		}
+		cyc, en := strconv.FormatInt(r.Cycles, 10), memEnergyString(r.EnergyJ/float64(fr.Batch))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", lab(name), memBytesString(int64(r.DRAMBytesPerImage)),
+			memRatioString(float64(r.DRAMBytes), lbl), memBytesString(r.LineBufferBytes), memBytesString(r.SRAMBytes), fits, r.Segments, cyc, en)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "best plan:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  layers\tdepth\tband rows\tbands\tline rows\tline buffers\tresident weights\tsaved\tDRAM\n")
+	for _, s := range fr.Best.Segments {
+		c := fr.Chains[s.Chain]
+		names := c.Layers[s.First].Node
+		if s.Depth > 1 {
+			names += " .. " + c.Layers[s.First+s.Depth-1].Node
+		}
+		rows := "-"
+		if len(s.LineRows) > 0 {
+			rows = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.LineRows)), ","), "[]")
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", names, s.Depth, s.BandRows, s.Bands, rows,
+			memBytesString(s.LineBufferBytes), memBytesString(s.ResidentWeightsBytes), memBytesString(s.SavedBytes), memBytesString(s.DRAMBytes()))
+	}
+	tw.Flush()
+}

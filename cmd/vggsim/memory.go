@@ -1,0 +1,479 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vggsim/vggsim/hw"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/memory"
+	"github.com/vggsim/vggsim/models"
+)
+
+const memoryDesc = `Activation memory of MODEL's train form (multi-branch) and deploy form (fused), side
+by side: the live activation bytes over the schedule (the graph's node order) with
+in-place ReLU/BN/Add where legal, an offset-allocated arena, the smallest on-chip SRAM
+with which no activation spills to DRAM, the weights, and the activation DRAM traffic
+with no on-chip SRAM (layer by layer) and with unlimited SRAM. With --hw, each form also
+runs on the accelerator (sim package, native engine) with the activations the spill model
+keeps in the ifmap+ofmap SRAMs (or --sram): DRAM bytes per image, cycles and energy.
+
+--sweep prints the activation DRAM traffic against the on-chip activation SRAM size
+instead. Definitions and formulas: docs/memory.md.`
+
+// memFlags are the flags `memory` and `fusion` share.
+type memFlags struct {
+	hwArg  string
+	batch  int
+	bits   int
+	input  string
+	format string
+	plot   string
+	sram   string
+}
+
+func (m *memFlags) register(fs *flag.FlagSet, hwDefault string) {
+	fs.StringVar(&m.hwArg, "hw", hwDefault, "hardware `preset` name or YAML file")
+	fs.IntVar(&m.batch, "batch", 1, "images per run")
+	fs.IntVar(&m.bits, "bits", 0, "data width in bits (default: the hardware's, or 8)")
+	fs.StringVar(&m.input, "input", "", "input image size `H[xW]` (default 224, or a model file's input)")
+	fs.StringVar(&m.input, "input-size", "", "same as --input")
+	fs.StringVar(&m.format, "format", "table", "output `format`: table, json or csv")
+}
+
+// resolve checks the shared flags and returns the model options, the hardware (nil when
+// none was asked for), the data width and the batch.
+func (m *memFlags) resolve() (models.Options, *hw.Config, int, error) {
+	var o models.Options
+	var errs []error
+	switch m.format {
+	case "table", "json", "csv":
+	default:
+		errs = append(errs, fmt.Errorf("--format %q: want table, json or csv", m.format))
+	}
+	if m.batch < 1 || m.batch > 1<<16 {
+		errs = append(errs, fmt.Errorf("--batch %d: want 1..65536", m.batch))
+	}
+	if m.bits < 0 || m.bits > 32 {
+		errs = append(errs, fmt.Errorf("--bits %d: want 1..32", m.bits))
+	}
+	if m.input != "" {
+		h, w, err := parseSize(m.input)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.InputH, o.InputW = h, w
+	}
+	var cfg *hw.Config
+	if m.hwArg != "" {
+		c, err := hw.Resolve(m.hwArg)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		cfg = c
+	}
+	if m.plot != "" {
+		if err := memory.CheckPlotPath(m.plot); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, nil, 0, badInput(err)
+	}
+	bits := m.bits
+	if bits == 0 {
+		bits = memory.DefaultBits
+		if cfg != nil {
+			bits = cfg.DataBits
+		}
+	}
+	return o, cfg, bits, nil
+}
+
+// memParseSize parses a --sram value: a size such as 256KiB or a byte count.
+func memParseSize(flagName, s string) (int64, error) {
+	v, err := hw.ParseSize(s)
+	if err != nil {
+		return 0, badInput(fmt.Errorf("--%s %q: %w", flagName, s, err))
+	}
+	if v < 0 {
+		return 0, badInput(fmt.Errorf("--%s %q must not be negative", flagName, s))
+	}
+	return v, nil
+}
+
+// memBuildForms builds MODEL's train and deploy forms.
+func memBuildForms(arg string, o models.Options) (train, deploy *ir.Graph, err error) {
+	train, err = models.Resolve(arg, o)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	o.Deploy = true
+	deploy, err = models.Resolve(arg, o)
+	if err != nil {
+		return nil, nil, badInput(err)
+	}
+	return train, deploy, nil
+}
+
+// memoryRow is one model and form of `vggsim memory --format json|csv`; its JSON form is
+// the documented output (docs/memory.md).
+type memoryRow struct {
+	Model             string `json:"model"`
+	Form              string `json:"form"`
+	Input             string `json:"input"`
+	Bits              int    `json:"bits"`
+	Batch             int    `json:"batch"`
+	PeakBytes         int64  `json:"peak_activation_bytes"`
+	ResidentPeakBytes int64  `json:"resident_peak_bytes"`
+	ArenaBytes        int64  `json:"arena_bytes"`
+	TotalBytes        int64  `json:"total_activation_bytes"`
+	WeightsBytes      int64  `json:"weights_bytes"`
+	MinSRAMNoSpill    int64  `json:"min_sram_bytes_no_spill"`
+	StreamBytes       int64  `json:"stream_dram_bytes"`
+	CompulsoryBytes   int64  `json:"compulsory_dram_bytes"`
+	PeakNode          string `json:"peak_node"`
+	Steps             int    `json:"steps"`
+	Buffers           int    `json:"buffers"`
+
+	Hardware            string   `json:"hardware,omitempty"`
+	ActivationSRAMBytes *int64   `json:"activation_sram_bytes,omitempty"`
+	SpilledBuffers      *int     `json:"spilled_buffers,omitempty"`
+	DRAMBytesPerImage   *float64 `json:"dram_bytes_per_image,omitempty"`
+	ActivationDRAMBytes *int64   `json:"activation_dram_bytes,omitempty"`
+	WeightDRAMBytes     *int64   `json:"weight_dram_bytes,omitempty"`
+	Cycles              *int64   `json:"cycles,omitempty"`
+	StallCycles         *int64   `json:"stall_cycles,omitempty"`
+	LatencyS            *float64 `json:"latency_s,omitempty"`
+	EnergyJ             *float64 `json:"energy_j,omitempty"`
+	EnergyPerImageJ     *float64 `json:"energy_per_image_j,omitempty"`
+}
+
+// sweepRow is one point of `vggsim memory --sweep`.
+type sweepRow struct {
+	Model             string   `json:"model"`
+	Form              string   `json:"form"`
+	SRAMBytes         int64    `json:"sram_bytes"`
+	DRAMBytes         int64    `json:"dram_bytes"`
+	DRAMBytesPerImage float64  `json:"dram_bytes_per_image"`
+	SpilledBuffers    int      `json:"spilled_buffers"`
+	SimDRAMPerImage   *float64 `json:"sim_dram_bytes_per_image,omitempty"`
+}
+
+func cmdMemory(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("memory", "MODEL [MODEL...] [--hw FILE|PRESET] [--batch N] [--bits N] [--input HxW] [--format table|json|csv] [--plot live.svg] [--plot-traffic traffic.svg] [--sweep] [--sram BYTES]", memoryDesc, stderr)
+	var mf memFlags
+	mf.register(fs, "")
+	fs.StringVar(&mf.plot, "plot", "", "write the live-bytes chart (both forms) to `file` (.svg, .png, .pdf)")
+	plotTraffic := fs.String("plot-traffic", "", "write the traffic-vs-SRAM chart to `file` (.svg, .png, .pdf)")
+	sweep := fs.Bool("sweep", false, "print activation DRAM traffic against on-chip SRAM size instead of the summary")
+	fs.StringVar(&mf.sram, "sram", "", "on-chip activation SRAM `size` for the --hw run (default: the ifmap+ofmap SRAMs)")
+	noInPlace := fs.Bool("no-in-place", false, "give every result its own buffer (no in-place ReLU/BN/Add)")
+	pos, code, ok := parseArgs(fs, args, 1, -1)
+	if !ok {
+		return code
+	}
+	o, cfg, bits, err := mf.resolve()
+	if err != nil {
+		return fail(stderr, "memory", err)
+	}
+	if *plotTraffic != "" {
+		if err := memory.CheckPlotPath(*plotTraffic); err != nil {
+			return fail(stderr, "memory", badInput(err))
+		}
+	}
+	actSRAM := int64(-1)
+	if mf.sram != "" {
+		if cfg == nil {
+			return fail(stderr, "memory", badInput(errors.New("--sram needs --hw")))
+		}
+		if actSRAM, err = memParseSize("sram", mf.sram); err != nil {
+			return fail(stderr, "memory", err)
+		}
+	}
+	mo := memory.Options{Bits: bits, Batch: mf.batch, NoInPlace: *noInPlace}
+	var comps []*memory.Comparison
+	var inputs []string
+	for _, arg := range pos {
+		train, deploy, err := memBuildForms(arg, o)
+		if err != nil {
+			return fail(stderr, "memory", err)
+		}
+		c, err := memory.Compare(train, deploy, mo)
+		if err != nil {
+			return fail(stderr, "memory", err)
+		}
+		comps = append(comps, c)
+		in := train.Input().Shape
+		inputs = append(inputs, fmt.Sprintf("%dx%d", in.H, in.W))
+	}
+	var hws [][2]*memory.HWResult
+	if cfg != nil {
+		for _, c := range comps {
+			var pair [2]*memory.HWResult
+			for k, r := range []*memory.Report{c.Train, c.Deploy} {
+				if pair[k], err = r.Simulate(cfg, actSRAM); err != nil {
+					return fail(stderr, "memory", err)
+				}
+			}
+			hws = append(hws, pair)
+		}
+	}
+	var sizes []int64
+	var peak int64
+	for _, c := range comps {
+		peak = max(peak, c.Train.PeakBytes)
+	}
+	sizes = memory.SweepSizes(16<<10, peak, 2)
+	if mf.plot != "" {
+		var reps []*memory.Report
+		for _, c := range comps {
+			reps = append(reps, c.Train, c.Deploy)
+		}
+		p, err := memory.PlotLive(reps)
+		if err == nil {
+			err = memory.SavePlot(p, mf.plot)
+		}
+		if err != nil {
+			return fail(stderr, "memory", err)
+		}
+	}
+	if *plotTraffic != "" {
+		var series []memory.TrafficSeries
+		for _, c := range comps {
+			for _, r := range []*memory.Report{c.Train, c.Deploy} {
+				series = append(series, memory.TrafficSeries{Label: r.Model + " " + r.Form, Batch: r.Batch, Points: r.TrafficSweep(sizes)})
+			}
+		}
+		p, err := memory.PlotTraffic(series)
+		if err == nil {
+			err = memory.SavePlot(p, *plotTraffic)
+		}
+		if err != nil {
+			return fail(stderr, "memory", err)
+		}
+	}
+	if *sweep {
+		return writeMemorySweep(stdout, stderr, mf.format, comps, sizes, cfg)
+	}
+	var rows []memoryRow
+	for i, c := range comps {
+		for k, r := range []*memory.Report{c.Train, c.Deploy} {
+			row := memoryRow{Model: r.Model, Form: r.Form, Input: inputs[i], Bits: r.Bits, Batch: r.Batch,
+				PeakBytes: r.PeakBytes, ResidentPeakBytes: r.ResidentPeakBytes, ArenaBytes: r.ArenaBytes,
+				TotalBytes: r.TotalBytes, WeightsBytes: r.WeightsBytes, MinSRAMNoSpill: r.MinSRAMNoSpill,
+				StreamBytes: r.StreamBytes, CompulsoryBytes: r.CompulsoryBytes, PeakNode: r.PeakNode,
+				Steps: len(r.Steps), Buffers: len(r.Buffers)}
+			if hws != nil {
+				h := hws[i][k]
+				row.Hardware = h.Hardware
+				row.ActivationSRAMBytes = &h.ActivationSRAMBytes
+				row.SpilledBuffers = &h.Residency.SpilledBuffers
+				row.DRAMBytesPerImage = &h.DRAMBytesPerImage
+				row.ActivationDRAMBytes = &h.ActivationDRAMBytes
+				row.WeightDRAMBytes = &h.WeightDRAMBytes
+				row.Cycles = &h.Cycles
+				row.StallCycles = &h.StallCycles
+				row.LatencyS = &h.LatencyS
+				row.EnergyJ = &h.EnergyJ
+				row.EnergyPerImageJ = &h.EnergyPerImageJ
+			}
+			rows = append(rows, row)
+		}
+	}
+	switch mf.format {
+	case "json":
+		if err := writeJSON(stdout, rows); err != nil {
+			return fail(stderr, "memory", err)
+		}
+	case "csv":
+		if err := writeMemoryCSV(stdout, rows); err != nil {
+			return fail(stderr, "memory", err)
+		}
+	default:
+		for i, c := range comps {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			var pair *[2]*memory.HWResult
+			if hws != nil {
+				pair = &hws[i]
+			}
+			writeMemoryTable(stdout, c, inputs[i], pair)
+		}
+	}
+	return exitOK
+}
+
+// writeMemoryTable prints one model's train and deploy forms side by side.
+func writeMemoryTable(w io.Writer, c *memory.Comparison, input string, h *[2]*memory.HWResult) {
+	t, d := c.Train, c.Deploy
+	fmt.Fprintf(w, "%s, %s, %d-bit, batch %d\n", t.Model, input, t.Bits, t.Batch)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Labels are padded to one width so that the right-aligned first column reads left-aligned.
+	const labelW = 38
+	lab := func(s string) string { return fmt.Sprintf("%-*s", labelW, s) }
+	fmt.Fprintf(tw, "%s\ttrain\tdeploy\ttrain/deploy\t\n", lab(""))
+	line := func(name string, a, b int64, format func(int64) string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab(name), format(a), format(b), memRatioString(float64(a), float64(b)))
+	}
+	line("peak activations (working set)", t.PeakBytes, d.PeakBytes, memBytesString)
+	line("resident peak (paper Fig. 3)", t.ResidentPeakBytes, d.ResidentPeakBytes, memBytesString)
+	line("arena (greedy by size)", t.ArenaBytes, d.ArenaBytes, memBytesString)
+	line("all activations, no reuse", t.TotalBytes, d.TotalBytes, memBytesString)
+	line("min SRAM, no activation spill", t.MinSRAMNoSpill, d.MinSRAMNoSpill, memBytesString)
+	line("weights", t.WeightsBytes, d.WeightsBytes, memBytesString)
+	line("act. DRAM, no SRAM (layer by layer)", t.StreamBytes, d.StreamBytes, memBytesString)
+	line("act. DRAM, unlimited SRAM", t.CompulsoryBytes, d.CompulsoryBytes, memBytesString)
+	line("buffers", int64(len(t.Buffers)), int64(len(d.Buffers)), func(v int64) string { return strconv.FormatInt(v, 10) })
+	if h != nil {
+		a, b := h[0], h[1]
+		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("on %s, %s activation SRAM:", a.Hardware, memBytesString(a.ActivationSRAMBytes))))
+		line("  spilled buffers", int64(a.Residency.SpilledBuffers), int64(b.Residency.SpilledBuffers), func(v int64) string { return strconv.FormatInt(v, 10) })
+		line("  DRAM per image", int64(a.DRAMBytesPerImage), int64(b.DRAMBytesPerImage), memBytesString)
+		line("    activations", a.ActivationDRAMBytes/int64(t.Batch), b.ActivationDRAMBytes/int64(d.Batch), memBytesString)
+		line("      (spill model)", a.Residency.Bytes()/int64(t.Batch), b.Residency.Bytes()/int64(d.Batch), memBytesString)
+		line("    weights", a.WeightDRAMBytes/int64(t.Batch), b.WeightDRAMBytes/int64(d.Batch), memBytesString)
+		line("  cycles (batch)", a.Cycles, b.Cycles, func(v int64) string { return strconv.FormatInt(v, 10) })
+		fmt.Fprintf(tw, "%s\t%.3f ms\t%.3f ms\t%s\t\n", lab("  latency (batch)"), a.LatencyS*1e3, b.LatencyS*1e3, memRatioString(a.LatencyS, b.LatencyS))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab("  energy per image"), memEnergyString(a.EnergyPerImageJ), memEnergyString(b.EnergyPerImageJ), memRatioString(a.EnergyPerImageJ, b.EnergyPerImageJ))
+	}
+	tw.Flush()
+}
+
+func memRatioString(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "-"
+		}
+		return "inf"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
+
+// memEnergyString formats joules as mJ, or µJ below 0.1 mJ.
+func memEnergyString(j float64) string {
+	if j < 1e-4 {
+		return fmt.Sprintf("%.3f µJ", j*1e6)
+	}
+	return fmt.Sprintf("%.3f mJ", j*1e3)
+}
+
+// memBytesString formats a byte count with a binary unit and two decimals.
+func memBytesString(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.2f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}
+
+func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
+	cw := csv.NewWriter(w)
+	head := []string{"model", "form", "input", "bits", "batch", "peak_activation_bytes", "resident_peak_bytes",
+		"arena_bytes", "total_activation_bytes", "weights_bytes", "min_sram_bytes_no_spill", "stream_dram_bytes",
+		"compulsory_dram_bytes", "hardware", "activation_sram_bytes", "dram_bytes_per_image", "cycles", "energy_j"}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, r := range rows {
+		rec := []string{r.Model, r.Form, r.Input, strconv.Itoa(r.Bits), strconv.Itoa(r.Batch), i64(r.PeakBytes),
+			i64(r.ResidentPeakBytes), i64(r.ArenaBytes), i64(r.TotalBytes), i64(r.WeightsBytes), i64(r.MinSRAMNoSpill),
+			i64(r.StreamBytes), i64(r.CompulsoryBytes), r.Hardware, "", "", "", ""}
+		if r.Cycles != nil {
+			rec[14] = i64(*r.ActivationSRAMBytes)
+			rec[15] = strconv.FormatFloat(*r.DRAMBytesPerImage, 'f', -1, 64)
+			rec[16] = i64(*r.Cycles)
+			rec[17] = strconv.FormatFloat(*r.EnergyJ, 'g', -1, 64)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeMemorySweep prints activation DRAM traffic against on-chip SRAM size for every model and
+// form (and, with hardware, the simulator's whole DRAM traffic per image at each size).
+func writeMemorySweep(stdout, stderr io.Writer, format string, comps []*memory.Comparison, sizes []int64, cfg *hw.Config) int {
+	var rows []sweepRow
+	var reps []*memory.Report
+	for _, c := range comps {
+		reps = append(reps, c.Train, c.Deploy)
+	}
+	for _, r := range reps {
+		for _, t := range r.TrafficSweep(sizes) {
+			row := sweepRow{Model: r.Model, Form: r.Form, SRAMBytes: t.SRAMBytes, DRAMBytes: t.Bytes(),
+				DRAMBytesPerImage: float64(t.Bytes()) / float64(r.Batch), SpilledBuffers: t.SpilledBuffers}
+			if cfg != nil {
+				h, err := r.Simulate(cfg, t.SRAMBytes)
+				if err != nil {
+					return fail(stderr, "memory", err)
+				}
+				row.SimDRAMPerImage = &h.DRAMBytesPerImage
+			}
+			rows = append(rows, row)
+		}
+	}
+	switch format {
+	case "json":
+		if err := writeJSON(stdout, rows); err != nil {
+			return fail(stderr, "memory", err)
+		}
+	case "csv":
+		cw := csv.NewWriter(stdout)
+		cw.Write([]string{"model", "form", "sram_bytes", "dram_bytes", "dram_bytes_per_image", "spilled_buffers", "sim_dram_bytes_per_image"})
+		for _, r := range rows {
+			sim := ""
+			if r.SimDRAMPerImage != nil {
+				sim = strconv.FormatFloat(*r.SimDRAMPerImage, 'f', -1, 64)
+			}
+			cw.Write([]string{r.Model, r.Form, strconv.FormatInt(r.SRAMBytes, 10), strconv.FormatInt(r.DRAMBytes, 10),
+				strconv.FormatFloat(r.DRAMBytesPerImage, 'f', -1, 64), strconv.Itoa(r.SpilledBuffers), sim})
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return fail(stderr, "memory", err)
+		}
+	default:
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		var head []string
+		for _, r := range reps {
+			head = append(head, r.Model+" "+r.Form)
+		}
+		what := "activation DRAM per image (spill model)"
+		if cfg != nil {
+			what += " / all DRAM per image on " + cfg.Name + " (engine, weights included)"
+		}
+		fmt.Fprintf(stdout, "%s, against on-chip activation SRAM\n", what)
+		fmt.Fprintf(tw, "SRAM\t%s\t\n", strings.Join(head, "\t"))
+		n := len(sizes)
+		for i := range n {
+			cells := []string{memBytesString(sizes[i])}
+			for k := range reps {
+				r := rows[k*n+i]
+				cell := memBytesString(int64(math.Round(r.DRAMBytesPerImage)))
+				if r.SimDRAMPerImage != nil {
+					cell += " / " + memBytesString(int64(*r.SimDRAMPerImage))
+				}
+				cells = append(cells, cell)
+			}
+			fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
+		}
+		tw.Flush()
+	}
+	return exitOK
+}

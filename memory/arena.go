@@ -1,0 +1,78 @@
+package memory
+
+import (
+	"slices"
+)
+
+// planArena assigns every buffer an offset in one arena so that buffers whose lifetimes
+// overlap never overlap in space, and returns the arena size. The heuristic is TFLite's
+// greedy-by-size: buffers in decreasing size (ties: earlier Start, then lower ID), each
+// placed in the smallest gap between already placed, time-overlapping buffers that holds
+// it (best fit), or on top of the highest one. Sizes and offsets are rounded up to align.
+//
+// The result is at least the peak working set (a lower bound for any placement) and at most
+// the sum of all buffer sizes (each buffer placed on top of all the others).
+func planArena(bufs []Buffer, align int64) int64 {
+	order := make([]int, len(bufs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		x, y := &bufs[a], &bufs[b]
+		switch {
+		case x.Bytes != y.Bytes:
+			if x.Bytes > y.Bytes {
+				return -1
+			}
+			return 1
+		case x.Start != y.Start:
+			return x.Start - y.Start
+		}
+		return x.ID - y.ID
+	})
+	up := func(v int64) int64 { return (v + align - 1) / align * align }
+	type span struct{ lo, hi int64 }
+	var placed []int
+	var arena int64
+	var spans []span
+	for _, id := range order {
+		b := &bufs[id]
+		size := up(b.Bytes)
+		spans = spans[:0]
+		for _, p := range placed {
+			q := &bufs[p]
+			if q.Start <= b.End && b.Start <= q.End {
+				spans = append(spans, span{q.Offset, q.Offset + up(q.Bytes)})
+			}
+		}
+		slices.SortFunc(spans, func(a, b span) int {
+			if a.lo != b.lo {
+				if a.lo < b.lo {
+					return -1
+				}
+				return 1
+			}
+			if a.hi < b.hi {
+				return -1
+			} else if a.hi > b.hi {
+				return 1
+			}
+			return 0
+		})
+		best, bestGap := int64(-1), int64(-1)
+		var cursor int64
+		for _, s := range spans {
+			if gap := s.lo - cursor; gap >= size && (bestGap < 0 || gap < bestGap) {
+				best, bestGap = cursor, gap
+			}
+			cursor = max(cursor, s.hi)
+		}
+		if best < 0 {
+			best = cursor
+		}
+		b.Offset = best
+		arena = max(arena, best+size)
+		placed = append(placed, id)
+	}
+	return arena
+}

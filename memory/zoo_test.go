@@ -1,0 +1,202 @@
+package memory
+
+import (
+	"testing"
+
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/reparam"
+)
+
+func zooPair(t testing.TB, name string, o models.Options) (train, deploy *ir.Graph) {
+	t.Helper()
+	train, err := models.Build(name, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy, err = models.BuildDeploy(name, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return train, deploy
+}
+
+// TestZooBounds: peak ≤ arena ≤ sum of all activations on every zoo model in both forms, at
+// two batch sizes, plus the other invariants of checkInvariants.
+func TestZooBounds(t *testing.T) {
+	for _, name := range models.Names() {
+		train, deploy := zooPair(t, name, models.Options{})
+		for _, g := range []*ir.Graph{train, deploy} {
+			for _, o := range []Options{{}, {Batch: 2, Bits: 16, Align: 64}} {
+				r, err := Analyze(g, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o.Align > 1 {
+					// Alignment pads the arena; the plain bounds hold before padding.
+					if r.ArenaBytes < r.PeakBytes {
+						t.Errorf("%s: aligned arena %d below peak %d", name, r.ArenaBytes, r.PeakBytes)
+					}
+					continue
+				}
+				checkInvariants(t, r)
+			}
+		}
+	}
+}
+
+// TestTrainNeverBelowDeploy: the train form of a net never needs less activation memory,
+// SRAM, weights or DRAM traffic than its deploy form, at any activation SRAM size.
+func TestTrainNeverBelowDeploy(t *testing.T) {
+	for _, name := range models.Names() {
+		for _, in := range []int{224, 64} {
+			if name == "VGG-16" && in != 224 {
+				continue // its classifier needs a 7×7 last map
+			}
+			train, deploy := zooPair(t, name, models.Options{InputH: in})
+			c, err := Compare(train, deploy, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, de := c.Train, c.Deploy
+			for k, v := range map[string][2]int64{
+				"peak":       {tr.PeakBytes, de.PeakBytes},
+				"resident":   {tr.ResidentPeakBytes, de.ResidentPeakBytes},
+				"arena":      {tr.ArenaBytes, de.ArenaBytes},
+				"min sram":   {tr.MinSRAMNoSpill, de.MinSRAMNoSpill},
+				"weights":    {tr.WeightsBytes, de.WeightsBytes},
+				"stream":     {tr.StreamBytes, de.StreamBytes},
+				"compulsory": {tr.CompulsoryBytes, de.CompulsoryBytes},
+			} {
+				if v[0] < v[1] {
+					t.Errorf("%s@%d: train %s %d < deploy %d", name, in, k, v[0], v[1])
+				}
+			}
+			sizes := SweepSizes(1<<10, max(tr.PeakBytes, de.PeakBytes), 2)
+			tt, dt := tr.TrafficSweep(sizes), de.TrafficSweep(sizes)
+			for i := range sizes {
+				if tt[i].Bytes() < dt[i].Bytes() {
+					t.Errorf("%s@%d: at %d bytes of SRAM train traffic %d < deploy %d", name, in, sizes[i], tt[i].Bytes(), dt[i].Bytes())
+				}
+				if !tt[i].Exact || !dt[i].Exact {
+					t.Errorf("%s@%d: inexact residency search at %d bytes", name, in, sizes[i])
+				}
+				if i > 0 && (tt[i].Bytes() > tt[i-1].Bytes() || dt[i].Bytes() > dt[i-1].Bytes()) {
+					t.Errorf("%s@%d: traffic grows from %d to %d bytes of SRAM", name, in, sizes[i-1], sizes[i])
+				}
+			}
+		}
+	}
+}
+
+// TestCompareDerivesDeploy: Compare with no deploy graph derives it by reparam, and the
+// result equals the zoo's deploy form.
+func TestCompareDerivesDeploy(t *testing.T) {
+	train, deploy := zooPair(t, "RepVGG-A0", models.Options{InputH: 64})
+	a, err := Compare(train, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Compare(train, deploy, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Deploy.PeakBytes != b.Deploy.PeakBytes || a.Deploy.ArenaBytes != b.Deploy.ArenaBytes || a.Deploy.WeightsBytes != b.Deploy.WeightsBytes {
+		t.Errorf("derived deploy %+v, zoo deploy %+v", a.Deploy, b.Deploy)
+	}
+	if _, err := reparam.Deploy(train, reparam.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPaperClaimOnZoo: in the zoo's RepVGG-A0, the deploy form's resident peak is one
+// feature map (stage 0's output) and the train form's is two (both branch results of stage
+// 0 before the add); ResNet-34 holds the shortcut next to the block's maps.
+func TestPaperClaimOnZoo(t *testing.T) {
+	train, deploy := zooPair(t, "RepVGG-A0", models.Options{})
+	c, err := Compare(train, deploy, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage0 := int64(48 * 112 * 112)
+	if c.Deploy.ResidentPeakBytes != stage0 || c.Train.ResidentPeakBytes != 2*stage0 {
+		t.Errorf("resident peaks: deploy %d, train %d; want %d and %d", c.Deploy.ResidentPeakBytes, c.Train.ResidentPeakBytes, stage0, 2*stage0)
+	}
+}
+
+// TestZooChains: the deploy RepVGG body is one chain (every layer), ResNet-34's chains are
+// the two convs of each basic block, VGG-16's features are one chain through the pools.
+func TestZooChains(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		chains int
+		layers int // of the first chain
+	}{
+		{"RepVGG-A0", 1, 22},
+		{"RepVGG-B0", 1, 28},
+		{"ResNet-34", 17, 2}, // the stem (conv1 → maxpool), then the blocks
+		{"VGG-16", 1, 18},
+	} {
+		in := 64
+		if c.name == "VGG-16" {
+			in = 224
+		}
+		_, deploy := zooPair(t, c.name, models.Options{InputH: in})
+		fr, err := Fusion(deploy, FusionOptions{SRAMBytes: 256 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fr.Chains) != c.chains || len(fr.Chains[0].Layers) != c.layers {
+			t.Errorf("%s: %d chains, first of %d layers; want %d, %d", c.name, len(fr.Chains), len(fr.Chains[0].Layers), c.chains, c.layers)
+		}
+		if fr.Best.DRAMBytes > fr.LayerByLayer.DRAMBytes || fr.LayerByLayer.DRAMBytes != fr.report.StreamBytes+fr.report.WeightsBytes {
+			t.Errorf("%s: best %d, layer by layer %d", c.name, fr.Best.DRAMBytes, fr.LayerByLayer.DRAMBytes)
+		}
+	}
+}
+
+// TestZooFusionMonotone: on RepVGG-A0, the best plan's traffic is non-increasing in SRAM.
+func TestZooFusionMonotone(t *testing.T) {
+	_, deploy := zooPair(t, "RepVGG-A0", models.Options{})
+	prev := int64(-1)
+	for _, s := range SweepSizes(16<<10, 16<<20, 2) {
+		fr, err := Fusion(deploy, FusionOptions{SRAMBytes: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev >= 0 && fr.Best.DRAMBytes > prev {
+			t.Errorf("at %d bytes: %d > %d", s, fr.Best.DRAMBytes, prev)
+		}
+		prev = fr.Best.DRAMBytes
+	}
+}
+
+func BenchmarkAnalyze(b *testing.B) {
+	for _, name := range models.Names() {
+		train, deploy := zooPair(b, name, models.Options{})
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				c, err := Compare(train, deploy, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sizes := SweepSizes(16<<10, c.Train.PeakBytes, 4)
+				c.Train.TrafficSweep(sizes)
+				c.Deploy.TrafficSweep(sizes)
+			}
+		})
+	}
+}
+
+func BenchmarkFusion(b *testing.B) {
+	for _, name := range []string{"RepVGG-A0", "RepVGG-B3", "ResNet-50", "VGG-16"} {
+		_, deploy := zooPair(b, name, models.Options{})
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Fusion(deploy, FusionOptions{SRAMBytes: 512 << 10}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
