@@ -1,7 +1,7 @@
 # vggsim — build, test, benchmark.
 GO ?= go
 
-.PHONY: all build test check bench fuzz deps
+.PHONY: all build test check bench fuzz deps torch-check
 
 all: build test
 
@@ -32,3 +32,12 @@ bench:
 # A short fuzzing pass over every parser.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./ir
+
+# The deploy export checked against real PyTorch (tools/torchcheck/check.py): our .pth loads
+# with load_state_dict(strict=True) into the reference deploy model, equals the reference's
+# own conversion bit for bit, and computes the same logits. Needs PyTorch (Debian:
+# apt-get install python3-torch); not part of `make test`.
+PYTHON ?= /usr/bin/python3
+torch-check:
+	$(GO) build -o $${TMPDIR:-/tmp}/vggsim-torchcheck ./cmd/vggsim
+	$(PYTHON) tools/torchcheck/check.py --vggsim $${TMPDIR:-/tmp}/vggsim-torchcheck

@@ -45,3 +45,34 @@ func Example() {
 	// relu: [0 0 0 0 0 3 4 9 8]
 	// logits [1 2]: [2.6667 -2.1667]
 }
+
+// Run takes a batch of any size: here two 1×2×2 images through a BatchNorm, a ReLU and a
+// 2×2 max pool. BatchNorm computes (x − mean) / sqrt(var + eps) · gamma + beta.
+func ExampleRun() {
+	b := ir.NewBuilder("bn-relu-pool", ir.Shape{C: 1, H: 2, W: 2})
+	y := b.MaxPool("pool", b.ReLU("relu", b.BatchNorm("bn", b.Input(), 1e-5)), 2, 2, 0)
+	g, err := b.Finish(y)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	g.Node("bn").Params = map[string]*tensor.Tensor{
+		"weight":       tensor.FromF32([]float32{2}, 1),
+		"bias":         tensor.FromF32([]float32{1}, 1),
+		"running_mean": tensor.FromF32([]float32{0.5}, 1),
+		"running_var":  tensor.FromF32([]float32{4 - 1e-5}, 1),
+	}
+	x := tensor.FromF32([]float32{-3, 0.5, 1.5, 2.5, 4.5, -1, 0, 0}, 2, 1, 2, 2)
+	out, err := interp.Run(g, x)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(out.Shape, out.F32)
+
+	_, err = interp.Run(g, tensor.New(1, 3, 2, 2))
+	fmt.Println(err)
+	// Output:
+	// [2 1 1 1] [3 5]
+	// interp: graph bn-relu-pool: input shape 1x3x2x2, want Nx1x2x2
+}

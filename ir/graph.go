@@ -36,21 +36,21 @@ type Attrs struct {
 
 // Node is one operator application.
 type Node struct {
-	Op     Op
-	Name   string   // unique within the graph; parameter key prefix
-	In     []*Value // operands
-	Out    *Value   // result
-	Attrs  Attrs
+	Op     Op                        // the operator
+	Name   string                    // unique within the graph; parameter key prefix
+	In     []*Value                  // operands
+	Out    *Value                    // result
+	Attrs  Attrs                     // the op's attributes (kernel, stride, …); others zero
 	Params map[string]*tensor.Tensor // learned parameters by name; nil if not loaded
 }
 
 // ParamSpec describes one parameter a node expects.
 type ParamSpec struct {
-	Name     string // e.g. "weight"
-	Shape    []int
-	DType    tensor.DType
-	Optional bool // may be absent from a checkpoint (BatchNorm's num_batches_tracked)
-	Buffer   bool // a PyTorch buffer (running statistics), not a learnable nn.Parameter
+	Name     string       // e.g. "weight"
+	Shape    []int        // the PyTorch tensor shape ([] for a 0-d scalar)
+	DType    tensor.DType // element type: Float32, or Int64 for num_batches_tracked
+	Optional bool         // may be absent from a checkpoint (BatchNorm's num_batches_tracked)
+	Buffer   bool         // a PyTorch buffer (running statistics), not a learnable nn.Parameter
 }
 
 // Key returns the state_dict key of parameter p of n: n.Name + "." + p.
@@ -113,9 +113,9 @@ func (n *Node) MACs() int64 {
 // Graph is a single-input, single-output operator graph. Nodes are in topological order and
 // Nodes[0] is the Input node.
 type Graph struct {
-	Name   string
-	Nodes  []*Node
-	Output *Value
+	Name   string  // the model's name, e.g. "RepVGG-A0"
+	Nodes  []*Node // every node, in topological order, the Input node first
+	Output *Value  // the graph's result
 }
 
 // Input returns the graph's input value.

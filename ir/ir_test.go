@@ -1,7 +1,8 @@
 package ir
 
 import (
-	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,13 +140,28 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// FuzzParse feeds arbitrary text to the parser, seeded with every golden .ir file of this
+// package and of models. Parse must never panic; whatever it accepts must print to text
+// that parses back to the same text (and the same counts).
 func FuzzParse(f *testing.F) {
-	var buf bytes.Buffer
-	Print(&buf, &Graph{Name: "empty"})
+	for _, pat := range []string{"testdata/*.ir", "../models/testdata/*.ir"} {
+		files, _ := filepath.Glob(pat)
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(string(b))
+		}
+	}
 	f.Add("graph \"g\"\n%0 = input : 3x4x4\n%1 = relu %0 @r : 3x4x4\nreturn %1\n")
+	f.Add("graph \"se\"\n%0 = input : 16x4x4\n%1 = gap %0 @p : 16x1x1\n%2 = sigmoid %1 @s : 16x1x1\n%3 = mul %0, %2 @m : 16x4x4\n%4 = maxpool[k=3x3 s=2 p=1] %3 @mp : 16x2x2\nreturn %4\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		g, err := Parse("fuzz.ir", strings.NewReader(src))
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.ir:") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
 			return
 		}
 		text := g.String()
@@ -156,5 +172,9 @@ func FuzzParse(f *testing.F) {
 		if g2.String() != text {
 			t.Fatalf("round trip not stable")
 		}
+		if g2.MACs() != g.MACs() || g2.Params() != g.Params() {
+			t.Fatalf("round trip changed the counts")
+		}
+		IsPlain(g) // must not panic on any verified graph
 	})
 }

@@ -73,11 +73,12 @@ func quoteName(s string) string {
 
 // SyntaxError is a problem in the text form at a 1-based line and column.
 type SyntaxError struct {
-	File      string
-	Line, Col int
-	Msg       string
+	File      string // the name given to Parse
+	Line, Col int    // 1-based position of the problem
+	Msg       string // what is wrong, lowercase, without the position
 }
 
+// Error formats e as "file:line:col: msg".
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
@@ -302,6 +303,13 @@ func (p *parser) shape() (Shape, error) {
 	return Shape{d[0], d[1], d[2]}, nil
 }
 
+// attrNames lists, space-delimited, the attributes each op accepts in the text form.
+var attrNames = map[Op]string{
+	Conv:      " k s p g bias ",
+	MaxPool:   " k s p ",
+	BatchNorm: " eps ",
+}
+
 func (p *parser) attrs(n *Node) error {
 	for {
 		p.skipSpace()
@@ -318,12 +326,17 @@ func (p *parser) attrs(n *Node) error {
 		}
 		kv := p.s[start:p.pos]
 		k, v, _ := strings.Cut(kv, "=")
+		if !strings.Contains(attrNames[n.Op], " "+k+" ") {
+			p.pos = start
+			return p.errf("unknown attribute %q for %s", k, n.Op)
+		}
 		a := &n.Attrs
 		var err error
 		switch k {
 		case "k":
 			h, w, ok := strings.Cut(v, "x")
 			if !ok {
+				p.pos = start
 				return p.errf("bad kernel %q, want HxW", v)
 			}
 			if a.KH, err = strconv.Atoi(h); err == nil {
@@ -340,9 +353,11 @@ func (p *parser) attrs(n *Node) error {
 		case "eps":
 			a.Eps, err = strconv.ParseFloat(v, 64)
 		default:
+			p.pos = start
 			return p.errf("unknown attribute %q", k)
 		}
 		if err != nil {
+			p.pos = start
 			return p.errf("bad attribute %q", kv)
 		}
 	}

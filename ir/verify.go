@@ -41,13 +41,17 @@ func Verify(g *Graph) error {
 		if n.Op == Input && i != 0 {
 			bad(n, "input node not first")
 		}
+		operandsOK := true
 		for _, in := range n.In {
 			if in == nil || !defined[in] {
 				bad(n, "operand used before definition or not in graph")
+				operandsOK = false
 			}
 		}
 		defined[n.Out] = true
-		verifyNode(n, bad)
+		if operandsOK {
+			verifyNode(n, bad)
+		}
 	}
 	if g.Output == nil || !defined[g.Output] {
 		errs = append(errs, fmt.Errorf("graph %s: output not defined by a node", g.Name))

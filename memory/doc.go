@@ -61,19 +61,23 @@
 // Fusion finds chains of windowed layers (Conv, MaxPool) in which each layer's result —
 // after its elementwise followers — is read only by the next layer, and cuts each chain
 // into segments run depth-first: a band of BandRows output rows of the last layer at a
-// time, each layer j computing R_j rows per band with R_{j−1} = R_j·s_j, the intermediate
-// map between layers j and j+1 held in a line buffer of (R_{j+1}−1)·s_{j+1} + K_{j+1} rows
-// (3 for a 3×3 stride-1 consumer of one row per band: 2 kept + 1 new). Intermediates never
-// reach DRAM; weights are kept on chip as far as the budget allows after the line buffers,
-// the rest re-read every band. Depth 1 is layer-by-layer execution. The best plan is a
-// shortest path over each chain's positions (segments of depth 1..MaxDepth, band heights
-// in powers of two) minimizing traffic, cycles or energy.
+// time, each layer j computing R_j rows per band with R_{j−1} = R_j·s_j and holding
+// (R_j−1)·s_j + K_j rows of its input in a line buffer (3 for a 3×3 stride-1 consumer of
+// one row per band: 2 kept + 1 new). The segment's input is read from DRAM once and its
+// intermediate maps never reach DRAM; weights stay on chip as far as the budget allows
+// after the line buffers, the others are re-read every band. Depth 1 is layer-by-layer
+// execution. The best plan is a shortest path over each chain's positions (segments of
+// depth 1..MaxDepth, band heights in powers of two) minimizing traffic, cycles or energy;
+// its traffic is non-increasing in the budget.
 //
-// # Costs
+// # Two kinds of DRAM numbers
 //
-// Report.Simulate runs the whole graph on an hw.Config with the sim package's native
-// engine, every layer's InputsOnChip/OutputOnChip set from the spill model's residency.
-// SimCoster prices fusion plans: compute cycles and on-chip energy from the engine with all
-// operands on chip, DRAM traffic from the fusion model, overlapped as
-// max(compute, traffic/bandwidth).
+// The spill model and the fusion model move every byte the schedule needs exactly once
+// (the "model" numbers). The sim package's native engine, used by Report.Simulate and by
+// Fusion when FusionOptions.Hardware is set, adds the re-reads its tiling needs when an
+// operand does not fit the array's SRAMs (the "simulator" numbers). Fusion with hardware
+// prices every layer outside a fused segment exactly as Report.Simulate(cfg, 0) does, so its
+// depth-1 plan is that run bit for bit and its cache plan is Report.Simulate(cfg, budget); a
+// fused segment's layers run through the engine band by band with every activation on
+// chip, its DRAM traffic (input once, output once, weights) and a per-band roofline added.
 package memory

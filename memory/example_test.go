@@ -70,3 +70,35 @@ return %5
 	// SRAM 401408:  602112 bytes, 1 spilled
 	// SRAM 602112:  401408 bytes, 0 spilled
 }
+
+// Depth-first fusion of three 3×3 convs (strides 1, 1, 2) on an 8×16×16 input at 8 bits,
+// one output row per band: the line buffers hold 4 rows of the input, 4 of the first map and
+// 3 of the second (docs/memory.md, "Worked by hand").
+func ExampleFusion() {
+	g, err := ir.Parse("three.ir", strings.NewReader(`graph "three"
+%0 = input : 8x16x16
+%1 = conv[k=3x3 s=1 p=1 g=1 bias] %0 @a : 8x16x16
+%2 = relu %1 @a.relu : 8x16x16
+%3 = conv[k=3x3 s=1 p=1 g=1 bias] %2 @b : 8x16x16
+%4 = relu %3 @b.relu : 8x16x16
+%5 = conv[k=3x3 s=2 p=1 g=1 bias] %4 @c : 8x8x8
+%6 = relu %5 @c.relu : 8x8x8
+return %6
+`))
+	if err != nil {
+		panic(err)
+	}
+	// Room for the line buffers of one-row bands (11 rows of 128 bytes) and every weight.
+	fr, err := memory.Fusion(g, memory.FusionOptions{SRAMBytes: 11*128 + 3*584, MaxDepth: 3})
+	if err != nil {
+		panic(err)
+	}
+	s := fr.Depths[2].Segments[0]
+	fmt.Printf("depth 3: %d bands of %d row, line rows %v = %d bytes, halo %d bytes\n",
+		s.Bands, s.BandRows, s.LineRows, s.LineBufferBytes, s.HaloBytes)
+	fmt.Printf("DRAM: layer by layer %d bytes, fused %d bytes, floor %d bytes\n",
+		fr.LayerByLayer.DRAMBytes, fr.Best.DRAMBytes, fr.FloorBytes)
+	// Output:
+	// depth 3: 8 bands of 1 row, line rows [4 4 3] = 1408 bytes, halo 640 bytes
+	// DRAM: layer by layer 12504 bytes, fused 4312 bytes, floor 4312 bytes
+}

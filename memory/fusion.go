@@ -3,9 +3,10 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
-	"sort"
 
+	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
 )
 
@@ -15,41 +16,54 @@ const DefaultMaxDepth = 6
 // MaxFusionDepth is the deepest fusion Fusion accepts.
 const MaxFusionDepth = 32
 
-// FusionOptions selects the data width, batch, on-chip budget and depths of a depth-first
-// fusion analysis.
+// exactSubsetDepth is the deepest segment whose resident-weight choice is searched
+// exhaustively (2^12 subsets); deeper segments choose greedily.
+const exactSubsetDepth = 12
+
+// FusionOptions selects the data width, batch, on-chip budget, depths and hardware of a
+// depth-first fusion analysis.
 type FusionOptions struct {
 	Bits  int // activation and weight width; 0 means DefaultBits
 	Batch int // images per run; 0 means 1
 
-	// SRAMBytes is the on-chip storage for line buffers and resident weights. The
-	// operand staging of the segment's first input and last output is the array's own
-	// ifmap/ofmap SRAM, as in layer-by-layer execution, and is not charged here.
+	// SRAMBytes is the on-chip storage for line buffers (of a segment's input and its
+	// intermediate maps) and resident weights, and for the cache plan the activation cache.
+	// A segment's last output streams out through the array's ofmap SRAM, as in
+	// layer-by-layer execution, and is not charged here.
 	SRAMBytes int64
 	// MaxDepth bounds the depths of the uniform plans (1..MaxDepth) and of the best plan's
 	// segments; 0 means DefaultMaxDepth.
 	MaxDepth int
 	// Objective is what the best plan minimizes: "traffic" (DRAM bytes, the default),
-	// "cycles" or "energy" (these need a cost model; see FusionWithCost).
+	// "cycles" or "energy" (these need Hardware).
 	Objective string
+	// Hardware, when set, prices every plan with the sim package's native engine (see doc.go,
+	// "Costs"): DRAM bytes, cycles and energy are then the simulator's, and the layer-by-layer
+	// plan is exactly Report.Simulate(Hardware, 0). Without it, DRAM bytes are the fusion
+	// model's (every byte moved once) and there are no cycles or energy.
+	Hardware *hw.Config
 }
 
 // FusionLayer is one windowed layer (Conv or MaxPool) of a fusable chain, with the
 // elementwise ops that follow it (BN, ReLU) folded into its output stage.
 type FusionLayer struct {
-	Node         string   `json:"node"`
-	Op           string   `json:"op"`
-	Out          string   `json:"out_node"` // the node whose result the next layer reads
-	K            int      `json:"k"`        // window height
-	Stride       int      `json:"stride"`
-	Pad          int      `json:"pad"`
-	In           ir.Shape `json:"-"`
-	OutShape     ir.Shape `json:"-"`
-	InBytes      int64    `json:"in_bytes"`      // read of the input, whole batch (see readBytes)
-	OutBytes     int64    `json:"out_bytes"`     // whole batch
-	WeightsBytes int64    `json:"weights_bytes"` // the layer's own parameters (conv weight and bias)
-	MACs         int64    `json:"macs"`          // whole batch
+	Node     string   `json:"node"`
+	Op       string   `json:"op"`
+	Out      string   `json:"out_node"` // the node whose result the next layer reads
+	K        int      `json:"k"`        // window height
+	Stride   int      `json:"stride"`
+	Pad      int      `json:"pad"`
+	In       ir.Shape `json:"-"`
+	OutShape ir.Shape `json:"-"`
+	InBytes  int64    `json:"in_bytes"`  // read of the input, whole batch (see readBytes)
+	OutBytes int64    `json:"out_bytes"` // whole batch
+	// WeightsBytes is the layer's parameters and those of its elementwise followers (conv
+	// weight and bias; BatchNorm's four vectors), at the data width.
+	WeightsBytes int64 `json:"weights_bytes"`
+	MACs         int64 `json:"macs"` // whole batch
 
-	node *ir.Node
+	node  *ir.Node
+	steps []int // the schedule steps of the layer and its followers
 }
 
 // FusionChain is a maximal run of windowed layers in which each layer's result (after its
@@ -60,41 +74,46 @@ type FusionChain struct {
 
 // Segment is a run of Depth consecutive chain layers executed depth-first: BandRows rows of
 // the last layer's output per band, every layer advancing by the rows the next one needs,
-// the intermediate maps kept in line buffers and never written to DRAM.
+// the intermediate maps kept in line buffers and never written to DRAM. A segment of depth
+// 1 is its layer executed alone, layer by layer.
 type Segment struct {
-	Chain    int   `json:"chain"`
-	First    int   `json:"first"` // index of the first layer in the chain
-	Depth    int   `json:"depth"`
-	BandRows int   `json:"band_rows"` // output rows of the last layer per band
-	Bands    int   `json:"bands"`
-	LineRows []int `json:"line_rows"` // rows held of each intermediate map (Depth-1 of them)
-	// LineBufferBytes is Σ LineRows·W·C·batch·bytes over the intermediate maps (with a
-	// single band, whose layers run one after another on whole maps, the largest sum of
-	// one layer's input and output maps); HaloBytes the part carried from one band to the
-	// next ((K−S) rows of each intermediate).
+	Chain    int `json:"chain"`
+	First    int `json:"first"` // index of the first layer in the chain
+	Depth    int `json:"depth"`
+	BandRows int `json:"band_rows"` // output rows of the last layer per band
+	Bands    int `json:"bands"`
+	// LineRows are the rows held of each map the segment reads: the segment's input, then
+	// each intermediate map (Depth of them; none for depth 1).
+	LineRows []int `json:"line_rows"`
+	// LineBufferBytes is Σ LineRows·W·C·batch·bytes over those maps (with a single band,
+	// whose layers run one after another on whole maps, the largest sum of one layer's
+	// input and output maps); HaloBytes the part carried from one band to the next ((K−S)
+	// rows of each).
 	LineBufferBytes int64 `json:"line_buffer_bytes"`
 	HaloBytes       int64 `json:"halo_bytes"`
 	// WeightsBytes of all layers; ResidentWeightsBytes of those kept on chip for the whole
-	// segment, the others are re-read from DRAM once per band.
+	// segment (read once), the others are re-read from DRAM once per band.
 	WeightsBytes         int64 `json:"weights_bytes"`
 	ResidentWeightsBytes int64 `json:"resident_weights_bytes"`
-	// DRAM traffic of the segment (whole batch): the first layer's input read once, the last
-	// layer's output written once, weights; SavedBytes is the intermediate traffic a
-	// layer-by-layer run would have (each intermediate written and read back once).
-	ReadBytes          int64 `json:"dram_read_bytes"`
-	WriteBytes         int64 `json:"dram_write_bytes"`
-	WeightTrafficBytes int64 `json:"dram_weight_bytes"`
-	SavedBytes         int64 `json:"saved_bytes"`
+	// The fusion model's DRAM traffic of the segment (whole batch), every byte moved once:
+	// the first layer's input read once, the last layer's output written once, the weights;
+	// SavedBytes is the intermediate traffic a layer-by-layer run would have (each
+	// intermediate written and read back once). ModelDRAMBytes is their total.
+	ReadBytes          int64 `json:"model_dram_read_bytes"`
+	WriteBytes         int64 `json:"model_dram_write_bytes"`
+	WeightTrafficBytes int64 `json:"model_dram_weight_bytes"`
+	SavedBytes         int64 `json:"model_saved_bytes"`
+	ModelDRAMBytes     int64 `json:"model_dram_bytes"`
+	// DRAMBytes is the segment's DRAM traffic: the simulator's with hardware (see doc.go,
+	// "Costs"), otherwise ModelDRAMBytes.
+	DRAMBytes int64 `json:"dram_bytes"`
 	// SRAMBytes is what the segment occupies: line buffers plus resident weights. Fits
 	// reports whether its line buffers fit the budget (depth 1 always fits).
 	SRAMBytes int64 `json:"sram_bytes"`
 	Fits      bool  `json:"fits"`
 
-	Cost Cost `json:"cost"` // filled when a cost model is given
+	Cost Cost `json:"cost"` // with hardware
 }
-
-// DRAMBytes returns the segment's total DRAM traffic.
-func (s *Segment) DRAMBytes() int64 { return s.ReadBytes + s.WriteBytes + s.WeightTrafficBytes }
 
 // Cost is the price of some work on hardware: cycles and energy.
 type Cost struct {
@@ -108,10 +127,14 @@ type FusionPlan struct {
 	// Depth is the uniform depth of the plan, or 0 for the best mix of depths.
 	Depth    int       `json:"depth"`
 	Segments []Segment `json:"segments"`
-	// DRAMBytes is the whole network's traffic for one run: activations layer by layer
-	// (Report.StreamBytes) plus every weight once, minus the intermediates the segments keep
-	// on chip, plus the weight re-reads of segments whose weights are not resident.
-	DRAMBytes int64 `json:"dram_bytes"`
+	// ModelDRAMBytes is the whole network's traffic for one run in the fusion model:
+	// activations layer by layer (Report.StreamBytes) plus every weight once, minus the
+	// intermediates the segments keep on chip, plus the weight re-reads of segments whose
+	// weights are not resident. DRAMBytes is the simulator's with hardware (every layer
+	// outside a fused segment as Report.Simulate runs it with no activation SRAM), else
+	// ModelDRAMBytes.
+	DRAMBytes      int64 `json:"dram_bytes"`
+	ModelDRAMBytes int64 `json:"model_dram_bytes"`
 	// SRAMBytes is the largest on-chip need of any segment (line buffers + resident
 	// weights); MinSRAMBytes the smallest budget with which every segment's line buffers
 	// fit (band of one row, no resident weights).
@@ -121,9 +144,19 @@ type FusionPlan struct {
 	Cost         Cost  `json:"cost"`
 }
 
+// CachePlan is layer-by-layer execution with the fusion budget used as a whole-tensor
+// activation cache instead of line buffers: the spill model (Report.Traffic) plus every
+// weight once, and with hardware Report.Simulate at that activation SRAM.
+type CachePlan struct {
+	DRAMBytes      int64 `json:"dram_bytes"`
+	ModelDRAMBytes int64 `json:"model_dram_bytes"`
+	Cost           Cost  `json:"cost"`
+}
+
 // FusionReport is the depth-first fusion analysis of one graph.
 type FusionReport struct {
 	Model     string        `json:"model"`
+	Hardware  string        `json:"hardware,omitempty"`
 	Bits      int           `json:"bits"`
 	Batch     int           `json:"batch"`
 	SRAMBytes int64         `json:"sram_bytes"`
@@ -133,40 +166,18 @@ type FusionReport struct {
 	LayerByLayer FusionPlan   `json:"layer_by_layer"`
 	Depths       []FusionPlan `json:"depths"`
 	Best         FusionPlan   `json:"best"`
-	// CacheBytes is layer-by-layer execution using the same SRAM as a whole-tensor
-	// activation cache instead (the spill model, Report.Traffic), plus every weight once.
-	CacheBytes int64 `json:"cache_dram_bytes"`
-	CacheCost  Cost  `json:"cache_cost"`
-	// FloorBytes is the least traffic any execution has: the compulsory activation traffic
-	// (input read once, output written once) plus every weight once.
+	Cache        CachePlan    `json:"cache"`
+	// FloorBytes is the least traffic of any execution in the fusion model: the compulsory
+	// activation traffic (input read once, output written once) plus every weight once.
 	FloorBytes int64 `json:"floor_dram_bytes"`
 
 	report *Report
 	opts   FusionOptions
-	coster SegmentCoster
-	rest   Cost // RestCost, computed once
+	eng    *engine // nil without hardware
 }
 
-// SegmentCoster prices a segment on hardware (cycles and energy), given its traffic. The
-// memory package's hardware adapter implements it with the sim package; nil means traffic
-// only.
-type SegmentCoster interface {
-	// SegmentCost prices layers executed depth-first in bands (depth 1: the layer alone,
-	// exactly as layer-by-layer simulation prices it).
-	SegmentCost(c *FusionChain, s *Segment) Cost
-	// RestCost prices every node outside the chains, layer by layer.
-	RestCost(g *ir.Graph, r *Report, chains []FusionChain) Cost
-	// CacheCost prices layer-by-layer execution with sram bytes of activation cache.
-	CacheCost(r *Report, sram int64) Cost
-}
-
-// Fusion analyzes depth-first fusion of g's windowed-layer chains without a cost model.
+// Fusion analyzes depth-first fusion of g's windowed-layer chains (see doc.go).
 func Fusion(g *ir.Graph, opts FusionOptions) (*FusionReport, error) {
-	return FusionWithCost(g, opts, nil)
-}
-
-// FusionWithCost is Fusion with cycles and energy from coster (nil: traffic only).
-func FusionWithCost(g *ir.Graph, opts FusionOptions, coster SegmentCoster) (*FusionReport, error) {
 	if opts.MaxDepth == 0 {
 		opts.MaxDepth = DefaultMaxDepth
 	}
@@ -183,7 +194,7 @@ func FusionWithCost(g *ir.Graph, opts FusionOptions, coster SegmentCoster) (*Fus
 	switch opts.Objective {
 	case "traffic":
 	case "cycles", "energy":
-		if coster == nil {
+		if opts.Hardware == nil {
 			errs = append(errs, fmt.Errorf("objective %q needs hardware", opts.Objective))
 		}
 	default:
@@ -198,19 +209,30 @@ func FusionWithCost(g *ir.Graph, opts FusionOptions, coster SegmentCoster) (*Fus
 	}
 	opts.Bits, opts.Batch = r.Bits, r.Batch
 	fr := &FusionReport{Model: g.Name, Bits: r.Bits, Batch: r.Batch, SRAMBytes: opts.SRAMBytes,
-		Chains: findChains(r.lv), report: r, opts: opts, coster: coster}
-	if coster != nil {
-		fr.rest = coster.RestCost(g, r, fr.Chains)
+		Chains: findChains(r.lv), report: r, opts: opts}
+	if opts.Hardware != nil {
+		if fr.eng, err = newEngine(opts.Hardware, r, fr.Chains); err != nil {
+			return nil, err
+		}
+		fr.Hardware = fr.eng.cfg.Name
 	}
 	fr.LayerByLayer = fr.uniform(1)
 	for k := 1; k <= opts.MaxDepth; k++ {
 		fr.Depths = append(fr.Depths, fr.uniform(k))
 	}
 	fr.Best = fr.best()
-	fr.CacheBytes = r.Traffic(opts.SRAMBytes).Bytes() + r.WeightsBytes
+	fr.Cache.ModelDRAMBytes = r.Traffic(opts.SRAMBytes).Bytes() + r.WeightsBytes
+	fr.Cache.DRAMBytes = fr.Cache.ModelDRAMBytes
+	if fr.eng != nil {
+		h, err := r.Simulate(fr.eng.cfg, opts.SRAMBytes)
+		if err != nil {
+			return nil, err
+		}
+		fr.Cache.DRAMBytes, fr.Cache.Cost = h.DRAMBytes, Cost{h.Cycles, h.EnergyJ}
+	}
 	fr.FloorBytes = r.CompulsoryBytes + r.WeightsBytes
-	if coster != nil {
-		fr.CacheCost = coster.CacheCost(r, opts.SRAMBytes)
+	if fr.eng != nil && fr.eng.err != nil {
+		return nil, fr.eng.err
 	}
 	return fr, nil
 }
@@ -276,32 +298,44 @@ func (lv *liveness) fusionLayer(nd, out *ir.Node) FusionLayer {
 		In: nd.In[0].Shape, OutShape: nd.Out.Shape,
 		InBytes: lv.readBytes(nd.In[0].ID, lv.stepOf[nd.Out.ID]), OutBytes: lv.valBytes[out.Out.ID],
 		MACs: nd.MACs() * int64(lv.opts.Batch), node: nd}
-	l.WeightsBytes = nodeWeightsBytes(nd, lv.opts.Bits)
+	// The layer and its elementwise followers up to out, each read only by the next.
+	var elems int64
+	for v := nd.Out; ; {
+		s := lv.stepOf[v.ID]
+		l.steps = append(l.steps, s)
+		elems += weightElems(lv.g.Nodes[s])
+		if lv.g.Nodes[s] == out {
+			break
+		}
+		v = lv.g.Nodes[lv.readers[v.ID][0]].Out
+	}
+	l.WeightsBytes = bytesOf(elems, 1, lv.opts.Bits)
 	return l
 }
 
 // lineRows returns the band plan of layers [first, first+depth) of c with band rows of the
-// last output: the rows each intermediate map holds, and the rows each layer computes per
-// band (see doc.go, "Depth-first fusion").
+// last output: the rows held of each map the segment reads (hold[0] of the segment's input,
+// hold[j] of layer j's output, the input of layer j+1), and the rows each layer computes
+// per band (see doc.go, "Depth-first fusion").
 func lineRows(c *FusionChain, first, depth, band int) (hold []int, per []int) {
 	per = make([]int, depth)
-	hold = make([]int, depth-1)
+	hold = make([]int, depth)
 	r := band
 	for j := depth - 1; j >= 0; j-- {
 		l := &c.Layers[first+j]
 		r = min(r, l.OutShape.H)
 		per[j] = r
-		if j > 0 {
-			// layer j holds (R_j − 1)·s_j + K_j rows of its input, the previous layer's output
-			hold[j-1] = min((r-1)*l.Stride+l.K, l.In.H)
-			r *= l.Stride
-		}
+		// layer j holds (R_j − 1)·s_j + K_j rows of its input
+		hold[j] = min((r-1)*l.Stride+l.K, l.In.H)
+		r *= l.Stride
 	}
 	return hold, per
 }
 
-// segment evaluates layers [first, first+depth) of chain ci with band rows, under budget.
-func (fr *FusionReport) segment(ci, first, depth, band int, budget int64, subsets []int64) Segment {
+// segment evaluates layers [first, first+depth) of chain ci with band rows, under budget:
+// its geometry, the fusion model's traffic, the resident weights that minimize the traffic
+// and, with hardware, the simulator's traffic and cost.
+func (fr *FusionReport) segment(ci, first, depth, band int, budget int64) Segment {
 	c := &fr.Chains[ci]
 	last := &c.Layers[first+depth-1]
 	s := Segment{Chain: ci, First: first, Depth: depth}
@@ -313,24 +347,30 @@ func (fr *FusionReport) segment(ci, first, depth, band int, budget int64, subset
 		// Layer by layer: the whole map, weights streamed once.
 		s.BandRows, s.Bands = last.OutShape.H, 1
 		s.WeightTrafficBytes = s.WeightsBytes
-		s.Fits = true
+		s.ModelDRAMBytes = s.ReadBytes + s.WriteBytes + s.WeightTrafficBytes
+		s.DRAMBytes, s.Fits = s.ModelDRAMBytes, true
+		if fr.eng != nil {
+			s.DRAMBytes, s.Cost = fr.eng.alone(ci, first)
+		}
 		return s
 	}
-	hold, _ := lineRows(c, first, depth, band)
+	hold, per := lineRows(c, first, depth, band)
 	s.LineRows = hold
 	s.BandRows = min(band, last.OutShape.H)
 	s.Bands = (last.OutShape.H + s.BandRows - 1) / s.BandRows
-	bytesPerRow := func(l *FusionLayer) int64 {
-		return bytesOf(int64(l.OutShape.W)*int64(l.OutShape.C), fr.Batch, fr.Bits)
-	}
-	held := make([]int64, depth+1) // held[j]: bytes of intermediate map j (1..depth-1)
-	for j := range depth - 1 {
-		l, next := &c.Layers[first+j], &c.Layers[first+j+1]
-		held[j+1] = int64(hold[j]) * bytesPerRow(l)
-		s.LineBufferBytes += held[j+1]
-		s.SavedBytes += l.OutBytes + next.InBytes
+	// held[j]: bytes held of map j, the input of layer j (map 0 the segment's input); the
+	// last layer's output is not held.
+	held := make([]int64, depth+1)
+	for j := range depth {
+		l := &c.Layers[first+j]
+		row := bytesOf(int64(l.In.W)*int64(l.In.C), fr.Batch, fr.Bits)
+		held[j] = int64(hold[j]) * row
+		s.LineBufferBytes += held[j]
 		if s.Bands > 1 {
-			s.HaloBytes += int64(max(next.K-next.Stride, 0)) * bytesPerRow(l)
+			s.HaloBytes += int64(max(l.K-l.Stride, 0)) * row
+		}
+		if j > 0 {
+			s.SavedBytes += c.Layers[first+j-1].OutBytes + l.InBytes
 		}
 	}
 	if s.Bands == 1 {
@@ -342,41 +382,96 @@ func (fr *FusionReport) segment(ci, first, depth, band int, budget int64, subset
 		}
 	}
 	s.Fits = s.LineBufferBytes <= budget
-	if s.Fits && s.Bands > 1 {
-		// One band reads each weight once anyway; with more, keep what fits.
-		s.ResidentWeightsBytes = bestSubset(subsets, budget-s.LineBufferBytes)
+
+	// Weights: each layer's are either resident (read once) or re-read every band. Choose
+	// the resident set with the largest saving that fits beside the line buffers.
+	var bw *bandWork
+	w := make([]int64, depth)     // bytes a resident layer's weights occupy
+	once := make([]int64, depth)  // its traffic when resident
+	every := make([]int64, depth) // its traffic when not
+	for j := range depth {
+		l := &c.Layers[first+j]
+		w[j], once[j], every[j] = l.WeightsBytes, l.WeightsBytes, int64(s.Bands)*l.WeightsBytes
 	}
-	s.WeightTrafficBytes = s.WeightsBytes + int64(s.Bands-1)*(s.WeightsBytes-s.ResidentWeightsBytes)
+	if fr.eng != nil {
+		bw = fr.eng.bands(c, ci, first, depth, per)
+		for j := range depth {
+			w[j], once[j], every[j] = bw.weights[j], bw.weights[j], bw.filterDRAM[j]
+		}
+	}
+	resident := make([]bool, depth)
+	if s.Fits {
+		resident = chooseResident(w, once, every, budget-s.LineBufferBytes)
+	}
+	s.WeightTrafficBytes = 0
+	for j := range depth {
+		l := &c.Layers[first+j]
+		if resident[j] {
+			s.ResidentWeightsBytes += w[j]
+			s.WeightTrafficBytes += l.WeightsBytes
+		} else {
+			s.WeightTrafficBytes += int64(s.Bands) * l.WeightsBytes
+		}
+	}
 	s.SRAMBytes = s.LineBufferBytes + s.ResidentWeightsBytes
+	s.ModelDRAMBytes = s.ReadBytes + s.WriteBytes + s.WeightTrafficBytes
+	s.DRAMBytes = s.ModelDRAMBytes
+	if bw != nil {
+		s.DRAMBytes, s.Cost = fr.eng.fused(bw, resident, s.Bands)
+	}
 	return s
 }
 
-// subsetSums returns the sorted sums of every subset of the segment's layer weights (up to
-// 2^12 of them); beyond 12 layers it returns nil and bestSubset is greedy.
-func subsetSums(ws []int64) []int64 {
-	if len(ws) > 12 {
-		return nil
+// chooseResident returns the layers whose weights stay on chip: the set with the largest
+// traffic saving Σ (every − once) whose bytes w fit in capacity (ties: fewer bytes). The
+// search is exhaustive up to exactSubsetDepth layers, so the saving never shrinks when the
+// capacity grows; deeper segments take layers greedily by saving per byte.
+func chooseResident(w, once, every []int64, capacity int64) []bool {
+	n := len(w)
+	res := make([]bool, n)
+	if capacity <= 0 {
+		return res
 	}
-	sums := []int64{0}
-	for _, w := range ws {
-		for _, s := range sums { // evaluated once: only the sums from before this weight
-			sums = append(sums, s+w)
+	if n > exactSubsetDepth {
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		density := func(i int) float64 { return float64(every[i]-once[i]) / float64(max(w[i], 1)) }
+		slices.SortStableFunc(order, func(a, b int) int {
+			da, db := density(a), density(b)
+			switch {
+			case da > db:
+				return -1
+			case da < db:
+				return 1
+			}
+			return 0
+		})
+		left := capacity
+		for _, i := range order {
+			if every[i] > once[i] && w[i] <= left {
+				res[i], left = true, left-w[i]
+			}
+		}
+		return res
+	}
+	best, bestSave, bestBytes := uint32(0), int64(0), int64(0)
+	for m := uint32(1); m < 1<<n; m++ {
+		var bytes, save int64
+		for x := m; x != 0; x &= x - 1 {
+			i := bits.TrailingZeros32(x)
+			bytes += w[i]
+			save += every[i] - once[i]
+		}
+		if bytes <= capacity && (save > bestSave || (save == bestSave && save > 0 && bytes < bestBytes)) {
+			best, bestSave, bestBytes = m, save, bytes
 		}
 	}
-	slices.Sort(sums)
-	return slices.Compact(sums)
-}
-
-// bestSubset returns the largest subset sum not above capacity.
-func bestSubset(sums []int64, capacity int64) int64 {
-	if capacity <= 0 {
-		return 0
+	for i := range n {
+		res[i] = best&(1<<i) != 0
 	}
-	i := sort.Search(len(sums), func(i int) bool { return sums[i] > capacity })
-	if i == 0 {
-		return 0
-	}
-	return sums[i-1]
+	return res
 }
 
 // bestSegment returns the segment [first, first+depth) with the band height that minimizes
@@ -385,58 +480,25 @@ func bestSubset(sums []int64, capacity int64) int64 {
 func (fr *FusionReport) bestSegment(ci, first, depth int, budget int64) Segment {
 	c := &fr.Chains[ci]
 	if depth == 1 {
-		s := fr.segment(ci, first, 1, 0, budget, nil)
-		fr.price(&s)
-		return s
-	}
-	var ws []int64
-	for j := range depth {
-		ws = append(ws, c.Layers[first+j].WeightsBytes)
-	}
-	sums := subsetSums(ws)
-	if sums == nil {
-		sums = greedySums(ws)
+		return fr.segment(ci, first, 1, 0, budget)
 	}
 	h := c.Layers[first+depth-1].OutShape.H
 	var best Segment
 	found := false
 	for band := 1; ; band *= 2 {
 		b := min(band, h)
-		s := fr.segment(ci, first, depth, b, budget, sums)
-		if s.Fits {
-			fr.price(&s)
-			if !found || fr.better(&s, &best) {
-				best, found = s, true
-			}
+		s := fr.segment(ci, first, depth, b, budget)
+		if s.Fits && (!found || fr.better(&s, &best)) {
+			best, found = s, true
 		}
 		if b == h {
 			break
 		}
 	}
 	if !found {
-		best = fr.segment(ci, first, depth, 1, budget, sums)
-		fr.price(&best)
+		best = fr.segment(ci, first, depth, 1, budget)
 	}
 	return best
-}
-
-// greedySums stands in for subsetSums on deep segments: the prefix sums of the weights in
-// decreasing size.
-func greedySums(ws []int64) []int64 {
-	s := slices.Clone(ws)
-	slices.Sort(s)
-	slices.Reverse(s)
-	sums := []int64{0}
-	for _, w := range s {
-		sums = append(sums, sums[len(sums)-1]+w)
-	}
-	return sums
-}
-
-func (fr *FusionReport) price(s *Segment) {
-	if fr.coster != nil {
-		s.Cost = fr.coster.SegmentCost(&fr.Chains[s.Chain], s)
-	}
 }
 
 // objective returns the quantity the best plan minimizes for a segment.
@@ -447,7 +509,7 @@ func (fr *FusionReport) objective(s *Segment) float64 {
 	case "energy":
 		return s.Cost.EnergyJ
 	}
-	return float64(s.DRAMBytes())
+	return float64(s.DRAMBytes)
 }
 
 // better orders segments by objective, then traffic, then SRAM used.
@@ -455,8 +517,8 @@ func (fr *FusionReport) better(a, b *Segment) bool {
 	if oa, ob := fr.objective(a), fr.objective(b); oa != ob {
 		return oa < ob
 	}
-	if a.DRAMBytes() != b.DRAMBytes() {
-		return a.DRAMBytes() < b.DRAMBytes()
+	if a.DRAMBytes != b.DRAMBytes {
+		return a.DRAMBytes < b.DRAMBytes
 	}
 	return a.SRAMBytes < b.SRAMBytes
 }
@@ -494,7 +556,7 @@ func (fr *FusionReport) best() FusionPlan {
 				if !s.Fits || !dp[i+k].ok {
 					continue
 				}
-				e := entry{fr.objective(&s) + dp[i+k].obj, s.DRAMBytes() + dp[i+k].bytes, s, true}
+				e := entry{fr.objective(&s) + dp[i+k].obj, s.DRAMBytes + dp[i+k].bytes, s, true}
 				if !dp[i].ok || e.obj < dp[i].obj || (e.obj == dp[i].obj && e.bytes < dp[i].bytes) {
 					dp[i] = e
 				}
@@ -511,20 +573,20 @@ func (fr *FusionReport) best() FusionPlan {
 // total fills the plan's network-wide numbers from its segments.
 func (fr *FusionReport) total(p *FusionPlan) {
 	r := fr.report
-	p.DRAMBytes = r.StreamBytes + r.WeightsBytes
+	p.ModelDRAMBytes = r.StreamBytes + r.WeightsBytes
 	p.Fits = true
 	for i := range p.Segments {
 		s := &p.Segments[i]
-		p.DRAMBytes += s.WeightTrafficBytes - s.WeightsBytes - s.SavedBytes
+		p.ModelDRAMBytes += s.WeightTrafficBytes - s.WeightsBytes - s.SavedBytes
 		p.SRAMBytes = max(p.SRAMBytes, s.SRAMBytes)
 		p.Fits = p.Fits && s.Fits
 		if s.Depth > 1 {
-			one := fr.segment(s.Chain, s.First, s.Depth, 1, 0, nil)
+			one := fr.segment(s.Chain, s.First, s.Depth, 1, 0)
 			p.MinSRAMBytes = max(p.MinSRAMBytes, one.LineBufferBytes)
 		}
-		p.Cost.Cycles += s.Cost.Cycles
-		p.Cost.EnergyJ += s.Cost.EnergyJ
 	}
-	p.Cost.Cycles += fr.rest.Cycles
-	p.Cost.EnergyJ += fr.rest.EnergyJ
+	p.DRAMBytes = p.ModelDRAMBytes
+	if fr.eng != nil {
+		p.DRAMBytes, p.Cost = fr.eng.plan(p.Segments)
+	}
 }

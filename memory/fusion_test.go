@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/vggsim/vggsim/ir"
@@ -34,37 +35,49 @@ func fusion(t *testing.T, g *ir.Graph, o FusionOptions) *FusionReport {
 }
 
 // TestLineBuffersByHand checks the three-layer case against the numbers worked out by hand
-// in docs/memory.md: with one output row per band, the last layer (stride 2) holds 3 rows
-// of the second map and asks for 2 new ones per band, so the second layer holds
-// (2−1)·1+3 = 4 rows of the first map.
+// in docs/memory.md. With one output row of c per band: c (stride 2) holds (1−1)·2+3 = 3
+// rows of b's map and asks for 2 new ones per band; b computes 2 rows from (2−1)·1+3 = 4
+// rows of a's map; a computes 2 rows from 4 rows of the input. 11 rows of 8×16 bytes.
 func TestLineBuffersByHand(t *testing.T) {
 	fr := fusion(t, threeLayers(t), FusionOptions{SRAMBytes: 1 << 20, MaxDepth: 3})
 	if len(fr.Chains) != 1 || len(fr.Chains[0].Layers) != 3 {
 		t.Fatalf("chains = %+v, want one chain of 3 layers", fr.Chains)
 	}
-	s := fr.segment(0, 0, 3, 1, 896, subsetSums([]int64{layerW, layerW, layerW}))
-	if len(s.LineRows) != 2 || s.LineRows[0] != 4 || s.LineRows[1] != 3 {
-		t.Errorf("line rows = %v, want [4 3]", s.LineRows)
+	s := fr.segment(0, 0, 3, 1, 11*rowBytes)
+	if !slices.Equal(s.LineRows, []int{4, 4, 3}) {
+		t.Errorf("line rows = %v, want [4 4 3]", s.LineRows)
 	}
-	if s.LineBufferBytes != 7*rowBytes || s.HaloBytes != (2+1)*rowBytes || s.Bands != 8 {
-		t.Errorf("line buffers %d, halo %d, bands %d; want %d, %d, 8", s.LineBufferBytes, s.HaloBytes, s.Bands, 7*rowBytes, 3*rowBytes)
+	// Halo: K−S rows of each held map carry over: 2 of the input, 2 of map 1, 1 of map 2.
+	if s.LineBufferBytes != 11*rowBytes || s.HaloBytes != (2+2+1)*rowBytes || s.Bands != 8 {
+		t.Errorf("line buffers %d, halo %d, bands %d; want %d, %d, 8", s.LineBufferBytes, s.HaloBytes, s.Bands, 11*rowBytes, 5*rowBytes)
 	}
-	// 896 bytes hold the line buffers and nothing else: all weights are re-read every band.
+	// 1408 bytes hold the line buffers and nothing else: all weights are re-read every band.
 	if !s.Fits || s.ResidentWeightsBytes != 0 || s.WeightTrafficBytes != 8*3*layerW {
 		t.Errorf("fits %v, resident %d, weight traffic %d", s.Fits, s.ResidentWeightsBytes, s.WeightTrafficBytes)
 	}
-	if s.DRAMBytes() != mapBytes+lastMap+8*3*layerW || s.SavedBytes != 4*mapBytes {
-		t.Errorf("segment traffic %d, saved %d", s.DRAMBytes(), s.SavedBytes)
+	if s.DRAMBytes != mapBytes+lastMap+8*3*layerW || s.SavedBytes != 4*mapBytes {
+		t.Errorf("segment traffic %d, saved %d", s.DRAMBytes, s.SavedBytes)
 	}
-	// Two bands of two rows: 5 rows of map 2, 6 of map 1.
-	s2 := fr.segment(0, 0, 3, 2, 1<<20, subsetSums([]int64{layerW, layerW, layerW}))
-	if s2.LineRows[0] != 6 || s2.LineRows[1] != 5 || s2.Bands != 4 {
-		t.Errorf("band 2: line rows %v, bands %d; want [6 5], 4", s2.LineRows, s2.Bands)
+	if s := fr.segment(0, 0, 3, 1, 11*rowBytes-1); s.Fits {
+		t.Errorf("fits in %d bytes", 11*rowBytes-1)
 	}
-	// A 3x3 stride-1 pair holds 3 rows: two kept from the last band and the new one.
-	s1 := fr.segment(0, 0, 2, 1, 1<<20, subsetSums([]int64{layerW, layerW}))
-	if s1.LineRows[0] != 3 || s1.HaloBytes != 2*rowBytes {
-		t.Errorf("depth 2: line rows %v, halo %d", s1.LineRows, s1.HaloBytes)
+	// Four bands of two rows: c holds 5 rows of map 2, b computes 4 rows from 6 of map 1,
+	// a computes 4 from 6 of the input.
+	s2 := fr.segment(0, 0, 3, 2, 1<<20)
+	if !slices.Equal(s2.LineRows, []int{6, 6, 5}) || s2.Bands != 4 || s2.LineBufferBytes != 17*rowBytes {
+		t.Errorf("band 2: line rows %v, bands %d, %d bytes; want [6 6 5], 4, %d", s2.LineRows, s2.Bands, s2.LineBufferBytes, 17*rowBytes)
+	}
+	// A 3x3 stride-1 pair in one-row bands holds 3 rows of each map: two kept from the last
+	// band and the new one.
+	s1 := fr.segment(0, 0, 2, 1, 1<<20)
+	if !slices.Equal(s1.LineRows, []int{3, 3}) || s1.HaloBytes != 4*rowBytes || s1.Bands != 16 {
+		t.Errorf("depth 2: line rows %v, halo %d, bands %d", s1.LineRows, s1.HaloBytes, s1.Bands)
+	}
+	// One band: the layers run on whole maps one after another; the most held at once is
+	// the input and map 1 (or map 1 and map 2).
+	s3 := fr.segment(0, 0, 3, 8, 1<<20)
+	if s3.Bands != 1 || s3.LineBufferBytes != 2*mapBytes || s3.HaloBytes != 0 || s3.ResidentWeightsBytes != 0 || s3.WeightTrafficBytes != 3*layerW {
+		t.Errorf("one band: %+v", s3)
 	}
 }
 
@@ -73,7 +86,7 @@ func TestLineBuffersByHand(t *testing.T) {
 func TestDepthOneIsLayerByLayer(t *testing.T) {
 	g := threeLayers(t)
 	r := analyze(t, g, Options{})
-	for _, sram := range []int64{0, 896, 1 << 20} {
+	for _, sram := range []int64{0, 11 * rowBytes, 1 << 20} {
 		fr := fusion(t, g, FusionOptions{SRAMBytes: sram, MaxDepth: 3})
 		want := r.StreamBytes + r.WeightsBytes
 		if want != mapBytes+2*2*mapBytes+lastMap+3*layerW {
@@ -97,24 +110,31 @@ func TestFusionBest(t *testing.T) {
 		// Too small for any line buffer: layer by layer.
 		{0, lbl},
 		// Line buffers fit, but re-reading three layers' weights every band costs more than
-		// the intermediates. The best is layer 1 alone, then layers 2–3 fused in 4 bands of
-		// 2 rows (5 rows of map 2, 640 bytes): map 2 saved (2·2048), layers 2–3's weights
-		// read 3 more times.
-		{896, lbl - 2*mapBytes + 3*2*layerW},
-		// Line buffers and all weights: the intermediates never leave the chip.
-		{896 + 3*layerW, mapBytes + lastMap + 3*layerW},
+		// the intermediates. The best is a alone, then b and c fused in 4 bands of 2 rows
+		// (6 rows of map 1 and 5 of map 2: 11 rows again): map 2 saved (2·2048), b and c's
+		// weights read 3 more times.
+		{11 * rowBytes, lbl - 2*mapBytes + 3*2*layerW},
+		// Depth 3 in 4 bands of 2 rows (17 rows of line buffers) with one layer's weights
+		// resident: input and output once, weights 1 + 2·4 times.
+		{17*rowBytes + layerW, mapBytes + lastMap + 9*layerW},
+		// Line buffers and all weights: the intermediates never leave the chip, every
+		// weight is read once; the floor.
+		{11*rowBytes + 3*layerW, mapBytes + lastMap + 3*layerW},
 	} {
 		fr := fusion(t, g, FusionOptions{SRAMBytes: c.sram, MaxDepth: 3})
 		if fr.Best.DRAMBytes != c.want || !fr.Best.Fits {
 			t.Errorf("sram %d: best %d bytes, want %d; segments %+v", c.sram, fr.Best.DRAMBytes, c.want, fr.Best.Segments)
 		}
+		if fr.Best.DRAMBytes < fr.FloorBytes {
+			t.Errorf("sram %d: best %d below the floor %d", c.sram, fr.Best.DRAMBytes, fr.FloorBytes)
+		}
 	}
-	fr := fusion(t, g, FusionOptions{SRAMBytes: 896, MaxDepth: 3})
-	if d3 := fr.Depths[2]; !d3.Fits || d3.MinSRAMBytes != 896 || d3.DRAMBytes != mapBytes+lastMap+8*3*layerW {
-		t.Errorf("depth 3 at 896: %+v", d3)
+	fr := fusion(t, g, FusionOptions{SRAMBytes: 11 * rowBytes, MaxDepth: 3})
+	if d3 := fr.Depths[2]; !d3.Fits || d3.MinSRAMBytes != 11*rowBytes || d3.DRAMBytes != mapBytes+lastMap+8*3*layerW {
+		t.Errorf("depth 3 at %d: %+v", 11*rowBytes, d3)
 	}
-	if d3 := fusion(t, g, FusionOptions{SRAMBytes: 895, MaxDepth: 3}).Depths[2]; d3.Fits {
-		t.Errorf("depth 3 fits in 895 bytes")
+	if d3 := fusion(t, g, FusionOptions{SRAMBytes: 11*rowBytes - 1, MaxDepth: 3}).Depths[2]; d3.Fits {
+		t.Errorf("depth 3 fits in %d bytes", 11*rowBytes-1)
 	}
 }
 

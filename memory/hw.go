@@ -196,13 +196,18 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 	return lg
 }
 
-// SimCoster prices fusion segments with the sim package: compute cycles and on-chip energy
-// from the native engine with every operand on chip, DRAM traffic from the fusion model,
-// and the two overlapped (see doc.go, "Costs").
-type SimCoster struct {
+// engine prices fusion plans with the sim package's native engine (see doc.go, "Costs").
+// Every layer outside a fused segment costs what the engine charges it in the
+// layer-by-layer run (Report.Simulate with no activation SRAM); a fused segment's layers
+// run band by band with every activation on chip, and the segment's DRAM traffic and
+// stalls are added at segment level.
+type engine struct {
 	cfg   *hw.Config
 	batch int
-	cache map[layerKey]onChip
+	lg    loweredGraph      // the layer-by-layer lowering
+	base  []sim.LayerResult // the engine's results for lg.layers, no activation SRAM
+	low   [][][]int         // chain → layer → indices into lg of the layer and its followers
+	cache map[layerKey]sim.LayerResult
 	err   error
 }
 
@@ -214,28 +219,52 @@ type layerKey struct {
 	bias, relu                          bool
 }
 
-// onChip is a layer's cost with no activation or weight DRAM traffic.
-type onChip struct {
-	cycles    int64
-	energyJ   float64 // MACs, vector ops and SRAM accesses
-	psumBytes int64   // partial sums spilled to DRAM (the accumulator is too small)
-}
-
-// NewSimCoster returns a coster for cfg at the given data width and batch.
-func NewSimCoster(cfg *hw.Config, bits, batch int) *SimCoster {
-	if bits == 0 {
-		bits = DefaultBits
+func newEngine(cfg *hw.Config, r *Report, chains []FusionChain) (*engine, error) {
+	e := &engine{cfg: withBits(cfg, r.Bits), batch: r.Batch, lg: r.lv.lower(nil), cache: make(map[layerKey]sim.LayerResult)}
+	res, err := sim.Simulate(e.cfg, e.lg.layers, sim.Options{Batch: e.batch})
+	if err != nil {
+		return nil, fmt.Errorf("memory: fusion %s: %w", r.Model, err)
 	}
-	return &SimCoster{cfg: withBits(cfg, bits), batch: max(batch, 1), cache: make(map[layerKey]onChip)}
+	e.base = res.Layers
+	at := make(map[int]int, len(e.lg.step)) // step → lowered layer
+	for k, s := range e.lg.step {
+		at[s] = k
+	}
+	e.low = make([][][]int, len(chains))
+	for ci, c := range chains {
+		e.low[ci] = make([][]int, len(c.Layers))
+		for j, l := range c.Layers {
+			for _, s := range l.steps {
+				if k, ok := at[s]; ok {
+					e.low[ci][j] = append(e.low[ci][j], k)
+				}
+			}
+		}
+	}
+	return e, nil
 }
 
-// Err returns the first simulation error met, if any.
-func (c *SimCoster) Err() error { return c.err }
+func dramOf(r *sim.LayerResult) int64 { return r.DRAMReadBytes + r.DRAMWriteBytes }
 
-func (c *SimCoster) compute(l sim.Layer) onChip {
+// alone returns the DRAM bytes and cost of chain layer j of chain ci run layer by layer:
+// the engine's numbers for its lowered layers in the layer-by-layer run.
+func (e *engine) alone(ci, j int) (int64, Cost) {
+	var d int64
+	var c Cost
+	for _, k := range e.low[ci][j] {
+		b := &e.base[k]
+		d += dramOf(b)
+		c.Cycles += b.Cycles
+		c.EnergyJ += b.EnergyJ
+	}
+	return d, c
+}
+
+// onChip returns the engine's result for l with every operand on chip (cached by shape).
+func (e *engine) onChip(l sim.Layer) sim.LayerResult {
 	key := layerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
 		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.Bias, l.FusedReLU}
-	if v, ok := c.cache[key]; ok {
+	if v, ok := e.cache[key]; ok {
 		return v
 	}
 	l.InputsOnChip = make([]bool, l.Inputs())
@@ -243,124 +272,156 @@ func (c *SimCoster) compute(l sim.Layer) onChip {
 		l.InputsOnChip[i] = true
 	}
 	l.OutputOnChip = true
-	res, err := sim.Simulate(c.cfg, []sim.Layer{l}, sim.Options{Batch: c.batch})
+	res, err := sim.Simulate(e.cfg, []sim.Layer{l}, sim.Options{Batch: e.batch})
 	if err != nil {
-		if c.err == nil {
-			c.err = err
+		if e.err == nil {
+			e.err = fmt.Errorf("memory: fusion: %w", err)
 		}
-		return onChip{}
+		return sim.LayerResult{}
 	}
-	lr := &res.Layers[0]
-	e := c.cfg.Energy
-	// SRAM energy without the filter words the engine brought from DRAM into the SRAM:
-	// the fusion model prices weight traffic (and its SRAM write) itself.
-	sram := float64(lr.SRAMReadBytes+lr.SRAMWriteBytes+lr.AccReadBytes+lr.AccWriteBytes-lr.DRAMFilterReadBytes) * e.SRAMpJPerByte * 1e-12
-	v := onChip{cycles: lr.ComputeCycles, energyJ: lr.EnergyMACJ + sram, psumBytes: lr.DRAMPsumReadBytes + lr.DRAMPsumWriteBytes}
-	c.cache[key] = v
-	return v
+	e.cache[key] = res.Layers[0]
+	return res.Layers[0]
 }
 
-// price combines on-chip work and DRAM traffic: the transfers overlap the computation
-// (double buffering), so the time is the larger of the two; every DRAM byte also passes
-// through an SRAM once.
-func (c *SimCoster) price(w onChip, dramBytes int64) Cost {
-	e := c.cfg.Energy
-	d := dramBytes + w.psumBytes
-	cycles := w.cycles
-	if c.cfg.DRAMBandwidth > 0 {
-		cycles = max(cycles, int64(math.Ceil(float64(d)*c.cfg.ClockHz/c.cfg.DRAMBandwidth)))
+// bandLayer returns lowered layer l computing rows of its h output rows: a windowed layer
+// reads exactly the input rows that give them, padding rows included as data (they are
+// generated on chip); an elementwise follower works on rows rows.
+func bandLayer(l sim.Layer, rows, h int) sim.Layer {
+	if rows < h {
+		switch l.Kind {
+		case sim.Conv, sim.Pool:
+			l.InH, l.PadH = (rows-1)*max(l.StrideH, 1)+max(l.KH, 1), 0
+		default:
+			l.InH = rows
+		}
 	}
-	energy := w.energyJ + float64(d)*(e.DRAMpJPerByte+e.SRAMpJPerByte)*1e-12 + e.LeakageW*float64(cycles)/c.cfg.ClockHz
-	return Cost{Cycles: cycles, EnergyJ: energy}
+	return l
 }
 
-// chainLayer returns the sim layer of chain layer l computing rows output rows per band
-// (rows = the whole map: the layer itself).
-func chainLayer(l *FusionLayer, rows int) sim.Layer {
-	n := l.node
-	a := n.Attrs
-	s := sim.Layer{Name: n.Name, InH: l.In.H, InW: l.In.W, InC: l.In.C, KH: a.KH, KW: a.KW,
-		StrideH: a.Stride, StrideW: a.Stride, PadH: a.Pad, PadW: a.Pad}
-	if n.Op == ir.Conv {
-		s.Kind, s.OutC, s.Groups, s.Bias, s.FusedReLU = sim.Conv, l.OutShape.C, a.Groups, a.Bias, true
-	} else {
-		s.Kind = sim.Pool
-	}
-	if rows < l.OutShape.H {
-		// A band: exactly the input rows that give rows output rows, padding rows included
-		// as data (they are generated on chip).
-		s.InH, s.PadH = (rows-1)*max(a.Stride, 1)+a.KH, 0
-	}
-	return s
+// bandWork is what the engine charges a fused segment's layers run band by band with every
+// activation on chip.
+type bandWork struct {
+	weights     []int64 // per layer: its weight bytes (read once when resident)
+	filterDRAM  []int64 // per layer: its weight traffic over all bands when not resident
+	compute     int64   // compute cycles, all layers and bands
+	onChipJ     float64 // MAC, vector and on-chip SRAM energy (no DRAM fills)
+	psum        int64   // partial sums spilled to DRAM
+	in, out     int64   // the first layer's input read once, the last layer's output written once
+	firstLoad   int64   // exposed before the first band: its input rows and first filter block
+	firstFilter int64   // the filter part of firstLoad
+	lastDrain   int64   // exposed after the last band: its output rows
 }
 
-// SegmentCost prices a segment: every layer computes its rows band by band (a depth-1
-// segment computes its whole map at once), and the segment's DRAM traffic overlaps the
-// computation.
-func (c *SimCoster) SegmentCost(ch *FusionChain, s *Segment) Cost {
-	var w onChip
-	_, per := lineRows(ch, s.First, s.Depth, s.BandRows)
-	for j := range s.Depth {
-		l := &ch.Layers[s.First+j]
-		h := l.OutShape.H
+// bands runs layers [first, first+depth) of chain ci through the engine band by band, layer
+// j computing per[j] rows per band.
+func (e *engine) bands(c *FusionChain, ci, first, depth int, per []int) *bandWork {
+	w := &bandWork{weights: make([]int64, depth), filterDRAM: make([]int64, depth)}
+	sp := e.cfg.Energy.SRAMpJPerByte * 1e-12
+	for j := range depth {
+		h := c.Layers[first+j].OutShape.H
 		rows := per[j]
-		if s.Depth == 1 {
-			rows = h
-		}
 		full, rem := h/rows, h%rows
-		add := func(n int, r int) {
-			v := c.compute(chainLayer(l, r))
-			w.cycles += int64(n) * v.cycles
-			w.energyJ += float64(n) * v.energyJ
-			w.psumBytes += int64(n) * v.psumBytes
-		}
-		add(full, rows)
-		if rem > 0 {
-			add(1, rem)
-		}
-	}
-	return c.price(w, s.DRAMBytes())
-}
-
-// RestCost prices every node outside the chains layer by layer: its operands read from DRAM
-// and its result written (the spill model with no SRAM), its weights read once.
-func (c *SimCoster) RestCost(g *ir.Graph, r *Report, chains []FusionChain) Cost {
-	lv := r.lv
-	// A chain layer's elementwise followers (up to FusionLayer.Out) are part of it.
-	covered := make([]bool, len(g.Nodes))
-	for _, ch := range chains {
-		for _, l := range ch.Layers {
-			v := l.node.Out
-			covered[lv.stepOf[v.ID]] = true
-			for g.Nodes[lv.stepOf[v.ID]].Name != l.Out {
-				v = g.Nodes[lv.readers[v.ID][0]].Out
-				covered[lv.stepOf[v.ID]] = true
+		for n, k := range e.low[ci][first+j] {
+			bl := e.lg.layers[k]
+			w.weights[j] += e.base[k].UniqueFilterBytes
+			for _, part := range [2][2]int{{full, rows}, {1, rem}} {
+				times, r := int64(part[0]), part[1]
+				if r == 0 || times == 0 {
+					continue
+				}
+				v := e.onChip(bandLayer(bl, r, h))
+				w.filterDRAM[j] += times * v.DRAMFilterReadBytes
+				w.compute += times * v.ComputeCycles
+				sram := v.SRAMReadBytes + v.SRAMWriteBytes + v.AccReadBytes + v.AccWriteBytes - v.DRAMFilterReadBytes
+				w.onChipJ += float64(times) * (v.EnergyMACJ + float64(sram)*sp)
+				w.psum += times * (v.DRAMPsumReadBytes + v.DRAMPsumWriteBytes)
+				if j == 0 && n == 0 && r == rows {
+					w.firstLoad, w.firstFilter = v.UniqueIfmapBytes+v.FirstLoadBytes, v.FirstLoadBytes
+				}
+				if j == depth-1 && n == len(e.low[ci][first+j])-1 && r == rows {
+					w.lastDrain = v.UniqueOfmapBytes
+				}
 			}
 		}
 	}
-	return c.layersCost(r, nil, covered)
+	ks := e.low[ci][first]
+	w.in = e.base[ks[0]].UniqueIfmapBytes
+	ks = e.low[ci][first+depth-1]
+	w.out = e.base[ks[len(ks)-1]].UniqueOfmapBytes
+	return w
 }
 
-// CacheCost prices layer-by-layer execution with an activation SRAM of sram bytes used as
-// the spill model's cache (Report.Traffic), every weight read once.
-func (c *SimCoster) CacheCost(r *Report, sram int64) Cost {
-	_, res := r.lv.residency(r.costs, sram)
-	return c.layersCost(r, res, nil)
+// fused returns a fused segment's DRAM bytes and cost (see doc.go, "Costs"): the input read
+// once, the output written once, every resident layer's weights once and the others as the
+// engine re-reads them band after band, plus partial-sum spills. Time is a per-band
+// roofline: the first band's input rows and first filter block load before anything
+// runs, the last band's output rows drain after; in between each band takes the larger of
+// its computation and its transfers (double buffering), the first band also bringing the
+// resident weights.
+func (e *engine) fused(w *bandWork, resident []bool, bands int) (int64, Cost) {
+	d := w.in + w.out + w.psum
+	var once int64
+	for j, r := range resident {
+		if r {
+			d += w.weights[j]
+			once += w.weights[j]
+		} else {
+			d += w.filterDRAM[j]
+		}
+	}
+	cycles := w.compute
+	if e.cfg.DRAMBandwidth > 0 {
+		bwc := e.cfg.DRAMBandwidth / e.cfg.ClockHz
+		cyc := func(b int64) int64 { return int64(math.Ceil(float64(b) / bwc)) }
+		f := min(w.firstLoad, d)
+		l := min(w.lastDrain, d-f)
+		x := d - f - l
+		xOnce := min(x, max(0, once-w.firstFilter))
+		n := float64(bands)
+		c := float64(w.compute) / n
+		rest := float64(x-xOnce) / n / bwc
+		extra := max(0, float64(xOnce)/bwc+rest-c) + (n-1)*max(0, rest-c)
+		cycles = cyc(f) + w.compute + int64(math.Ceil(extra)) + cyc(l)
+	}
+	en := e.cfg.Energy
+	energy := w.onChipJ + float64(d)*(en.DRAMpJPerByte+en.SRAMpJPerByte)*1e-12 + en.LeakageW*float64(cycles)/e.cfg.ClockHz
+	return d, Cost{Cycles: cycles, EnergyJ: energy}
 }
 
-// layersCost prices every layer not covered, one at a time, with the residency given.
-func (c *SimCoster) layersCost(r *Report, resident, covered []bool) Cost {
-	lg := r.lv.lower(resident)
-	var total Cost
-	for k, l := range lg.layers {
-		step := lg.step[k]
-		if covered != nil && covered[step] {
+// plan returns the whole network's DRAM bytes and cost under segs: the engine's
+// layer-by-layer numbers for every lowered layer outside a fused segment, in schedule
+// order, and each fused segment's at its first layer. With no fused segment this is
+// exactly the engine's total for Report.Simulate(cfg, 0).
+func (e *engine) plan(segs []Segment) (int64, Cost) {
+	covered := make([]bool, len(e.base))
+	at := make(map[int]*Segment)
+	for i := range segs {
+		s := &segs[i]
+		if s.Depth < 2 {
 			continue
 		}
-		d := nodeWeightsBytes(r.lv.g.Nodes[step], r.Bits) + lg.dram[k]
-		cost := c.price(c.compute(l), d)
-		total.Cycles += cost.Cycles
-		total.EnergyJ += cost.EnergyJ
+		for j := range s.Depth {
+			for _, k := range e.low[s.Chain][s.First+j] {
+				covered[k] = true
+			}
+		}
+		at[e.low[s.Chain][s.First][0]] = s
 	}
-	return total
+	var d int64
+	var c Cost
+	for k := range e.base {
+		if s := at[k]; s != nil {
+			d += s.DRAMBytes
+			c.Cycles += s.Cost.Cycles
+			c.EnergyJ += s.Cost.EnergyJ
+		}
+		if covered[k] {
+			continue
+		}
+		b := &e.base[k]
+		d += dramOf(b)
+		c.Cycles += b.Cycles
+		c.EnergyJ += b.EnergyJ
+	}
+	return d, c
 }

@@ -1,10 +1,12 @@
 package memory
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
 	"github.com/vggsim/vggsim/hw"
+	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/sim"
 )
@@ -129,31 +131,121 @@ func TestSimulateAgreesWithSpillModel(t *testing.T) {
 	}
 }
 
-// TestFusionCostDepthOne: priced with the simulator, the depth-1 plan is the layer-by-layer
-// plan exactly, and the per-depth plans are priced consistently.
-func TestFusionCostDepthOne(t *testing.T) {
+// TestFusionOnHardware: priced with the simulator, the depth-1 plan is exactly the engine's
+// layer-by-layer run (Report.Simulate with no activation SRAM): DRAM bytes, cycles and
+// energy, bit for bit; the cache plan is exactly Report.Simulate at the fusion budget; no
+// plan goes below the model's floor; and the best plan never costs more of its objective
+// than layer by layer.
+func TestFusionOnHardware(t *testing.T) {
 	cfg := edge32(t)
-	_, deploy := zooPair(t, "RepVGG-A0", models.Options{InputH: 64})
-	c := NewSimCoster(cfg, 8, 1)
-	fr, err := FusionWithCost(deploy, FusionOptions{SRAMBytes: 64 << 10, MaxDepth: 4}, c)
-	if err != nil || c.Err() != nil {
-		t.Fatal(err, c.Err())
-	}
-	if fr.Depths[0].Cost != fr.LayerByLayer.Cost || fr.Depths[0].DRAMBytes != fr.LayerByLayer.DRAMBytes {
-		t.Errorf("depth 1 %+v, layer by layer %+v", fr.Depths[0], fr.LayerByLayer)
-	}
-	for _, p := range append(fr.Depths, fr.Best) {
-		if p.Cost.Cycles <= 0 || p.Cost.EnergyJ <= 0 {
-			t.Errorf("depth %d: cost %+v", p.Depth, p.Cost)
+	for _, name := range []string{"RepVGG-A0", "ResNet-18", "VGG-16"} {
+		in := 64
+		if name == "VGG-16" {
+			in = 224
+		}
+		train, deploy := zooPair(t, name, models.Options{InputH: in})
+		for _, g := range []*ir.Graph{deploy, train} {
+			for _, batch := range []int{1, 2} {
+				r, err := Analyze(g, Options{Batch: batch})
+				if err != nil {
+					t.Fatal(err)
+				}
+				lbl, err := r.Simulate(cfg, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const sram = 96 << 10
+				cache, err := r.Simulate(cfg, sram)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, obj := range []string{"traffic", "cycles", "energy"} {
+					fr, err := Fusion(g, FusionOptions{Batch: batch, SRAMBytes: sram, MaxDepth: 4, Objective: obj, Hardware: cfg})
+					if err != nil {
+						t.Fatal(err)
+					}
+					what := fmt.Sprintf("%s batch %d, %s", g.Name, batch, obj)
+					for _, p := range []FusionPlan{fr.LayerByLayer, fr.Depths[0]} {
+						if p.DRAMBytes != lbl.DRAMBytes || p.Cost.Cycles != lbl.Cycles || p.Cost.EnergyJ != lbl.EnergyJ {
+							t.Errorf("%s: depth 1 = %d B, %d cycles, %g J; engine layer by layer %d B, %d cycles, %g J",
+								what, p.DRAMBytes, p.Cost.Cycles, p.Cost.EnergyJ, lbl.DRAMBytes, lbl.Cycles, lbl.EnergyJ)
+						}
+						if p.ModelDRAMBytes != r.StreamBytes+r.WeightsBytes {
+							t.Errorf("%s: depth 1 model traffic %d, want %d", what, p.ModelDRAMBytes, r.StreamBytes+r.WeightsBytes)
+						}
+					}
+					if fr.Cache.DRAMBytes != cache.DRAMBytes || fr.Cache.Cost.Cycles != cache.Cycles || fr.Cache.Cost.EnergyJ != cache.EnergyJ {
+						t.Errorf("%s: cache plan %+v, engine at %d bytes: %d B, %d cycles", what, fr.Cache, sram, cache.DRAMBytes, cache.Cycles)
+					}
+					for _, p := range append([]FusionPlan{fr.Best}, fr.Depths...) {
+						if p.DRAMBytes < fr.FloorBytes || p.ModelDRAMBytes < fr.FloorBytes || p.Cost.Cycles <= 0 || p.Cost.EnergyJ <= 0 {
+							t.Errorf("%s: depth %d: %d B (model %d), floor %d, cost %+v", what, p.Depth, p.DRAMBytes, p.ModelDRAMBytes, fr.FloorBytes, p.Cost)
+						}
+					}
+					b, l := fr.Best, fr.LayerByLayer
+					worse := map[string]bool{
+						"traffic": b.DRAMBytes > l.DRAMBytes,
+						"cycles":  b.Cost.Cycles > l.Cost.Cycles,
+						"energy":  b.Cost.EnergyJ > l.Cost.EnergyJ*(1+1e-12),
+					}[obj]
+					if worse || !b.Fits {
+						t.Errorf("%s: best %+v worse than layer by layer %+v", what, b.Cost, l.Cost)
+					}
+				}
+			}
 		}
 	}
-	// Energy objective: the best plan never costs more energy than layer by layer.
-	fe, err := FusionWithCost(deploy, FusionOptions{SRAMBytes: 64 << 10, MaxDepth: 4, Objective: "energy"}, NewSimCoster(cfg, 8, 1))
+}
+
+// TestFusedSegmentOnHardware prices the three-layer chain fused in one-row bands by hand
+// from the engine's per-band results.
+func TestFusedSegmentOnHardware(t *testing.T) {
+	cfg := edge32(t)
+	g := threeLayers(t)
+	fr, err := Fusion(g, FusionOptions{SRAMBytes: 1 << 20, MaxDepth: 3, Hardware: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fe.Best.Cost.EnergyJ > fe.LayerByLayer.Cost.EnergyJ*(1+1e-12) {
-		t.Errorf("energy-best %g > layer by layer %g", fe.Best.Cost.EnergyJ, fe.LayerByLayer.Cost.EnergyJ)
+	onChip := func(l sim.Layer) sim.LayerResult {
+		l.InputsOnChip, l.OutputOnChip = []bool{true}, true
+		res, err := sim.Simulate(cfg, []sim.Layer{l}, sim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Layers[0]
+	}
+	conv := func(name string, inH, stride, pad int) sim.Layer {
+		return sim.Layer{Name: name, Kind: sim.Conv, InH: inH, InW: 16, InC: 8, OutC: 8, KH: 3, KW: 3,
+			StrideH: stride, StrideW: stride, PadH: pad, PadW: 1, Groups: 1, Bias: true, FusedReLU: true}
+	}
+	// One output row of c per band: c reads 3 rows of b's map, b computes 2 rows from 4 of
+	// a's, a computes 2 rows from 4 rows of the input; 8 bands.
+	a, b, c := onChip(conv("a", 4, 1, 0)), onChip(conv("b", 4, 1, 0)), onChip(conv("c", 3, 2, 0))
+	for _, v := range []sim.LayerResult{a, b, c} {
+		if v.DRAMFilterReadBytes != layerW || v.DRAMPsumReadBytes != 0 {
+			t.Fatalf("band layer %s: filter DRAM %d, want %d", v.Name, v.DRAMFilterReadBytes, layerW)
+		}
+	}
+	s := fr.segment(0, 0, 3, 1, 1<<20)
+	if s.Bands != 8 || s.ResidentWeightsBytes != 3*layerW {
+		t.Fatalf("segment %+v", s)
+	}
+	// Weights resident: input once, output once, weights once.
+	wantD := int64(mapBytes + lastMap + 3*layerW)
+	compute := 8 * (a.ComputeCycles + b.ComputeCycles + c.ComputeCycles)
+	bwc := cfg.DRAMBandwidth / cfg.ClockHz
+	cyc := func(b int64) int64 { return int64(math.Ceil(float64(b) / bwc)) }
+	first := a.UniqueIfmapBytes + a.FirstLoadBytes // 4 input rows and a's first filter block
+	last := c.UniqueOfmapBytes                     // one row of c's output
+	wantC := cyc(first) + max(compute, cyc(wantD-first-last)) + cyc(last)
+	if s.DRAMBytes != wantD || s.ModelDRAMBytes != wantD || s.Cost.Cycles != wantC {
+		t.Errorf("segment: %d B (model %d), %d cycles; want %d B, %d cycles", s.DRAMBytes, s.ModelDRAMBytes, s.Cost.Cycles, wantD, wantC)
+	}
+	// Nothing resident (the budget holds only the line buffers): every band re-reads each
+	// layer's weights, as the engine charges each band.
+	s0 := fr.segment(0, 0, 3, 1, 11*rowBytes)
+	if want := int64(mapBytes + lastMap + 8*3*layerW); s0.ResidentWeightsBytes != 0 || s0.DRAMBytes != want || s0.ModelDRAMBytes != want {
+		t.Errorf("no resident weights: %d B (model %d), want %d", s0.DRAMBytes, s0.ModelDRAMBytes, want)
 	}
 }
 

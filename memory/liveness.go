@@ -275,6 +275,3 @@ func weightElems(n *ir.Node) int64 {
 	}
 	return elems
 }
-
-// nodeWeightsBytes returns the bytes of n's weights at bits per element.
-func nodeWeightsBytes(n *ir.Node, bits int) int64 { return bytesOf(weightElems(n), 1, bits) }

@@ -271,6 +271,16 @@ func TestFanout3(t *testing.T) {
 	if r.StreamBytes != 3*S+3*S+2*S+2*S || r.CompulsoryBytes != 2*S || r.ArenaBytes != 4*S {
 		t.Errorf("stream %d, compulsory %d, arena %d; want 10S, 2S, 4S", r.StreamBytes, r.CompulsoryBytes, r.ArenaBytes)
 	}
+	// While c runs, x and all three branch results are live: peak 4S; the add runs in place
+	// in a's buffer (a dies there). Every buffer must stay on chip to avoid spills (x is read
+	// three times, each branch written and read), so the minimum SRAM is the peak.
+	if r.PeakBytes != 4*S || r.MinSRAMNoSpill != 4*S || r.PeakNode != "c" || !r.Steps[4].InPlace || r.Steps[4].Buffer != r.Steps[1].Buffer {
+		t.Errorf("peak %d at %s, min SRAM %d, add in place %v; want 4S at c, 4S, in a's buffer", r.PeakBytes, r.PeakNode, r.MinSRAMNoSpill, r.Steps[4].InPlace)
+	}
+	// With 3S on chip one buffer must stream; the cheapest is a branch (write + read: +2S).
+	if got := r.Traffic(3 * S); got.Bytes() != 4*S || got.SpilledBuffers != 1 {
+		t.Errorf("traffic(3S) = %+v, want 4S with one spilled buffer", got)
+	}
 }
 
 // TestFlatten checks that Flatten is a view (no buffer, no traffic).

@@ -3,6 +3,7 @@ package memory
 import (
 	"testing"
 
+	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/reparam"
@@ -155,22 +156,82 @@ func TestZooChains(t *testing.T) {
 	}
 }
 
-// TestZooFusionMonotone: on RepVGG-A0, the best plan's traffic is non-increasing in SRAM.
+// TestZooFusionMonotone: the best plan's traffic is non-increasing in the SRAM budget, in
+// the fusion model and with the simulator, on every zoo model's deploy form (RepVGG-A0 and
+// VGG-16 at 224×224, the others at 64×64 to keep the test fast).
 func TestZooFusionMonotone(t *testing.T) {
-	_, deploy := zooPair(t, "RepVGG-A0", models.Options{})
-	prev := int64(-1)
-	for _, s := range SweepSizes(16<<10, 16<<20, 2) {
-		fr, err := Fusion(deploy, FusionOptions{SRAMBytes: s})
-		if err != nil {
-			t.Fatal(err)
+	cfg := edge32(t)
+	for _, name := range models.Names() {
+		in := 64
+		if name == "RepVGG-A0" || name == "VGG-16" {
+			in = 224
 		}
-		if prev >= 0 && fr.Best.DRAMBytes > prev {
-			t.Errorf("at %d bytes: %d > %d", s, fr.Best.DRAMBytes, prev)
+		_, deploy := zooPair(t, name, models.Options{InputH: in})
+		for _, h := range []*hw.Config{nil, cfg} {
+			prev := int64(-1)
+			for _, s := range SweepSizes(8<<10, 8<<20, 1) {
+				fr, err := Fusion(deploy, FusionOptions{SRAMBytes: s, MaxDepth: 4, Hardware: h})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if prev >= 0 && fr.Best.DRAMBytes > prev {
+					t.Errorf("%s@%d (hardware %v): at %d bytes: %d > %d", name, in, h != nil, s, fr.Best.DRAMBytes, prev)
+				}
+				if fr.Best.DRAMBytes > fr.LayerByLayer.DRAMBytes || fr.Best.DRAMBytes < fr.FloorBytes {
+					t.Errorf("%s@%d at %d bytes: best %d outside [floor %d, layer by layer %d]", name, in, s, fr.Best.DRAMBytes, fr.FloorBytes, fr.LayerByLayer.DRAMBytes)
+				}
+				prev = fr.Best.DRAMBytes
+			}
 		}
-		prev = fr.Best.DRAMBytes
 	}
 }
 
+// TestTrainNeverBelowDeployOnHardware: simulated on edge-32, the train form of every zoo
+// net never moves fewer DRAM bytes, takes fewer cycles or spends less energy than its
+// deploy form, with no activation SRAM, the default one, or enough for every activation;
+// nor does its best fusion plan move fewer bytes.
+func TestTrainNeverBelowDeployOnHardware(t *testing.T) {
+	cfg := edge32(t)
+	for _, name := range models.Names() {
+		in := 64
+		if name == "VGG-16" {
+			in = 224
+		}
+		train, deploy := zooPair(t, name, models.Options{InputH: in})
+		c, err := Compare(train, deploy, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []int64{0, -1, c.Train.PeakBytes} {
+			tr, err := c.Train.Simulate(cfg, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			de, err := c.Deploy.Simulate(cfg, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.DRAMBytes < de.DRAMBytes || tr.Cycles < de.Cycles || tr.EnergyJ < de.EnergyJ {
+				t.Errorf("%s at %d bytes: train %d B, %d cycles, %g J; deploy %d B, %d cycles, %g J",
+					name, s, tr.DRAMBytes, tr.Cycles, tr.EnergyJ, de.DRAMBytes, de.Cycles, de.EnergyJ)
+			}
+		}
+		var best [2]int64
+		for k, g := range []*ir.Graph{train, deploy} {
+			fr, err := Fusion(g, FusionOptions{SRAMBytes: 128 << 10, MaxDepth: 4, Hardware: cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			best[k] = fr.Best.DRAMBytes
+		}
+		if best[0] < best[1] {
+			t.Errorf("%s: train fuses to %d bytes, deploy %d", name, best[0], best[1])
+		}
+	}
+}
+
+// BenchmarkAnalyze is the hardware-free analysis of both forms: liveness, arena, spill
+// model extremes and a traffic sweep.
 func BenchmarkAnalyze(b *testing.B) {
 	for _, name := range models.Names() {
 		train, deploy := zooPair(b, name, models.Options{})
@@ -188,12 +249,30 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
-func BenchmarkFusion(b *testing.B) {
-	for _, name := range []string{"RepVGG-A0", "RepVGG-B3", "ResNet-50", "VGG-16"} {
-		_, deploy := zooPair(b, name, models.Options{})
+// BenchmarkWholeAnalysis is everything `vggsim memory --hw` and `vggsim fusion` compute for
+// one zoo model at 224×224 on edge-32: both forms analyzed, a traffic sweep, each form
+// simulated with no, the default and unlimited activation SRAM, and the deploy form's
+// fusion analysis (depths 1..6 and the best plan) priced by the simulator.
+func BenchmarkWholeAnalysis(b *testing.B) {
+	cfg := edge32(b)
+	for _, name := range models.Names() {
+		train, deploy := zooPair(b, name, models.Options{})
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := Fusion(deploy, FusionOptions{SRAMBytes: 512 << 10}); err != nil {
+				c, err := Compare(train, deploy, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				sizes := SweepSizes(16<<10, c.Train.PeakBytes, 2)
+				for _, r := range []*Report{c.Train, c.Deploy} {
+					r.TrafficSweep(sizes)
+					for _, s := range []int64{0, -1, r.PeakBytes} {
+						if _, err := r.Simulate(cfg, s); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if _, err := Fusion(deploy, FusionOptions{SRAMBytes: ActivationSRAM(cfg), Hardware: cfg}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -60,3 +60,53 @@ func ExampleBind() {
 	// 96 stage0.rbr_dense.conv.weight <nil>
 	// checkpoint ckpt.pth does not match tiny_repvgg: 1 missing (stage0.rbr_dense.conv.weight)
 }
+
+// Zoo names match case-insensitively, with or without the "RepVGG-" prefix.
+func ExampleCanonicalName() {
+	for _, n := range []string{"a0", "repvgg_b1g4", "ResNet50", "vgg16"} {
+		c, _ := models.CanonicalName(n)
+		fmt.Println(n, "→", c)
+	}
+	// Output:
+	// a0 → RepVGG-A0
+	// repvgg_b1g4 → RepVGG-B1g4
+	// ResNet50 → ResNet-50
+	// vgg16 → VGG-16
+}
+
+// A custom RepVGG from the YAML of the reference constructor's arguments, in both forms.
+func ExampleSpec_Build() {
+	spec, err := models.ParseSpec("mine.yaml", []byte(`family: repvgg
+num_blocks: [2, 1, 3, 1]
+width_multiplier: [0.25, 0.25, 0.25, 0.125]
+override_groups_map: {2: 4, 5: 4}
+num_classes: 7
+use_se: false
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	train, _ := spec.Build(models.Options{InputH: 64})
+	deploy, _ := spec.BuildDeploy(models.Options{InputH: 64})
+	fmt.Println(train.Name, train.Input().Shape, "→", train.Output.Shape.C, "classes")
+	fmt.Println(train.Node("stage1.1.rbr_dense.conv").Attrs.Groups, train.Node("stage3.1.rbr_dense.conv").Attrs.Groups)
+	fmt.Println("train", models.Count(train).Params, "params; deploy", models.Count(deploy).Params)
+	// Output:
+	// mine 3x64x64 → 7 classes
+	// 4 4
+	// train 123527 params; deploy 110087
+}
+
+// InitWeights fills every parameter from a seed, reproducibly; Unbind lists them as a
+// state dict in the reference's key order.
+func ExampleInitWeights() {
+	g, _ := models.Build("RepVGG-A0", models.Options{InputH: 32, NumClasses: 10})
+	models.InitWeights(g, 42)
+	keys, tensors := models.Unbind(g)
+	fmt.Println(len(keys), "tensors; first", keys[0], tensors[keys[0]])
+	fmt.Println(keys[len(keys)-2], tensors[keys[len(keys)-2]])
+	// Output:
+	// 351 tensors; first stage0.rbr_dense.conv.weight float32[48x3x3x3]
+	// linear.weight float32[10x1280]
+}

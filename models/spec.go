@@ -223,8 +223,23 @@ func (p *specParser) value(s *Spec, key string, at yamlPos, v *yaml.Node) {
 	case "input":
 		p.input(s, v)
 	default:
-		p.errorAt(at, "unknown key %q (known keys: %s)", key, strings.Join(specKeys, ", "))
+		hint := ""
+		if near, d := nearestKey(key); d <= max(2, len(key)/4) {
+			hint = "did you mean " + near + "? "
+		}
+		p.errorAt(at, "unknown key %q (%sknown keys: %s)", key, hint, strings.Join(specKeys, ", "))
 	}
+}
+
+// nearestKey returns the known key closest to key in edit distance, and the distance.
+func nearestKey(key string) (string, int) {
+	best, bestDist := "", -1
+	for _, k := range specKeys {
+		if d := editDistance(strings.ToLower(key), k); bestDist < 0 || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best, bestDist
 }
 
 var anchorRE = regexp.MustCompile(`^unknown anchor '([^']*)' referenced$`)

@@ -163,6 +163,9 @@ func TestParseSpecPositions(t *testing.T) {
 	if _, err := models.Resolve("nope.yml", models.Options{}); err == nil || !strings.HasPrefix(err.Error(), "nope.yml: ") {
 		t.Errorf("Resolve missing file: %v", err)
 	}
+	if _, err := models.Resolve("testdata", models.Options{}); err == nil || err.Error() != "testdata: is a directory, not a model name or a .yaml model file" {
+		t.Errorf("Resolve directory: %v", err)
+	}
 	if _, err := models.ParseSpec("e.yaml", nil); err == nil || err.Error() != "e.yaml: empty model file" {
 		t.Errorf("empty: %v", err)
 	}

@@ -212,8 +212,14 @@ func IsSpecPath(arg string) bool {
 }
 
 // Resolve builds the model a MODEL argument names: a YAML model file (see IsSpecPath and
-// LoadSpec) or a zoo name (see Build).
+// LoadSpec) or a zoo name (see Build). A directory that is not also a zoo name is an error
+// that says so.
 func Resolve(arg string, opts Options) (*ir.Graph, error) {
+	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
+		if _, err := lookup(arg); err != nil { // a zoo name wins over a directory "a0"
+			return nil, fmt.Errorf("%s: is a directory, not a model name or a .yaml model file", arg)
+		}
+	}
 	if IsSpecPath(arg) {
 		s, err := LoadSpec(arg)
 		if err != nil {

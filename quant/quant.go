@@ -12,7 +12,16 @@
 // Quantization is symmetric with round-half-to-even and clamping at ±(2^(bits−1)−1):
 // q(x) = clamp(round(x/s)) · s with s = max|x| / (2^(bits−1)−1), per tensor or per output
 // channel. SQNR (dB) = 10·log10(Σx² / Σ(x−q(x))²), computed in float64; +Inf when the
-// quantization is exact.
+// quantization is exact (above 200 dB: exact but for float64 rounding). A layer is flagged when the per-tensor SQNR of its weights, or of
+// its activations when measured, is below the threshold: those are the layers a per-tensor
+// int8 deployment loses accuracy in.
+//
+// Fusion widens ranges: the fused kernel spans (max − min) more than any of its BN-folded
+// branches, and its few large taps (the identity's gamma/std at the kernel centre) set the
+// per-tensor scale for the many small ones. Per fused layer the report gives the range
+// widening, fused span over the widest branch span, and the SQNR loss, the worst branch's
+// per-tensor SQNR minus the fused kernel's: the dB that quantizing after fusion costs
+// compared with quantizing every branch on its own.
 package quant
 
 import (
@@ -53,9 +62,12 @@ type Branch struct {
 type Layer struct {
 	Name       string   `json:"layer"`
 	Weights    Stats    `json:"weights"`
-	Branches   []Branch `json:"branches,omitempty"`
-	Activation *Stats   `json:"activation,omitempty"` // the layer's output after its ReLU, if an input was given
+	Branches   []Branch `json:"branches,omitempty"`       // dense, 1x1, identity (fused layers only)
+	Widening   float64  `json:"range_widening,omitempty"` // fused (max−min) / widest branch (max−min)
+	SQNRLossDB float64  `json:"sqnr_loss_db,omitempty"`   // worst branch per-tensor SQNR − fused per-tensor SQNR
+	Activation *Stats   `json:"activation,omitempty"`     // the layer's output after its ReLU, if an input was given
 	Flagged    bool     `json:"flagged"`
+	FlaggedBy  []string `json:"flagged_by,omitempty"` // "weights", "activation": whose per-tensor SQNR is low
 }
 
 // Report is the whole int8-risk report.
@@ -67,8 +79,9 @@ type Report struct {
 	Flagged     int     `json:"flagged_layers"`
 }
 
-// Analyze reports on train, a train-form graph with bound parameters. If x is not nil
-// (an [N, C, H, W] batch), activations of the deploy form on x are measured too.
+// Analyze reports on train, a train-form graph with bound parameters (a deploy-form graph
+// works too; its layers have no branches). If x is not nil (an [N, C, H, W] batch), the
+// activations of the deploy form on x are measured too.
 func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	if opts.Bits == 0 {
 		opts.Bits = 8
@@ -93,18 +106,37 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	for _, n := range deploy.Nodes {
+		if (n.Op == ir.Conv || n.Op == ir.Linear) && n.Params == nil {
+			return nil, fmt.Errorf("%s has no parameters; quantization needs weights", n.Name)
+		}
+	}
 	users := deploy.Users()
+	byBlock := branchConvs(folded)
 	r := &Report{Model: train.Name, Bits: opts.Bits, ThresholdDB: opts.ThresholdDB}
 	for _, n := range deploy.Nodes {
 		if n.Op != ir.Conv && n.Op != ir.Linear {
 			continue
 		}
 		l := Layer{Name: n.Name, Weights: MeasureWeights(n.Params["weight"], opts.Bits)}
-		if prefix, ok := strings.CutSuffix(n.Name, ".rbr_reparam"); ok || n.Name == "rbr_reparam" {
-			if !ok {
-				prefix = ""
+		if block, ok := blockOf(n.Name); ok && block.branch == "rbr_reparam" {
+			widest, worst := 0.0, math.Inf(1)
+			for _, c := range byBlock[block.prefix] {
+				st := MeasureWeights(c.Params["weight"], opts.Bits)
+				l.Branches = append(l.Branches, Branch{Name: blockBranch(c.Name), Stats: st})
+				widest = math.Max(widest, st.Max-st.Min)
+				worst = math.Min(worst, st.SQNRTensorDB)
 			}
-			l.Branches = branches(folded, prefix, opts.Bits)
+			sort.SliceStable(l.Branches, func(i, j int) bool { return branchRank(l.Branches[i].Name) < branchRank(l.Branches[j].Name) })
+			if widest > 0 {
+				l.Widening = (l.Weights.Max - l.Weights.Min) / widest
+			}
+			if !math.IsInf(worst, 0) && !math.IsInf(l.Weights.SQNRTensorDB, 0) {
+				l.SQNRLossDB = worst - l.Weights.SQNRTensorDB
+			}
+		}
+		if l.Weights.SQNRTensorDB < opts.ThresholdDB {
+			l.FlaggedBy = append(l.FlaggedBy, "weights")
 		}
 		if acts != nil {
 			out := n.Out
@@ -113,8 +145,11 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 			}
 			s := MeasureActivation(acts[out.ID], opts.Bits)
 			l.Activation = &s
+			if s.SQNRTensorDB < opts.ThresholdDB {
+				l.FlaggedBy = append(l.FlaggedBy, "activation")
+			}
 		}
-		l.Flagged = l.Weights.SQNRTensorDB < opts.ThresholdDB
+		l.Flagged = len(l.FlaggedBy) > 0
 		if l.Flagged {
 			r.Flagged++
 		}
@@ -123,25 +158,38 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	return r, nil
 }
 
-// branches returns the folded train-form convs of the block with the given name prefix.
-func branches(folded *ir.Graph, prefix string, bits int) []Branch {
-	var bs []Branch
+// blockName splits a node name "stage1.0.rbr_dense.conv" into the block prefix "stage1.0"
+// and the branch "rbr_dense"; "rbr_reparam" (a single-block graph) has prefix "".
+type blockName struct{ prefix, branch string }
+
+func blockOf(name string) (blockName, bool) {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "rbr_") {
+			return blockName{strings.Join(parts[:i], "."), p}, true
+		}
+	}
+	return blockName{}, false
+}
+
+func blockBranch(name string) string {
+	b, _ := blockOf(name)
+	return b.branch
+}
+
+// branchConvs indexes the BN-folded branch convs of the graph after fold-bn by block
+// prefix, in one pass over the nodes.
+func branchConvs(folded *ir.Graph) map[string][]*ir.Node {
+	m := map[string][]*ir.Node{}
 	for _, n := range folded.Nodes {
 		if n.Op != ir.Conv || n.Params == nil {
 			continue
 		}
-		rest, ok := strings.CutPrefix(n.Name, prefix)
-		if prefix != "" {
-			rest, ok = strings.CutPrefix(rest, ".")
+		if b, ok := blockOf(n.Name); ok && b.branch != "rbr_reparam" {
+			m[b.prefix] = append(m[b.prefix], n)
 		}
-		if !ok || !strings.HasPrefix(rest, "rbr_") {
-			continue
-		}
-		name, _, _ := strings.Cut(rest, ".")
-		bs = append(bs, Branch{Name: name, Stats: MeasureWeights(n.Params["weight"], bits)})
 	}
-	sort.SliceStable(bs, func(i, j int) bool { return branchRank(bs[i].Name) < branchRank(bs[j].Name) })
-	return bs
+	return m
 }
 
 func branchRank(name string) int {
@@ -229,8 +277,8 @@ func sqnr(x []float32, bits, channels, block int) float64 {
 			noise += (f - q) * (f - q)
 		}
 	}
-	if noise == 0 {
-		return math.Inf(1)
+	if noise == 0 || sig > 1e20*noise {
+		return math.Inf(1) // exact up to float64 rounding of x/s·s
 	}
 	return 10 * math.Log10(sig/noise)
 }

@@ -13,18 +13,60 @@ import (
 
 // Pass is one named graph rewrite.
 type Pass struct {
-	Name string                  // used by Options.DumpAfter and `vggsim show --dump-after`
-	Doc  string                  // one line: the pattern it rewrites
-	Run  func(g *ir.Graph) error // rewrites g in place
+	Name string             // used by Options.DumpAfter and `vggsim show --dump-after`
+	Doc  string             // one line: the pattern it rewrites
+	Run  func(*State) error // rewrites the state's graph in place
+}
+
+// State is a graph being rewritten by the passes of one Deploy, and the set of tensors the
+// passes allocated. A pass may overwrite a tensor of that set in place (a later pass
+// consuming an earlier pass's result); every other tensor belongs to the caller and is
+// never written. This keeps fusion at a small constant times the parameter bytes.
+type State struct {
+	G     *ir.Graph
+	owned map[*tensor.Tensor]bool
+}
+
+// NewState returns the state of a rewrite of g: g itself is rewritten, its tensors are
+// read, never written.
+func NewState(g *ir.Graph) *State {
+	return &State{G: g, owned: map[*tensor.Tensor]bool{}}
+}
+
+// alloc returns a new zero float32 tensor the passes own.
+func (s *State) alloc(shape ...int) *tensor.Tensor {
+	t := tensor.New(shape...)
+	s.owned[t] = true
+	return t
+}
+
+// writable returns t if the passes own it, else an owned copy of it.
+func (s *State) writable(t *tensor.Tensor) *tensor.Tensor {
+	if s.owned[t] {
+		return t
+	}
+	c := t.Clone()
+	s.owned[c] = true
+	return c
+}
+
+// release drops n's parameters (n is dead), so that the collector may reclaim the ones
+// the passes allocated before the pipeline ends.
+func (s *State) release(n *ir.Node) {
+	for _, t := range n.Params {
+		delete(s.owned, t)
+	}
+	n.Params = nil
 }
 
 // Passes is the ordered pipeline that produces the deploy form. Order matters, see After.
+// Every pass is linear in the number of nodes and in the parameter bytes.
 var Passes = []Pass{
-	{"identity-to-conv", "(BN x) in an add with convs of x => (BN (Conv3x3[identity] x))", identityToConv},
+	{"identity-to-conv", "(Add ... (BN x)) => (Add ... (BN (Conv3x3[k=identity] x)))", identityToConv},
 	{"fold-bn", "(BN (Conv x)) => (Conv+b x)", foldBN},
-	{"pad-1x1", "(Conv1x1 p=0 x) beside a Conv3x3 p=1 of x in an add => (Conv3x3 p=1 x)", pad1x1},
+	{"pad-1x1", "(Add (Conv3x3 p=1 x) (Conv1x1 p=0 x) ...) => (Add (Conv3x3 p=1 x) (Conv3x3 p=1 x) ...)", pad1x1},
 	{"merge-branches", "(Add (Conv3x3+b x) (Conv3x3+b x) ...) => (Conv3x3+b x)", mergeBranches},
-	{"dead-code", "drop values that do not reach the output", deadCode},
+	{"dead-code", "drop the nodes whose values do not reach the output", deadCodePass},
 }
 
 // After lists ordering constraints as data: the first pass must run before the second.
@@ -52,17 +94,25 @@ type Options struct {
 	StopAfter string    // pass name after which to stop (a partial deploy form); "" runs all
 }
 
-// Deploy returns the deploy form of g, which is left unchanged. Parameters must be bound
-// (or all absent: then only the structure is rewritten, useful for counting and simulation).
+// Deploy returns the deploy form of g, which is left unchanged (the result shares the
+// tensors no pass had to change). Parameters must be bound on every node that takes them
+// or on none (then only the structure is rewritten, useful for counting and simulation).
+//
+// Deploy allocates about 2.5 times the parameter bytes of g in all, and after it returns
+// only the deploy tensors stay reachable from the result.
 func Deploy(g *ir.Graph, opts Options) (*ir.Graph, error) {
 	for _, name := range []string{opts.DumpAfter, opts.StopAfter} {
 		if name != "" && !known(name) {
 			return nil, fmt.Errorf("unknown pass %q (passes: %s)", name, strings.Join(PassNames(), ", "))
 		}
 	}
-	d := g.Clone()
+	if err := checkBound(g); err != nil {
+		return nil, err
+	}
+	s := NewState(g.Clone())
+	d := s.G
 	for _, p := range Passes {
-		if err := p.Run(d); err != nil {
+		if err := p.Run(s); err != nil {
 			return nil, fmt.Errorf("reparam %s: %w", p.Name, err)
 		}
 		d.Renumber()
@@ -93,8 +143,37 @@ func known(name string) bool {
 	return false
 }
 
-// useCounts returns how many times each value is read (the graph output counts as a read).
+// checkBound reports a graph whose parameters are bound on some nodes but not on others:
+// folding a BN into a conv needs both, and a half-fused graph would compute garbage.
+func checkBound(g *ir.Graph) error {
+	var with, without *ir.Node
+	for _, n := range g.Nodes {
+		if !n.Op.HasParams() {
+			continue
+		}
+		if n.Params == nil {
+			without = cmpNode(without, n)
+		} else {
+			with = cmpNode(with, n)
+		}
+	}
+	if with != nil && without != nil {
+		return fmt.Errorf("%s has parameters but %s has none; bind all parameters or none", with.Name, without.Name)
+	}
+	return nil
+}
+
+func cmpNode(a, b *ir.Node) *ir.Node {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// useCounts renumbers g and returns how many times each value is read (the graph output
+// counts as a read), indexed by value ID.
 func useCounts(g *ir.Graph) []int {
+	g.Renumber()
 	n := make([]int, len(g.Nodes))
 	for _, nd := range g.Nodes {
 		for _, in := range nd.In {
@@ -105,20 +184,6 @@ func useCounts(g *ir.Graph) []int {
 		n[g.Output.ID]++
 	}
 	return n
-}
-
-// replaceUses makes every reader of old read new instead.
-func replaceUses(g *ir.Graph, old, new *ir.Value) {
-	for _, n := range g.Nodes {
-		for i, in := range n.In {
-			if in == old {
-				n.In[i] = new
-			}
-		}
-	}
-	if g.Output == old {
-		g.Output = new
-	}
 }
 
 // branchInput returns the input x of a block branch v = (BN (Conv x)), (Conv x) or (BN x),
@@ -137,86 +202,7 @@ func branchInput(v *ir.Value) *ir.Value {
 	return nil
 }
 
-// isBranchAdd reports whether add sums two or more branches of one input x, at least one of
-// them a conv: the RepVGG block pattern.
-func isBranchAdd(add *ir.Node) bool {
-	if add.Op != ir.Add {
-		return false
-	}
-	x := branchInput(add.In[0])
-	if x == nil {
-		return false
-	}
-	convs := 0
-	for _, v := range add.In {
-		if branchInput(v) != x {
-			return false
-		}
-		if v.Producer.Op == ir.Conv || v.Producer.In[0].Producer.Op == ir.Conv {
-			convs++
-		}
-	}
-	return convs > 0
-}
-
-// identityToConv rewrites the identity branch of a multi-branch block:
-//
-//	(Add ... (BN x) ...) => (Add ... (BN (Conv3x3[k=identity, g] x)) ...)
-//
-// The kernel is [C, C/g, 3, 3], zero except k[i, i%(C/g), 1, 1] = 1, with g the groups of
-// the sibling conv, so BN folding treats it like any conv.
-func identityToConv(g *ir.Graph) error {
-	idConv := map[*ir.Node]*ir.Node{} // identity BN -> the conv to insert before it
-	for _, add := range g.Nodes {
-		if !isBranchAdd(add) {
-			continue
-		}
-		var sib *ir.Node
-		for _, v := range add.In {
-			if c := convOf(v); c != nil && (sib == nil || c.Attrs.KH > sib.Attrs.KH) {
-				sib = c
-			}
-		}
-		for _, v := range add.In {
-			bn := v.Producer
-			if bn.Op != ir.BatchNorm || bn.In[0].Producer.Op == ir.Conv {
-				continue
-			}
-			k, pad, groups := sib.Attrs.KH, sib.Attrs.Pad, sib.Attrs.Groups
-			if k != sib.Attrs.KW || k%2 == 0 || pad != k/2 || sib.Attrs.Stride != 1 {
-				return fmt.Errorf("%s: identity branch beside %s (k=%dx%d p=%d s=%d) has no equivalent kernel",
-					bn.Name, sib.Name, sib.Attrs.KH, sib.Attrs.KW, pad, sib.Attrs.Stride)
-			}
-			x := bn.In[0]
-			c := x.Shape.C
-			conv := &ir.Node{Op: ir.Conv, Name: bn.Name + ".id_conv", In: []*ir.Value{x},
-				Attrs: ir.Attrs{KH: k, KW: k, Stride: 1, Pad: pad, Groups: groups}}
-			conv.Out = &ir.Value{Shape: x.Shape, Producer: conv}
-			if bn.Params != nil {
-				w := tensor.New(c, c/groups, k, k)
-				for i := range c {
-					w.F32[((i*(c/groups)+i%(c/groups))*k+k/2)*k+k/2] = 1
-				}
-				conv.Params = map[string]*tensor.Tensor{"weight": w}
-			}
-			bn.In = []*ir.Value{conv.Out}
-			idConv[bn] = conv
-		}
-	}
-	if len(idConv) == 0 {
-		return nil
-	}
-	out := make([]*ir.Node, 0, len(g.Nodes)+len(idConv))
-	for _, n := range g.Nodes {
-		if conv := idConv[n]; conv != nil {
-			out = append(out, conv)
-		}
-		out = append(out, n)
-	}
-	g.Nodes = out
-	return nil
-}
-
+// convOf returns the conv of branch v = (BN (Conv x)) or (Conv x), or nil.
 func convOf(v *ir.Value) *ir.Node {
 	n := v.Producer
 	if n.Op == ir.BatchNorm {
@@ -228,64 +214,151 @@ func convOf(v *ir.Value) *ir.Node {
 	return nil
 }
 
-// foldBN folds an inference BatchNorm into the conv before it:
+// identityToConv rewrites the identity branch of a multi-branch block:
 //
-//	(BN (Conv x)) => (Conv+b x)   when the conv's only reader is the BN
+//	(Add (BN (Conv x)) ... (BN x)) => (Add (BN (Conv x)) ... (BN (Conv3x3[k=identity, g] x)))
 //
-// K' = K * (gamma/std) per output channel; b' = beta - ((mean*gamma)/std), plus the conv's
-// own bias scaled when it has one: b' = beta + ((b - mean)*gamma)/std.
-func foldBN(g *ir.Graph) error {
-	uses := useCounts(g)
-	var errs []error
-	for _, bn := range g.Nodes {
-		if bn.Op != ir.BatchNorm {
+// when every operand of the Add is a branch of the same x. The kernel is [C, C/g, k, k],
+// zero except k[i, i%(C/g), k/2, k/2] = 1, with k and g those of the widest sibling conv,
+// so that BN folding treats the identity like any conv.
+func identityToConv(s *State) error {
+	g := s.G
+	before := map[*ir.Node]*ir.Node{} // identity BN -> the conv to insert right before it
+	for _, add := range g.Nodes {
+		if add.Op != ir.Add {
 			continue
 		}
-		conv := bn.In[0].Producer
+		x := branchInput(add.In[0])
+		var sib *ir.Node
+		for _, v := range add.In {
+			if branchInput(v) != x {
+				sib = nil
+				break
+			}
+			if c := convOf(v); c != nil && (sib == nil || c.Attrs.KH > sib.Attrs.KH) {
+				sib = c
+			}
+		}
+		if x == nil || sib == nil {
+			continue // not the branches of one input, or no conv among them
+		}
+		for _, v := range add.In {
+			bn := v.Producer
+			if bn.Op != ir.BatchNorm || bn.In[0] != x {
+				continue
+			}
+			k, pad, groups := sib.Attrs.KH, sib.Attrs.Pad, max(sib.Attrs.Groups, 1)
+			c := x.Shape.C
+			if k != sib.Attrs.KW || k%2 == 0 || pad != k/2 || sib.Attrs.Stride != 1 || sib.Out.Shape != x.Shape || c%groups != 0 {
+				return fmt.Errorf("%s: identity branch beside %s (k=%dx%d p=%d s=%d g=%d, %s -> %s) has no equivalent kernel",
+					bn.Name, sib.Name, sib.Attrs.KH, sib.Attrs.KW, pad, sib.Attrs.Stride, groups, x.Shape, sib.Out.Shape)
+			}
+			conv := &ir.Node{Op: ir.Conv, Name: bn.Name + ".id_conv", In: []*ir.Value{x},
+				Attrs: ir.Attrs{KH: k, KW: k, Stride: 1, Pad: pad, Groups: groups}}
+			conv.Out = &ir.Value{ID: -1, Shape: x.Shape, Producer: conv}
+			if bn.Params != nil {
+				cg := c / groups
+				w := s.alloc(c, cg, k, k)
+				for i := range c {
+					w.F32[((i*cg+i%cg)*k+k/2)*k+k/2] = 1
+				}
+				conv.Params = map[string]*tensor.Tensor{"weight": w}
+			}
+			bn.In = []*ir.Value{conv.Out}
+			before[bn] = conv
+		}
+	}
+	if len(before) == 0 {
+		return nil
+	}
+	out := make([]*ir.Node, 0, len(g.Nodes)+len(before))
+	for _, n := range g.Nodes {
+		if conv := before[n]; conv != nil {
+			out = append(out, conv)
+		}
+		out = append(out, n)
+	}
+	g.Nodes = out
+	return nil
+}
+
+// foldBN folds an inference BatchNorm into the conv before it:
+//
+//	(BN (Conv x)) => (Conv+b x)   when the BN is the conv's only reader
+//
+// K' = K * (gamma/std) per output channel, b' = beta - ((mean*gamma)/std) (the reference's
+// _fuse_bn_tensor); a conv that already has a bias b gets b' = beta + (((b-mean)*gamma)/std).
+// A variance that is negative or not finite is an error naming the BN and the channel.
+//
+// The readers of each BN are redirected to its conv in the same single sweep (operands are
+// defined before use), so the pass is linear in the number of nodes.
+func foldBN(s *State) error {
+	g := s.G
+	uses := useCounts(g)
+	subst := map[*ir.Value]*ir.Value{} // BN value -> conv value that replaces it
+	var errs []error
+	for _, n := range g.Nodes {
+		for i, in := range n.In {
+			if r, ok := subst[in]; ok {
+				n.In[i] = r
+			}
+		}
+		if n.Op != ir.BatchNorm {
+			continue
+		}
+		conv := n.In[0].Producer
 		if conv.Op != ir.Conv || uses[conv.Out.ID] != 1 {
 			continue
 		}
-		if bn.Params != nil && conv.Params != nil {
-			w, b, err := foldTensors(conv, bn)
+		if n.Params != nil && conv.Params != nil {
+			w, b, err := s.foldTensors(conv, n)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			conv.Params = map[string]*tensor.Tensor{"weight": w, "bias": b}
+			s.release(n)
 		}
 		conv.Attrs.Bias = true
-		replaceUses(g, bn.Out, conv.Out)
+		subst[n.Out] = conv.Out
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	return deadCode(g) // the folded BNs
-
+	if r, ok := subst[g.Output]; ok {
+		g.Output = r
+	}
+	return deadCode(s) // the folded BNs
 }
 
 // foldTensors computes the folded kernel and bias of conv followed by bn in the reference
-// order; it fails on negative or non-finite variances.
-func foldTensors(conv, bn *ir.Node) (w, b *tensor.Tensor, err error) {
+// order. A kernel the passes own (an identity kernel) is scaled in place.
+func (s *State) foldTensors(conv, bn *ir.Node) (w, b *tensor.Tensor, err error) {
+	if err := checkBN(bn); err != nil {
+		return nil, nil, err
+	}
 	gamma, beta := bn.Params["weight"].F32, bn.Params["bias"].F32
 	mean, vr := bn.Params["running_mean"].F32, bn.Params["running_var"].F32
 	eps := float32(bn.Attrs.Eps)
 	k := conv.Params["weight"]
 	cout := k.Shape[0]
 	per := k.Len() / cout
-	w = tensor.New(k.Shape...)
-	b = tensor.New(cout)
+	if s.owned[k] {
+		w = k
+	} else {
+		w = s.alloc(k.Shape...)
+	}
+	b = s.alloc(cout)
 	var convBias []float32
 	if cb := conv.Params["bias"]; cb != nil {
 		convBias = cb.F32
 	}
 	for o := range cout {
-		if !(vr[o] >= 0) || math.IsInf(float64(vr[o]), 0) {
-			return nil, nil, fmt.Errorf("%s: running_var[%d] = %g; a variance must be finite and non-negative", bn.Name, o, vr[o])
-		}
 		std := float32(math.Sqrt(float64(float32(vr[o] + eps))))
 		t := float32(gamma[o] / std)
-		for i := range per {
-			w.F32[o*per+i] = float32(k.F32[o*per+i] * t)
+		src, dst := k.F32[o*per:(o+1)*per], w.F32[o*per:(o+1)*per]
+		for i, x := range src {
+			dst[i] = float32(x * t)
 		}
 		if convBias == nil {
 			b.F32[o] = float32(beta[o] - float32(float32(mean[o]*gamma[o])/std))
@@ -296,40 +369,79 @@ func foldTensors(conv, bn *ir.Node) (w, b *tensor.Tensor, err error) {
 	return w, b, nil
 }
 
-// pad1x1 zero-pads a 1x1 branch to the kernel size of its sibling:
+// CheckBatchNorm reports, joined, every BatchNorm of g whose parameters cannot be folded or
+// evaluated: a running_var that is negative or not finite, or a gamma, beta or running_mean
+// that is not finite. Deploy fails on the same; callers that run the train form directly
+// call it after binding a checkpoint, so that such a file is an error rather than NaNs.
+func CheckBatchNorm(g *ir.Graph) error {
+	var errs []error
+	for _, n := range g.Nodes {
+		if n.Op == ir.BatchNorm && n.Params != nil {
+			if err := checkBN(n); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkBN reports the first bad channel of one BatchNorm (see CheckBatchNorm).
+func checkBN(bn *ir.Node) error {
+	for o, v := range bn.Params["running_var"].F32 {
+		if !(v >= 0) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%s: running_var[%d] = %g; a variance must be finite and non-negative", bn.Name, o, v)
+		}
+	}
+	for _, p := range []string{"weight", "bias", "running_mean"} {
+		for o, v := range bn.Params[p].F32 {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s: %s[%d] = %g; BatchNorm parameters must be finite", bn.Name, p, o, v)
+			}
+		}
+	}
+	return nil
+}
+
+// pad1x1 zero-pads a 1x1 branch to the kernel size of its widest sibling:
 //
 //	(Add (Conv3x3 p=1 x) (Conv1x1 p=0 x) ...) => (Add (Conv3x3 p=1 x) (Conv3x3 p=1 x) ...)
 //
-// The kernel goes to the centre of a zero k×k kernel; padding (k-1)/2 keeps the output
-// aligned.
-func pad1x1(g *ir.Graph) error {
-	for _, add := range g.Nodes {
+// when every operand of the Add is a conv of the same x. The kernel goes to the centre of a
+// zero k×k kernel; padding k/2 keeps the output aligned for any stride. A ResNet shortcut
+// add (a conv of another value, or no conv) is left alone.
+func pad1x1(s *State) error {
+	for _, add := range s.G.Nodes {
 		if add.Op != ir.Add {
 			continue
 		}
-		k := 0
-		x := branchInput(add.In[0])
-		for _, v := range add.In {
-			if c := v.Producer; c.Op != ir.Conv || x == nil || c.In[0] != x || c.Attrs.KH != c.Attrs.KW {
-				k = -1 // not parallel branches of one input (a ResNet shortcut, say)
-				break
-			}
-			k = max(k, v.Producer.Attrs.KH)
-		}
-		if k <= 1 {
-			continue
-		}
+		var widest *ir.Node
+		x := add.In[0].Producer.In
 		for _, v := range add.In {
 			c := v.Producer
-			if c.Attrs.KH != 1 || c.Attrs.KW != 1 || c.Attrs.Pad != 0 {
+			if c.Op != ir.Conv || len(x) == 0 || c.In[0] != x[0] || c.Attrs.KH != c.Attrs.KW {
+				widest = nil // not parallel conv branches of one input
+				break
+			}
+			if widest == nil || c.Attrs.KH > widest.Attrs.KH {
+				widest = c
+			}
+		}
+		if widest == nil || widest.Attrs.KH <= 1 || widest.Attrs.Pad != widest.Attrs.KH/2 {
+			continue
+		}
+		k := widest.Attrs.KH
+		for _, v := range add.In {
+			c := v.Producer
+			if c.Attrs.KH != 1 || c.Attrs.Pad != 0 {
 				continue
 			}
 			c.Attrs.KH, c.Attrs.KW, c.Attrs.Pad = k, k, k/2
 			if w := c.Params["weight"]; w != nil {
-				p := tensor.New(w.Shape[0], w.Shape[1], k, k)
+				p := s.alloc(w.Shape[0], w.Shape[1], k, k)
 				for i, x := range w.F32 {
 					p.F32[(i*k+k/2)*k+k/2] = x
 				}
+				delete(s.owned, w)
 				c.Params["weight"] = p
 			}
 		}
@@ -339,21 +451,29 @@ func pad1x1(g *ir.Graph) error {
 
 // mergeBranches merges the parallel convs of one input that an Add sums:
 //
-//	(Add (Conv+b x) (Conv+b x) ...) => (Conv+b x)   same kernel, stride, padding, groups
+//	(Add (Conv+b x) (Conv+b x) ...) => (Conv+b x)   same kernel, stride, padding and groups
 //
-// K = (K1 + K2) + K3 ..., b = (b1 + b2) + b3 ..., summed left to right in float32. The
-// merged conv is named after the branches' common prefix, as the reference names it:
-// "stage1.0.rbr_dense.conv" and "stage1.0.rbr_1x1.conv" give "stage1.0.rbr_reparam".
-func mergeBranches(g *ir.Graph) error {
+// K = (K1 + K2) + K3 ..., b = (b1 + b2) + b3 ..., summed left to right in float32 (the
+// reference's get_equivalent_kernel_bias), into the first branch's tensors when the passes
+// own them. The merged conv is named after the branches' common prefix, as the reference
+// names it: "stage1.0.rbr_dense.conv" and "stage1.0.rbr_1x1.conv" give
+// "stage1.0.rbr_reparam".
+func mergeBranches(s *State) error {
+	g := s.G
+	uses := useCounts(g)
+	names := make(map[string]bool, len(g.Nodes))
+	for _, n := range g.Nodes {
+		names[n.Name] = true
+	}
 	for _, add := range g.Nodes {
-		if add.Op != ir.Add || !mergeable(add) {
+		if add.Op != ir.Add || !mergeable(add, uses) {
 			continue
 		}
 		first := add.In[0].Producer
 		var params map[string]*tensor.Tensor
 		if first.Params != nil {
-			w := first.Params["weight"].Clone()
-			b := first.Params["bias"].Clone()
+			w := s.writable(first.Params["weight"])
+			b := s.writable(first.Params["bias"])
 			for _, v := range add.In[1:] {
 				p := v.Producer.Params
 				for i, x := range p["weight"].F32 {
@@ -366,22 +486,38 @@ func mergeBranches(g *ir.Graph) error {
 			params = map[string]*tensor.Tensor{"weight": w, "bias": b}
 		}
 		// The Add node itself becomes the merged conv, so its value keeps its readers.
-		add.Name = mergedName(add)
+		name := mergedName(add)
+		if names[name] {
+			name = add.Name + ".rbr_reparam"
+		}
+		names[name] = true
+		in := first.In[0]
+		for _, v := range add.In {
+			s.release(v.Producer) // dead now; deadCode drops the nodes
+		}
+		add.Name = name
 		add.Op, add.Attrs, add.Params = ir.Conv, first.Attrs, params
-		add.In = []*ir.Value{first.In[0]}
+		add.In = []*ir.Value{in}
 	}
-	return deadCode(g) // the merged branches
+	return deadCode(s) // the merged branches
 }
 
-func mergeable(add *ir.Node) bool {
+// mergeable reports whether add sums two or more same-shaped biased convs of one input,
+// each read only by add.
+func mergeable(add *ir.Node, uses []int) bool {
 	first := add.In[0].Producer
-	if first.Op != ir.Conv || !first.Attrs.Bias {
+	if len(add.In) < 2 || first.Op != ir.Conv || !first.Attrs.Bias {
 		return false
 	}
-	for _, v := range add.In {
+	for i, v := range add.In {
 		c := v.Producer
-		if c.Op != ir.Conv || c.In[0] != first.In[0] || c.Attrs != first.Attrs {
+		if c.Op != ir.Conv || c.In[0] != first.In[0] || c.Attrs != first.Attrs || uses[v.ID] != 1 {
 			return false
+		}
+		for _, u := range add.In[:i] {
+			if u == v {
+				return false // the same conv twice: (Add c c) is 2c, not a merge of branches
+			}
 		}
 		if (c.Params == nil) != (first.Params == nil) {
 			return false
@@ -403,21 +539,39 @@ func mergedName(add *ir.Node) string {
 	return strings.Join(append(prefix, "rbr_reparam"), ".")
 }
 
-// deadCode drops every node whose value does not reach the output (the input stays).
-func deadCode(g *ir.Graph) error {
-	live := make(map[*ir.Value]bool, len(g.Nodes))
-	live[g.Output] = true
+// deadCodePass drops every node whose value does not reach the output:
+//
+//	(n ...) => ()   when no path leads from n's value to the graph output
+func deadCodePass(s *State) error { return deadCode(s) }
+
+// deadCode drops every node whose value does not reach the output (the input node stays)
+// and releases the parameters of the dropped ones.
+func deadCode(s *State) error {
+	g := s.G
+	pos := make(map[*ir.Value]int, len(g.Nodes))
+	for i, n := range g.Nodes {
+		pos[n.Out] = i
+	}
+	live := make([]bool, len(g.Nodes))
+	if i, ok := pos[g.Output]; ok {
+		live[i] = true
+	}
+	live[0] = true
 	for i := len(g.Nodes) - 1; i >= 0; i-- {
-		if n := g.Nodes[i]; live[n.Out] {
-			for _, in := range n.In {
-				live[in] = true
+		if live[i] {
+			for _, in := range g.Nodes[i].In {
+				if j, ok := pos[in]; ok {
+					live[j] = true
+				}
 			}
 		}
 	}
 	out := g.Nodes[:0]
 	for i, n := range g.Nodes {
-		if i == 0 || live[n.Out] {
+		if live[i] {
 			out = append(out, n)
+		} else {
+			s.release(n)
 		}
 	}
 	clear(g.Nodes[len(out):])

@@ -90,7 +90,7 @@ func TestGoldenBlocksBitExact(t *testing.T) {
 			// Per-branch tensors after the first passes.
 			d := g.Clone()
 			for _, p := range Passes[:3] { // identity-to-conv, fold-bn, pad-1x1
-				if err := p.Run(d); err != nil {
+				if err := p.Run(NewState(d)); err != nil {
 					t.Fatal(err)
 				}
 				d.Renumber()
@@ -125,7 +125,7 @@ func TestGoldenBlocksBitExact(t *testing.T) {
 func TestIdentityKernelWithGroups(t *testing.T) {
 	// The reference builds id_tensor with k[i, i % (C/g), 1, 1] = 1.
 	g := goldenBlock(t, "block_s1_g2", 8, 8, 1, 2, 7)
-	if err := identityToConv(g); err != nil {
+	if err := identityToConv(NewState(g)); err != nil {
 		t.Fatal(err)
 	}
 	g.Renumber()

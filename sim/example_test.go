@@ -76,6 +76,6 @@ func ExampleSimulate() {
 			l.Name, l.MACs, l.Cycles, l.StallCycles, l.DRAMReadBytes, l.DRAMWriteBytes)
 	}
 	// Output:
-	// conv1: 442368 MACs, 1866 cycles (108 stall), DRAM read 3504 B, write 0 B
-	// conv2: 589824 MACs, 2654 cycles (320 stall), DRAM read 2304 B, write 4096 B
+	// conv1: 442368 MACs, 1822 cycles (64 stall), DRAM read 3504 B, write 0 B
+	// conv2: 589824 MACs, 2398 cycles (64 stall), DRAM read 2304 B, write 4096 B
 }

@@ -138,11 +138,48 @@ func Simulate(cfg *hw.Config, layers []Layer, opts Options) (*Result, error) {
 	res := &Result{Hardware: cfg.Name, Dataflow: cfg.Dataflow, Batch: batch,
 		Layers: make([]LayerResult, len(ls))}
 	m := newModel(cfg, opts)
+	defer m.release()
+	// Networks repeat layers (RepVGG's stages, ResNet's blocks): a layer equal to an earlier
+	// one but for its name costs the same.
+	seen := make(map[layerKey]int, len(ls))
 	for i := range ls {
+		k, ok := keyOf(&ls[i])
+		if j, hit := seen[k]; ok && hit {
+			res.Layers[i] = res.Layers[j]
+			res.Layers[i].Name = ls[i].Name
+			continue
+		}
 		res.Layers[i] = m.layer(&ls[i])
+		if ok {
+			seen[k] = i
+		}
 	}
 	res.total(cfg)
 	return res, nil
+}
+
+// layerKey is a Layer without its name, its on-chip inputs as a bit set.
+type layerKey struct {
+	kind                                LayerKind
+	inH, inW, inC, outC, kh, kw, sh, sw int
+	ph, pw, groups, rows, inputs        int
+	bias, relu, outOn                   bool
+	inOn                                uint64
+}
+
+// keyOf returns l's key, or false when its on-chip flags do not fit the bit set.
+func keyOf(l *Layer) (layerKey, bool) {
+	k := layerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
+		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.Bias, l.FusedReLU, l.OutputOnChip, 0}
+	if len(l.InputsOnChip) > 64 {
+		return k, false
+	}
+	for i, on := range l.InputsOnChip {
+		if on {
+			k.inOn |= 1 << i
+		}
+	}
+	return k, true
 }
 
 // checkConfig reports the problems that would make the model meaningless. hw.Config.Validate

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/vggsim/vggsim/hw"
 )
@@ -19,10 +20,23 @@ type model struct {
 	oHalf  int64   //
 	bwc    float64 // DRAM bytes per cycle; 0 means unlimited
 	lanes  int64
+
+	arena []fnode   // storage for the fold trees of the current layer's mappings
+	cands []mapping // the current layer's mapspace
+}
+
+// scratch recycles the arena and candidate slices of finished simulations.
+var scratch = sync.Pool{New: func() any { return new(model) }}
+
+// release returns m's slices for reuse by a later newModel.
+func (m *model) release() {
+	scratch.Put(&model{arena: m.arena[:0], cands: m.cands[:0]})
 }
 
 func newModel(cfg *hw.Config, opts Options) *model {
+	old := scratch.Get().(*model)
 	m := &model{cfg: cfg, opts: opts, batch: or1(opts.Batch), R: cfg.Rows, C: cfg.Cols,
+		arena: old.arena, cands: old.cands,
 		wb: int64(cfg.BytesPerWord()), ab: int64(cfg.AccBytesPerWord()),
 		ifHalf: cfg.IfmapSRAMBytes / 2, fHalf: cfg.FilterSRAMBytes / 2, oHalf: cfg.OfmapSRAMBytes / 2,
 		lanes: int64(opts.VectorLanes)}
@@ -35,11 +49,20 @@ func newModel(cfg *hw.Config, opts Options) *model {
 	return m
 }
 
+// traffic is how a layer's DRAM reads are spread over its outer tiles, for the roofline:
+// tiles outer iterations of the chosen loop nest (all groups), of which heavy carry the
+// one-time loads (the first outer tile of every group); onceBytes are read only during those.
+type traffic struct {
+	tiles, heavy int64
+	onceBytes    int64
+}
+
 func (m *model) layer(l *Layer) LayerResult {
 	r := LayerResult{Name: l.Name, Kind: l.Kind.String(), InputOnChip: l.InputOnChip(0),
 		OutputOnChip: l.OutputOnChip}
+	tr := traffic{tiles: 1, heavy: 1}
 	if l.Kind.OnArray() {
-		m.gemm(l, &r)
+		tr = m.gemm(l, &r)
 	} else {
 		m.vector(l, &r)
 	}
@@ -47,7 +70,7 @@ func (m *model) layer(l *Layer) LayerResult {
 	r.SRAMWriteBytes += r.SRAMOfmapWriteBytes + r.DRAMIfmapReadBytes + r.DRAMFilterReadBytes
 	r.DRAMReadBytes = r.DRAMIfmapReadBytes + r.DRAMFilterReadBytes + r.DRAMPsumReadBytes
 	r.DRAMWriteBytes = r.DRAMOfmapWriteBytes + r.DRAMPsumWriteBytes
-	m.stalls(&r)
+	m.stalls(&r, tr)
 	pes := float64(m.R * m.C)
 	if r.Cycles > 0 {
 		r.Utilization = float64(r.MACs) / (float64(r.Cycles) * pes)
@@ -65,21 +88,46 @@ func (m *model) layer(l *Layer) LayerResult {
 	return r
 }
 
-// stalls applies the per-tile DRAM roofline: the first fold's operands are loaded before it
-// can start and the last fold's outputs drained after it ends; in between, transfers overlap
-// computation fold by fold (double buffering), so the middle takes the larger of the two.
-func (m *model) stalls(r *LayerResult) {
+// stalls applies the per-tile DRAM roofline (roof) to a layer's traffic.
+func (m *model) stalls(r *LayerResult, tr traffic) {
 	r.Cycles = r.ComputeCycles
 	if m.bwc <= 0 {
 		return
 	}
 	d := r.DRAMReadBytes + r.DRAMWriteBytes
-	cyc := func(bytes int64) int64 { return int64(math.Ceil(float64(bytes) / m.bwc)) }
-	r.DRAMTransferCycles = cyc(d)
-	first, last := cyc(r.FirstLoadBytes), cyc(r.LastDrainBytes)
-	mid := cyc(d - r.FirstLoadBytes - r.LastDrainBytes)
-	r.Cycles = first + max(r.ComputeCycles, mid) + last
+	r.DRAMTransferCycles = int64(math.Ceil(float64(d) / m.bwc))
+	r.Cycles = m.roof(r.ComputeCycles, r.FirstLoadBytes, r.LastDrainBytes, d, tr)
 	r.StallCycles = r.Cycles - r.ComputeCycles
+}
+
+// roof is the per-tile DRAM roofline (docs/simulator.md §4.6): a layer computing for compute
+// cycles and moving d DRAM bytes takes
+//
+//	⌈F/b⌉ + compute + ⌈heavy·max(0, x_h/b − c) + (tiles − heavy)·max(0, x_n/b − c)⌉ + ⌈L/b⌉
+//
+// with b the DRAM bytes per cycle, F the first fold's operands (loaded before it can start),
+// L the last fold's outputs (drained after it ends), c = compute/tiles the compute time of one
+// outer tile of the loop nest, and x_n = (d − F − L − O)/tiles the bytes every tile moves while
+// the previous one computes (double buffering); the heavy tiles — the first outer tile of each
+// group — also move their share of O = onceBytes − F, the operand loaded once and then reused
+// from the SRAM: x_h = x_n + O/heavy. A tile takes the longer of its compute and its
+// transfer; more bandwidth never makes a layer slower.
+func (m *model) roof(compute, first, last, d int64, tr traffic) int64 {
+	if m.bwc <= 0 {
+		return compute
+	}
+	cyc := func(bytes int64) int64 { return int64(math.Ceil(float64(bytes) / m.bwc)) }
+	x := d - first - last // moved while computing
+	xOnce := min(x, max(0, tr.onceBytes-first))
+	xRest := x - xOnce
+	n, h := float64(tr.tiles), float64(tr.heavy)
+	c := float64(compute) / n
+	heavy := (float64(xOnce)/h + float64(xRest)/n) / m.bwc
+	normal := float64(xRest) / n / m.bwc
+	extra := h*max(0, heavy-c) + (n-h)*max(0, normal-c)
+	// Rounding: a stall that exists only in the last bits of the float sum is none.
+	cycles := cyc(first) + compute + int64(math.Ceil(extra-1e-9*float64(compute))) + cyc(last)
+	return max(cycles, compute)
 }
 
 // vector costs an elementwise layer: ops / lanes cycles, each input read once and the output
@@ -119,321 +167,600 @@ func (m *model) vector(l *Layer, r *LayerResult) {
 	r.LastDrainBytes = min(r.DRAMOfmapWriteBytes, m.lanes*m.wb)
 }
 
-// mapping is one point of a GEMM's mapspace: a loop order, the tile of the streamed
-// dimension (ws, is) and whether partial sums spill to DRAM; with its DRAM words per group
+// fnode is a fold sequence in compressed form: either a run of n consecutive folds of equal
+// shape (stream length T, rows ru and columns cu used), or, when nk > 0, the sequence of its
+// nk kids (model.arena[k0:k0+nk]) repeated rep times. It holds no pointers, so building and
+// walking trees costs no garbage-collector work.
+type fnode struct {
+	n         int64
+	rep       int64
+	T, ru, cu int32
+	k0, nk    int32
+}
+
+func frun(n int64, T, ru, cu int) fnode {
+	return fnode{n: n, T: int32(T), ru: int32(ru), cu: int32(cu)}
+}
+
+// block returns the sequence kids repeated rep times, its kids stored in the model's arena
+// (reset per layer).
+func (m *model) block(rep int64, kids ...fnode) fnode {
+	i := len(m.arena)
+	m.arena = append(m.arena, kids...)
+	return fnode{rep: rep, k0: int32(i), nk: int32(len(kids))}
+}
+
+// mapping is one point of a GEMM's mapspace: a loop order, tiles, and whether partial sums
+// accumulate outside the array (on chip or spilled); with its DRAM and SRAM words per group
 // and its fold sequence.
 type mapping struct {
-	order          string
-	st, stLast     int   // streamed tile and last tile (ws, is)
-	nT             int64 // tiles
-	spill          bool
-	a, b           int64 // DRAM words per group: ifmap, filter
-	segs           []segment
-	cycles, stream int64
+	order        string
+	loop         string // the loop nest: os-n, os-m, os-nt, os-mt, os-k (os); col, tile (ws, is)
+	st, kc       int    // ws/is stream tile; os K chunk (os-k)
+	mt, nt       int    // os M tile (os-mt, os-k) and N tile (os-nt)
+	tree         fnode  // the folds of one group, in order
+	a, b         int64  // DRAM words per group: ifmap, filter
+	aOnce, bOnce bool   // the operand is loaded during the first outer tile only, then reused
+	outer        int64  // outer tiles per group (the roofline's tiles)
+	sramA, sramB int64  // SRAM read words per group: ifmap, filter
+	nK           int64  // partial-sum passes per output (ws/is: K-blocks; os: K chunks)
+	spill        bool   // partial sums go to DRAM between passes
+	fa, fb, lo   int64  // the first fold's ifmap and filter words, the last fold's outputs
+	cycles       int64
+	stream       int64
+	folds        int64
 }
 
-// run is n consecutive folds of equal shape: stream length T, rows ru and columns cu used.
-type run struct {
-	n         int64
-	T, ru, cu int
+// describe names the mapping for LayerResult.Order: the loop order ("n-outer": filter
+// blocks outer, "m-outer": ifmap rows or pixel blocks outer), then for ws/is the streamed
+// tile ("tile=196") and a partial-sum spill, for os a K chunk and M tile when K is cut.
+func (mp *mapping) describe() string {
+	switch {
+	case mp.loop == "os-k":
+		return fmt.Sprintf("%s k-chunk=%d m-tile=%d", mp.order, mp.kc, mp.mt)
+	case mp.loop == "os-nt":
+		return fmt.Sprintf("%s n-tile=%d", mp.order, mp.nt)
+	case mp.loop == "os-mt":
+		return fmt.Sprintf("%s m-tile=%d", mp.order, mp.mt)
+	case mp.loop == "col" || mp.loop == "tile":
+		s := fmt.Sprintf("%s tile=%d", mp.order, mp.st)
+		if mp.spill {
+			s += " spill"
+		}
+		return s
+	}
+	return mp.order
 }
 
-// segment is a block of runs repeated rep times.
-type segment struct {
-	runs []run
-	rep  int64
-}
-
-// gemm costs a Conv or GEMM layer.
-func (m *model) gemm(l *Layer, r *LayerResult) {
+// gemm costs a Conv or GEMM layer and returns how its traffic is spread over its tiles.
+func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	M, N, K, g := l.GEMMShape(m.batch)
 	G := int64(g)
-	R, C := m.R, m.C
 	df := m.cfg.Dataflow
 	r.M, r.N, r.K, r.Groups = int64(M), int64(N), int64(K), G
 	r.MACs = l.MACs(m.batch)
-	grid := MapGEMM(df, R, C, M, N, K)
-	rF, cF := int64(grid.RowFolds), int64(grid.ColFolds)
-	MK, KN, MN := int64(M)*int64(K), int64(K)*int64(N), int64(M)*int64(N)
+	MN := int64(M) * int64(N)
 
-	// Operand footprints per group, in words.
-	au := uniqueIfmapWords(l, m.batch) / G
-	band := au // the sliding-window band: KH+stride input rows of one image
-	if l.Kind == Conv {
-		rows := min(l.InH, or1(l.KH)+or1(l.StrideH))
-		band = int64(rows) * int64(l.InW) * int64(l.InC/g)
-	} else {
-		band = int64(K)
-	}
+	cands := m.mappings(l, M, N, K, g)
 	inOn := l.InputOnChip(0)
-	sweepA := MK // each sweep re-reads the im2col rows when the band does not fit
-	if band*m.wb <= m.ifHalf || inOn {
-		sweepA = au
-	}
-	fitsA := inOn || au*m.wb <= m.ifHalf
-	fits := func(words int64, half int64) bool { return words*m.wb <= half }
-
-	// The mapspace: loop order × tile of the streamed dimension (ws, is) × whether partial
-	// sums spill. Each mapping's DRAM words follow from what fits in the active SRAM halves;
-	// the cheapest in DRAM bytes wins (then the fewest cycles). Every option stays available
-	// when a buffer grows, so more SRAM never costs more traffic.
-	var cands []mapping
-	cuL, ruL := grid.ColsLast, grid.RowsLast
-	if df == hw.OutputStationary {
-		fitsBlk := fits(int64(K)*int64(min(N, C)), m.fHalf)
-		a1, b1 := sweepA*cF, KN*rF
-		if fitsA {
-			a1 = au
-		}
-		if fitsBlk {
-			b1 = KN
-		}
-		cands = append(cands, mapping{order: "n-outer", a: a1, b: b1, segs: []segment{
-			{[]run{{rF - 1, K, R, C}, {1, K, ruL, C}}, cF - 1},
-			{[]run{{rF - 1, K, R, cuL}, {1, K, ruL, cuL}}, 1},
-		}})
-		a2, b2 := sweepA*cF, KN*rF
-		if fitsA || fits(min(int64(min(M, R))*int64(K), au), m.ifHalf) {
-			a2 = sweepA
-		}
-		if fits(KN, m.fHalf) {
-			b2 = KN
-		}
-		cands = append(cands, mapping{order: "m-outer", a: a2, b: b2, segs: []segment{
-			{[]run{{cF - 1, K, R, C}, {1, K, R, cuL}}, rF - 1},
-			{[]run{{cF - 1, K, ruL, C}, {1, K, ruL, cuL}}, 1},
-		}})
-	} else {
-		// ws: stationary filter blocks (K-block × N-block), M streamed in tiles;
-		// is: stationary ifmap blocks (K-block × M-block), N streamed in tiles.
-		// A tile of St rows needs St·C partial sums in the accumulator or in the ofmap SRAM's
-		// active half, whichever is larger, while its K-blocks accumulate. With a single K-block
-		// nothing accumulates and the tile is the whole dimension.
-		S := grid.T
-		stMax, spillOK := S, false
-		if rF > 1 {
-			accWords := max(m.cfg.AccumBytes, m.oHalf) / m.ab
-			stMax = int(min(int64(S), accWords/int64(C)))
-			spillOK = true
-		}
-		tiles := []int{}
-		if stMax >= 1 {
-			tiles = append(tiles, stMax)
-			// The largest tile whose reused operand slice fits its SRAM half.
-			half := m.ifHalf
-			if df == hw.InputStationary {
-				half = m.fHalf
-			}
-			if t := int(min(int64(stMax), half/(int64(K)*m.wb))); t >= 1 && t < stMax {
-				tiles = append(tiles, t)
-			}
-		}
-		for _, st := range tiles {
-			cands = append(cands, m.stationaryMappings(df, grid, st, false, au, sweepA, fitsA, M, N, K)...)
-		}
-		if spillOK || len(tiles) == 0 {
-			cands = append(cands, m.stationaryMappings(df, grid, S, true, au, sweepA, fitsA, M, N, K)...)
-		}
-	}
-	psumSpill := MN * (rF - 1) * G * m.ab
-	best := -1
-	var bestBytes, bestCycles int64
-	for i := range cands {
-		c := &cands[i]
-		c.cycles, c.stream = m.pipeline(c.segs, G, df != hw.OutputStationary)
-		bytes := (c.a + c.b) * G * m.wb
-		if inOn {
-			bytes = c.b * G * m.wb
-		}
-		if c.spill {
-			bytes += 2 * psumSpill
-		}
-		if best < 0 || bytes < bestBytes || (bytes == bestBytes && c.cycles < bestCycles) {
-			best, bestBytes, bestCycles = i, bytes, c.cycles
-		}
-	}
-	bm := cands[best]
-	St, StL, nT, spill := bm.st, bm.stLast, bm.nT, bm.spill
-	r.Order = bm.order
-	if df != hw.OutputStationary {
-		r.Order += fmt.Sprintf(" tile=%d", St)
-		if spill {
-			r.Order += " spill"
-		}
-	}
-	r.Folds = grid.Folds() * G
-	if df != hw.OutputStationary {
-		r.Folds = rF * cF * nT * G
-	}
-	r.ComputeCycles, r.StreamCycles = bm.cycles, bm.stream
-	r.PipelineOverheadCycles = r.ComputeCycles - r.StreamCycles
-
-	// SRAM traffic (words → bytes), all groups.
-	switch df {
-	case hw.OutputStationary:
-		r.SRAMIfmapReadBytes = MK * cF * G * m.wb
-		r.SRAMFilterReadBytes = KN * rF * G * m.wb
-	case hw.WeightStationary:
-		r.SRAMIfmapReadBytes = MK * cF * G * m.wb
-		r.SRAMFilterReadBytes = KN * nT * G * m.wb
-	default:
-		r.SRAMIfmapReadBytes = MK * nT * G * m.wb
-		r.SRAMFilterReadBytes = KN * cF * G * m.wb
-	}
-	r.SRAMOfmapWriteBytes = MN * G * m.wb
-	if df != hw.OutputStationary && rF > 1 {
-		r.AccWriteBytes = MN * rF * G * m.ab
-		r.AccReadBytes = MN * (rF - 1) * G * m.ab
-		if spill {
-			r.DRAMPsumWriteBytes = MN * (rF - 1) * G * m.ab
-			r.DRAMPsumReadBytes = MN * (rF - 1) * G * m.ab
-		}
-	}
 	bias := int64(0)
 	if l.Bias {
 		bias = int64(l.OutC)
 	}
-	if !inOn {
-		r.DRAMIfmapReadBytes = bm.a * G * m.wb
+	ofBytes := MN * G * m.wb
+	if l.OutputOnChip {
+		ofBytes = 0
 	}
-	r.DRAMFilterReadBytes = (bm.b*G + bias) * m.wb
-	if !l.OutputOnChip {
-		r.DRAMOfmapWriteBytes = MN * G * m.wb
+	// The DRAM traffic of a mapping, and how it is spread over the tiles.
+	cost := func(c *mapping) (ifB, fB, psum int64, tr traffic) {
+		if !inOn {
+			ifB = c.a * G * m.wb
+		}
+		fB = (c.b*G + bias) * m.wb
+		if c.spill {
+			psum = MN * (c.nK - 1) * G * m.ab
+		}
+		tr = traffic{tiles: c.outer * G, heavy: G}
+		if c.outer > 1 { // with one outer tile every tile is a first tile
+			if c.aOnce {
+				tr.onceBytes += ifB
+			}
+			if c.bOnce {
+				tr.onceBytes += c.b * G * m.wb
+			}
+		}
+		return
 	}
+	// The mapping with the fewest DRAM bytes wins, then the fewest cycles with stalls, then
+	// the fewest compute cycles.
+	best := -1
+	var bestBytes, bestCycles, bestCompute int64
+	for i := range cands {
+		c := &cands[i]
+		c.cycles, c.stream, c.folds = m.pipeline(c.tree, G, df != hw.OutputStationary)
+		ifB, fB, psum, tr := cost(c)
+		bytes := ifB + fB + 2*psum
+		first := min(c.fa*m.wb, ifB) + min(c.fb*m.wb, fB)
+		last := min(c.lo*m.wb, ofBytes)
+		cycles := m.roof(c.cycles, first, last, bytes+ofBytes, tr)
+		if best < 0 || bytes < bestBytes || (bytes == bestBytes && (cycles < bestCycles ||
+			cycles == bestCycles && c.cycles < bestCompute)) {
+			best, bestBytes, bestCycles, bestCompute = i, bytes, cycles, c.cycles
+		}
+	}
+	bm := &cands[best]
+	r.Order = bm.describe()
+	r.Folds = bm.folds
+	r.ComputeCycles, r.StreamCycles = bm.cycles, bm.stream
+	r.PipelineOverheadCycles = r.ComputeCycles - r.StreamCycles
+
+	// SRAM traffic (words → bytes), all groups.
+	r.SRAMIfmapReadBytes = bm.sramA * G * m.wb
+	r.SRAMFilterReadBytes = bm.sramB * G * m.wb
+	r.SRAMOfmapWriteBytes = MN * G * m.wb
+	if bm.nK > 1 {
+		// Every pass but the last stores its partial sums, every pass but the first reads
+		// them back; the last pass adds in the output path and writes the ofmap word.
+		p := MN * (bm.nK - 1) * G * m.ab
+		r.AccWriteBytes, r.AccReadBytes = p, p
+		if bm.spill {
+			r.DRAMPsumWriteBytes, r.DRAMPsumReadBytes = p, p
+		}
+	}
+	ifB, fB, _, tr := cost(bm)
+	r.DRAMIfmapReadBytes, r.DRAMFilterReadBytes, r.DRAMOfmapWriteBytes = ifB, fB, ofBytes
 	r.SRAMFilterReadBytes += bias * m.wb
-	r.UniqueIfmapBytes = au * G * m.wb
-	r.UniqueFilterBytes = (KN*G + bias) * m.wb
+	r.UniqueIfmapBytes = uniqueIfmapWords(l, m.batch) * m.wb
+	r.UniqueFilterBytes = (int64(K)*int64(N)*G + bias) * m.wb
 	r.UniqueOfmapBytes = MN * G * m.wb
 
 	// The first fold's operands and the last fold's outputs are exposed.
-	var fa, fb, lo int64
-	switch df {
-	case hw.OutputStationary:
-		fa, fb = int64(min(M, R))*int64(K), int64(K)*int64(min(N, C))
-		lo = int64(ruL) * int64(cuL)
-	case hw.WeightStationary:
-		fb, fa = int64(min(K, R))*int64(min(N, C)), int64(St)*int64(min(K, R))
-		lo = int64(StL) * int64(cuL)
-	default:
-		fa, fb = int64(min(K, R))*int64(min(M, C)), int64(min(K, R))*int64(St)
-		lo = int64(StL) * int64(cuL)
+	r.FirstLoadBytes = min(bm.fa*m.wb, r.DRAMIfmapReadBytes) + min(bm.fb*m.wb, r.DRAMFilterReadBytes)
+	r.LastDrainBytes = min(bm.lo*m.wb, r.DRAMOfmapWriteBytes)
+	return tr
+}
+
+// mappings lists the mapspace of one group's GEMM (docs/simulator.md §4.4). Each mapping's
+// DRAM words follow from what fits in the SRAMs; the caller keeps the cheapest. Every option
+// stays available when a buffer grows and its traffic never grows with a buffer, so more SRAM
+// never costs more traffic.
+func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
+	R, C := m.R, m.C
+	df := m.cfg.Dataflow
+	grid := MapGEMM(df, R, C, M, N, K)
+	rF, cF := int64(grid.RowFolds), int64(grid.ColFolds)
+	MK, KN := int64(M)*int64(K), int64(K)*int64(N)
+	ruL, cuL := grid.RowsLast, grid.ColsLast
+
+	// Operand footprints per group, in words. au: the ifmap words a group touches; sweepA:
+	// what one sweep over the ifmap costs in DRAM words (see sweepWords).
+	au := uniqueIfmapWords(l, m.batch) / int64(g)
+	inOn := l.InputOnChip(0)
+	sweepA := au
+	if !inOn {
+		sweepA = m.sweepWords(l, g, au, MK)
 	}
-	r.FirstLoadBytes = min(fa*m.wb, r.DRAMIfmapReadBytes) + min(fb*m.wb, r.DRAMFilterReadBytes)
-	r.LastDrainBytes = min(lo*m.wb, r.DRAMOfmapWriteBytes)
+	fits := func(words int64, half int64) bool { return words*m.wb <= half }
+	fitsA := inOn || fits(au, m.ifHalf)
+	// Partial sums of an output tile wait in the accumulator or the ofmap SRAM's active half,
+	// whichever is larger.
+	accWords := max(m.cfg.AccumBytes, m.oHalf) / m.ab
+
+	m.arena = m.arena[:0]
+	cands := m.cands[:0]
+	defer func() { m.cands = cands[:0] }()
+	if df == hw.OutputStationary {
+		nOuter := func(cu int) fnode { // one column fold: every row fold streams all of K
+			return m.block(1, frun(rF-1, K, R, cu), frun(1, K, ruL, cu))
+		}
+		mOuter := func(ru int) fnode { // one row fold: every column fold streams all of K
+			return m.block(1, frun(cF-1, K, ru, C), frun(1, K, ru, cuL))
+		}
+		first := int64(min(K, R))
+		base := mapping{sramA: MK * cF, sramB: KN * rF, nK: 1,
+			fa: int64(min(M, R)) * first, fb: int64(min(N, C)) * first, lo: int64(ruL) * int64(cuL)}
+
+		// n-outer (SCALE-Sim's order): a K×C filter block is reused by every row fold when it
+		// fits; the ifmap is swept once per column fold unless it fits.
+		n1 := base
+		n1.order, n1.loop, n1.outer = "n-outer", "os-n", cF
+		n1.tree = m.block(1, m.block(cF-1, nOuter(C)), nOuter(cuL))
+		n1.a, n1.b = sweepA*cF, KN*rF
+		if fitsA {
+			n1.a, n1.aOnce = au, true
+		}
+		if fits(int64(K)*int64(min(N, C)), m.fHalf) {
+			n1.b = KN
+		}
+		cands = append(cands, n1)
+
+		// m-outer: an R-row ifmap block is reused by every column fold; the filter is swept
+		// once per row fold unless it fits.
+		m1 := base
+		m1.order, m1.loop, m1.outer = "m-outer", "os-m", rF
+		m1.tree = m.block(1, m.block(rF-1, mOuter(R)), mOuter(ruL))
+		m1.a, m1.b = sweepA*cF, KN*rF
+		if fitsA || fits(min(int64(min(M, R))*int64(K), au), m.ifHalf) {
+			m1.a = sweepA
+		}
+		if fits(KN, m.fHalf) {
+			m1.b, m1.bOnce = KN, true
+		}
+		cands = append(cands, m1)
+
+		// The same two orders with the outer loop over tiles of several folds: N tiles of Nt
+		// columns whose K×Nt filter block fits (the ifmap is then swept once per N tile, its
+		// R-row blocks reused by the tile's column folds), and M tiles of Mt rows whose ifmap
+		// footprint fits (the filter is then streamed once per M tile, its K×C blocks reused by
+		// the tile's row folds). Nt = C and Mt = R are n-outer and m-outer above.
+		if nt := int(min(int64(N), m.fHalf/(int64(K)*m.wb))); nt > C {
+			if nt < N {
+				nt -= nt % C
+			}
+			nNt := ceilDiv64(int64(N), int64(nt))
+			ntL := N - int(nNt-1)*nt
+			tile := func(cols int) fnode { // one N tile: each row fold over the tile's column folds
+				cf := int64((cols + C - 1) / C)
+				cu := cols - int(cf-1)*C
+				row := func(ru int) fnode { return m.block(1, frun(cf-1, K, ru, C), frun(1, K, ru, cu)) }
+				return m.block(1, m.block(rF-1, row(R)), row(ruL))
+			}
+			n2 := base
+			n2.order, n2.loop, n2.nt, n2.outer = "n-outer", "os-nt", nt, nNt
+			n2.tree = m.block(1, m.block(nNt-1, tile(nt)), tile(ntL))
+			n2.a, n2.b = sweepA*cF, KN
+			switch {
+			case fitsA:
+				n2.a, n2.aOnce = au, true
+			case fits(min(int64(min(M, R))*int64(K), au), m.ifHalf):
+				n2.a = sweepA * nNt
+			}
+			n2.lo = int64(ruL) * int64(ntL-int(ceilDiv64(int64(ntL), int64(C))-1)*C)
+			cands = append(cands, n2)
+		}
+		if mt := m.ifmapRows(l, g, M, K, au); mt > R {
+			nMt := ceilDiv64(int64(M), int64(mt))
+			mtL := M - int(nMt-1)*mt
+			tile := func(rows int) fnode { // one M tile: each column fold over the tile's row folds
+				rf := int64((rows + R - 1) / R)
+				ru := rows - int(rf-1)*R
+				col := func(cu int) fnode { return m.block(1, frun(rf-1, K, R, cu), frun(1, K, ru, cu)) }
+				return m.block(1, m.block(cF-1, col(C)), col(cuL))
+			}
+			m2 := base
+			m2.order, m2.loop, m2.mt, m2.outer = "m-outer", "os-mt", mt, nMt
+			m2.tree = m.block(1, m.block(nMt-1, tile(mt)), tile(mtL))
+			m2.a, m2.b = sweepA, KN*rF
+			switch {
+			case fits(KN, m.fHalf):
+				m2.b, m2.bOnce = KN, true
+			case fits(int64(K)*int64(min(N, C)), m.fHalf):
+				m2.b = KN * nMt
+			}
+			m2.lo = int64(mtL-int(ceilDiv64(int64(mtL), int64(R))-1)*R) * int64(cuL)
+			cands = append(cands, m2)
+		}
+
+		// n-outer with K cut into chunks whose K×C filter block fits the filter SRAM half:
+		// each chunk is reused by the row folds of an M tile, the PEs drain partial sums after
+		// every chunk and the output path accumulates them in the accumulator (or the ofmap
+		// SRAM), M·C of them per M tile. Only when the whole block does not fit.
+		if cw := int64(min(N, C)); !fits(int64(K)*cw, m.fHalf) {
+			kc0 := m.fHalf / (cw * m.wb)
+			mt := min(int64(M), accWords/cw)
+			if mt < int64(M) {
+				mt -= mt % int64(R)
+			}
+			if kc0 >= 1 && mt >= 1 {
+				nK := ceilDiv64(int64(K), kc0)
+				kc := int(ceilDiv64(int64(K), nK))
+				nK = ceilDiv64(int64(K), int64(kc))
+				kcL := K - int(nK-1)*kc
+				nMt := ceilDiv64(int64(M), mt)
+				mtL := M - int(nMt-1)*int(mt)
+				tile := func(rows, cu int) fnode { // one M tile of one column fold
+					rf := int64((rows + R - 1) / R)
+					ru := rows - int(rf-1)*R
+					return m.block(1,
+						m.block(nK-1, frun(rf-1, kc, R, cu), frun(1, kc, ru, cu)),
+						frun(rf-1, kcL, R, cu), frun(1, kcL, ru, cu))
+				}
+				col := func(cu int) fnode {
+					return m.block(1, m.block(nMt-1, tile(int(mt), cu)), tile(mtL, cu))
+				}
+				k1 := base
+				k1.order = "n-outer"
+				k1.loop, k1.kc, k1.mt = "os-k", kc, int(mt)
+				k1.outer, k1.nK = cF, nK
+				k1.tree = m.block(1, m.block(cF-1, col(C)), col(cuL))
+				k1.a, k1.b = sweepA*cF, KN*nMt
+				if fitsA {
+					k1.a, k1.aOnce = au, true
+				}
+				k1.fa, k1.fb = int64(min(M, R))*int64(min(kc, R)), cw*int64(min(kc, R))
+				ruLt := mtL - (int(ceilDiv64(int64(mtL), int64(R)))-1)*R
+				k1.lo = int64(ruLt) * int64(cuL)
+				cands = append(cands, k1)
+			}
+		}
+		return cands
+	}
+
+	// ws: stationary filter blocks (K-block × N-block), M streamed in tiles;
+	// is: stationary ifmap blocks (K-block × M-block), N streamed in tiles.
+	// A tile of St rows needs St·C partial sums on chip while its rF K-blocks accumulate. With
+	// a single K-block nothing accumulates and the tile is the whole dimension.
+	S := grid.T
+	stMax := S
+	if rF > 1 {
+		stMax = int(min(int64(S), accWords/int64(C)))
+	}
+	var tiles []int
+	if stMax >= 1 {
+		tiles = append(tiles, stMax)
+		// The largest tile whose reused operand slice fits its SRAM half.
+		half := m.ifHalf
+		if df == hw.InputStationary {
+			half = m.fHalf
+		}
+		if t := int(min(int64(stMax), half/(int64(K)*m.wb))); t >= 1 && t < stMax {
+			tiles = append(tiles, t)
+		}
+	}
+	for _, st := range tiles {
+		cands = append(cands, m.stationaryMappings(grid, st, false, au, sweepA, fitsA, M, N, K)...)
+	}
+	if rF > 1 {
+		cands = append(cands, m.stationaryMappings(grid, S, true, au, sweepA, fitsA, M, N, K)...)
+	}
+	return cands
 }
 
 // stationaryMappings returns the two loop orders of a ws or is GEMM whose streamed dimension
 // (M for ws, N for is) is cut into tiles of st (spill: st is the whole dimension and partial
 // sums go to DRAM between K-blocks).
-func (m *model) stationaryMappings(df hw.Dataflow, grid FoldGrid, st int, spill bool, au, sweepA int64, fitsA bool, M, N, K int) []mapping {
+func (m *model) stationaryMappings(grid FoldGrid, st int, spill bool, au, sweepA int64, fitsA bool, M, N, K int) []mapping {
 	R, C := m.R, m.C
+	df := grid.Dataflow
 	rF, cF := int64(grid.RowFolds), int64(grid.ColFolds)
-	KN := int64(K) * int64(N)
+	KN, MK := int64(K)*int64(N), int64(M)*int64(K)
 	S := grid.T
 	nT := ceilDiv64(int64(S), int64(st))
 	stL := S - int(nT-1)*st
-	cuL := grid.ColsLast
+	cuL, ruL := grid.ColsLast, grid.RowsLast
 	fits := func(words int64, half int64) bool { return words*m.wb <= half }
-	colOuter := []segment{ // column blocks outer, tiles middle, K-blocks inner
-		{[]run{{rF * (nT - 1), st, R, C}, {rF, stL, R, C}}, cF - 1},
-		{[]run{{rF * (nT - 1), st, R, cuL}, {rF, stL, R, cuL}}, 1},
+	kblocks := func(T, cu int) fnode { return m.block(1, frun(rF-1, T, R, cu), frun(1, T, ruL, cu)) }
+	colOuter := func(cu int) fnode { // one column block: its tiles, each over the K-blocks
+		return m.block(1, m.block(nT-1, kblocks(st, cu)), kblocks(stL, cu))
 	}
-	tileOuter := []segment{ // tiles outer, column blocks middle, K-blocks inner
-		{[]run{{rF * (cF - 1), st, R, C}, {rF, st, R, cuL}}, nT - 1},
-		{[]run{{rF * (cF - 1), stL, R, C}, {rF, stL, R, cuL}}, 1},
+	tileOuter := func(T int) fnode { // one tile: its column blocks, each over the K-blocks
+		return m.block(1, m.block(cF-1, kblocks(T, C)), kblocks(T, cuL))
 	}
-	base := mapping{st: st, stLast: stL, nT: nT, spill: spill}
-	a1, b1, a2, b2 := sweepA*cF, KN*nT, sweepA*cF, KN*nT
-	o1, o2 := "n-outer", "m-outer"
+	base := mapping{nK: rF, spill: spill}
+	base.fa, base.fb = int64(min(K, R))*int64(min(st, R)), int64(min(K, R))*int64(min(N, C))
+	if df == hw.InputStationary {
+		base.fa, base.fb = int64(min(K, R))*int64(min(M, C)), int64(min(K, R))*int64(min(st, R))
+	}
+	base.lo = int64(min(stL, R)) * int64(cuL)
+	first, second := base, base
+	first.tree = m.block(1, m.block(cF-1, colOuter(C)), colOuter(cuL))
+	second.tree = m.block(1, m.block(nT-1, tileOuter(st)), tileOuter(stL))
+	first.outer, second.outer = cF, nT
+	first.loop, second.loop = "col", "tile"
+	first.st, second.st = st, st
 	if df == hw.WeightStationary {
 		// Column blocks are filter blocks, reused across M tiles when they fit; the ifmap is
 		// swept once per filter block unless it fits (n-outer), or an M tile's rows are
 		// reused across filter blocks when they fit (m-outer).
+		first.order, second.order = "n-outer", "m-outer"
+		first.sramA, first.sramB = MK*cF, KN*nT
+		second.sramA, second.sramB = MK*cF, KN*nT
+		first.a, first.b, second.a, second.b = sweepA*cF, KN*nT, sweepA*cF, KN*nT
 		if fitsA {
-			a1 = au
+			first.a, first.aOnce = au, true
 		}
 		if fits(int64(K)*int64(min(N, C)), m.fHalf) {
-			b1 = KN
+			first.b = KN
 		}
 		if fitsA || fits(min(int64(st)*int64(K), au), m.ifHalf) {
-			a2 = sweepA
+			second.a = sweepA
 		}
 		if fits(KN, m.fHalf) {
-			b2 = KN
+			second.b, second.bOnce = KN, true
 		}
 	} else {
 		// Column blocks are pixel blocks of the stationary ifmap, loaded once per N tile
 		// unless they fit (m-outer); the filter is swept once per pixel block unless it fits.
 		// Or N tiles outer, each tile's filter slice reused across pixel blocks (n-outer).
-		o1, o2 = "m-outer", "n-outer"
-		a1, b1, a2, b2 = sweepA*nT, KN*cF, sweepA*nT, KN*cF
+		first.order, second.order = "m-outer", "n-outer"
+		first.sramA, first.sramB = MK*nT, KN*cF
+		second.sramA, second.sramB = MK*nT, KN*cF
+		first.a, first.b, second.a, second.b = sweepA*nT, KN*cF, sweepA*nT, KN*cF
 		if fitsA || fits(min(int64(min(M, C))*int64(K), au), m.ifHalf) {
-			a1 = sweepA
+			first.a = sweepA
 		}
 		if fits(KN, m.fHalf) {
-			b1 = KN
+			first.b, first.bOnce = KN, true
 		}
 		if fitsA {
-			a2 = au
+			second.a, second.aOnce = au, true
 		}
 		if fits(int64(K)*int64(st), m.fHalf) {
-			b2 = KN
+			second.b = KN
 		}
 	}
-	first, second := base, base
-	first.order, first.a, first.b, first.segs = o1, a1, b1, colOuter
-	second.order, second.a, second.b, second.segs = o2, a2, b2, tileOuter
 	return []mapping{first, second}
 }
 
-// pipeline returns the compute cycles and the stream cycles (Σ fold stream lengths) of a
-// fold sequence run groups times. Pipelined (docs/simulator.md): fold f+1 starts
-// max(T, rows used) (os) or max(T, R) (ws, is) cycles after fold f; ws and is start the
-// first fold after its block is shifted in (R cycles); the GEMM ends with the latest fold
-// end, T+ru+cu−2 (os) or T+R+cu−2 (ws, is) after the fold's start. Serial (Options.Serial):
-// every fold takes SCALE-Sim's per-fold count.
-func (m *model) pipeline(segs []segment, groups int64, stationary bool) (cycles, stream int64) {
-	R, C := int64(m.R), int64(m.C)
-	var span, maxEnd int64
-	for _, s := range segs {
-		if s.rep <= 0 {
-			continue
-		}
-		var bspan, bend, bstream int64 // one block: span, latest end (from its start), stream
-		for _, r := range s.runs {
-			if r.n <= 0 {
-				continue
-			}
-			T := int64(r.T)
-			var iv, off int64
-			switch {
-			case m.opts.Serial && stationary:
-				iv = 2*R + C + T - 2
-				off = iv
-			case m.opts.Serial:
-				iv = T + R + C - 2
-				off = iv
-			case stationary:
-				iv = max(T, R)
-				off = T + R + int64(r.cu) - 2
-			default:
-				iv = max(T, int64(r.ru))
-				off = T + int64(r.ru) + int64(r.cu) - 2
-			}
-			bend = max(bend, bspan+(r.n-1)*iv+off)
-			bspan += r.n * iv
-			bstream += r.n * T
-		}
-		stream += s.rep * bstream
-		maxEnd = max(maxEnd, span+(s.rep-1)*bspan+bend)
-		span += s.rep * bspan
-	}
-	stream *= groups
+// pipeline returns the compute cycles, the stream cycles (Σ fold stream lengths) and the
+// folds of a fold sequence run groups times back to back (docs/simulator.md §4.3).
+// Pipelined: fold f+1 starts iv(f, f+1) cycles after fold f, with
+//
+//	os:     iv = max(T, T + ru − T')   (T' the next fold's stream; = max(T, ru) when T' = T)
+//	ws, is: iv = max(T, R)
+//
+// ws and is start the first fold after its block is shifted in (R cycles); the GEMM ends
+// with the latest fold end, T+ru+cu−2 (os) or T+R+cu−2 (ws, is) after the fold's start.
+// Serial (Options.Serial): every fold takes SCALE-Sim's per-fold count, T+R+C−2 (os) or
+// 2R+C+T−2 (ws, is). The sequence is evaluated in its compressed form, so the cost is
+// O(nodes), not O(folds).
+func (m *model) pipeline(tree fnode, groups int64, stationary bool) (cycles, stream, folds int64) {
+	e := m.eval(m.block(groups, tree), stationary)
 	start := int64(0)
 	if stationary && !m.opts.Serial {
-		start = R
+		start = int64(m.R)
 	}
-	return start + (groups-1)*span + maxEnd, stream
+	return start + e.end, e.stream, e.folds
+}
+
+// feval is a fold sequence's timing, relative to the start of its first fold.
+type feval struct {
+	empty         bool
+	firstT        int   // stream length of the first fold
+	lastT, lastRu int   // shape of the last fold
+	inner         int64 // start of the last fold
+	end           int64 // latest fold end
+	stream, folds int64
+}
+
+// iv returns the cycles between the start of a fold (T, ru) and the start of the next fold,
+// whose stream length is next.
+func (m *model) iv(T, ru, next int, stationary bool) int64 {
+	R, C := int64(m.R), int64(m.C)
+	t := int64(T)
+	switch {
+	case m.opts.Serial && stationary:
+		return 2*R + C + t - 2
+	case m.opts.Serial:
+		return t + R + C - 2
+	case stationary:
+		return max(t, R)
+	default:
+		// The PEs are busy T cycles; a column's output bus carries ru results, the first
+		// of the next fold arriving T' cycles after it starts.
+		return max(t, t+int64(ru)-int64(next))
+	}
+}
+
+// off returns the cycles from a fold's start to its end.
+func (m *model) off(T, ru, cu int, stationary bool) int64 {
+	R, C := int64(m.R), int64(m.C)
+	t := int64(T)
+	switch {
+	case m.opts.Serial && stationary:
+		return 2*R + C + t - 2
+	case m.opts.Serial:
+		return t + R + C - 2
+	case stationary:
+		return t + R + int64(cu) - 2
+	default:
+		return t + int64(ru) + int64(cu) - 2
+	}
+}
+
+func (m *model) eval(n fnode, stationary bool) feval {
+	if n.nk == 0 {
+		if n.n <= 0 {
+			return feval{empty: true}
+		}
+		T, ru := int(n.T), int(n.ru)
+		step := m.iv(T, ru, T, stationary)
+		inner := (n.n - 1) * step
+		return feval{firstT: T, lastT: T, lastRu: ru, inner: inner,
+			end: inner + m.off(T, ru, int(n.cu), stationary), stream: n.n * int64(T), folds: n.n}
+	}
+	if n.rep <= 0 {
+		return feval{empty: true}
+	}
+	// One repetition: the kids one after another.
+	var one feval
+	one.empty = true
+	for i := n.k0; i < n.k0+n.nk; i++ {
+		e := m.eval(m.arena[i], stationary)
+		if e.empty {
+			continue
+		}
+		if one.empty {
+			one = e
+			continue
+		}
+		s := one.inner + m.iv(one.lastT, one.lastRu, e.firstT, stationary) // start of e
+		one.end = max(one.end, s+e.end)
+		one.inner = s + e.inner
+		one.lastT, one.lastRu = e.lastT, e.lastRu
+		one.stream += e.stream
+		one.folds += e.folds
+	}
+	if one.empty || n.rep == 1 {
+		return one
+	}
+	// rep repetitions: each starts one period after the previous; ends grow with the start.
+	period := one.inner + m.iv(one.lastT, one.lastRu, one.firstT, stationary)
+	r := n.rep - 1
+	return feval{firstT: one.firstT, lastT: one.lastT, lastRu: one.lastRu,
+		inner: r*period + one.inner, end: r*period + one.end,
+		stream: n.rep * one.stream, folds: n.rep * one.folds}
+}
+
+// ifmapRows returns the largest M tile — a multiple of R, or all of M — whose ifmap footprint
+// fits the ifmap SRAM half: for a Conv the input rows its output rows need (whole width), for
+// a GEMM its rows of K, never more than im2col's Mt·K or the whole ifmap au.
+func (m *model) ifmapRows(l *Layer, g, M, K int, au int64) int {
+	foot := func(rows int) int64 {
+		w := int64(rows) * int64(K)
+		if l.Kind == Conv {
+			oh, ow := l.OutDims()
+			outRows := min(int64(oh)*int64(m.batch), ceilDiv64(int64(rows), int64(ow))+1)
+			inRows := (outRows-1)*int64(or1(l.StrideH)) + int64(or1(l.KH))
+			w = min(w, inRows*int64(l.InW)*int64(l.InC/g))
+		}
+		return min(w, au) * m.wb
+	}
+	if foot(M) <= m.ifHalf {
+		return M
+	}
+	lo, hi := 0, (M-1)/m.R // foot(lo·R) fits (or lo = 0), foot((hi+1)·R) does not
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if foot(mid*m.R) <= m.ifHalf {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo * m.R
+}
+
+// sweepWords returns the DRAM words one sweep over a group's ifmap costs (au words touched,
+// mk im2col words). The ifmap SRAM holds a sliding-window line buffer: KH + stride input rows
+// (a rolling buffer, so the whole SRAM, not a half), each row over the full width when that
+// fits — every word is then fetched once, au — or over a strip of the width otherwise: the
+// output is computed in column strips as wide as the buffer allows, and neighbouring strips
+// both fetch the KW − stride input columns where their windows overlap. When not even a
+// KW-wide strip fits, every window is fetched on its own: the im2col rows, mk.
+func (m *model) sweepWords(l *Layer, g int, au, mk int64) int64 {
+	if l.Kind != Conv {
+		if int64(l.InC)*m.wb <= m.cfg.IfmapSRAMBytes { // one input row
+			return au
+		}
+		return mk
+	}
+	rows := int64(min(l.InH, or1(l.KH)+or1(l.StrideH)))
+	perCol := rows * int64(l.InC/g) * m.wb // bytes of one input column of the band
+	cols := m.cfg.IfmapSRAMBytes / perCol  // input columns the buffer holds
+	kw, sw := or1(l.KW), or1(l.StrideW)
+	_, ow := l.OutDims()
+	tw := touched(l.InW, kw, sw, l.PadW, ow)
+	if cols >= int64(l.InW) || cols >= tw {
+		return au
+	}
+	if cols < int64(kw) || tw == 0 {
+		return mk
+	}
+	stripOut := (cols-int64(kw))/int64(sw) + 1 // output columns per strip
+	strips := ceilDiv64(int64(ow), stripOut)
+	halo := int64(max(0, kw-sw))
+	return min(mk, au/tw*(tw+(strips-1)*halo))
 }
 
 // uniqueIfmapWords returns the ifmap words a Conv or GEMM layer actually touches (all groups,

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vggsim/vggsim/hw"
@@ -89,6 +90,9 @@ func randomHW(r *rand.Rand) *hw.Config {
 	if r.IntN(2) == 0 {
 		c.AccumBytes = kib(0, 1024)
 	}
+	if r.IntN(4) == 0 { // starved of partial-sum room: tiles shrink, or partial sums spill
+		c.OfmapSRAMBytes, c.AccumBytes = int64(64+r.IntN(1024)), 0
+	}
 	return c
 }
 
@@ -127,6 +131,16 @@ func randomLayers(r *rand.Rand) []Layer {
 // TestNativeProperties checks the native model's invariants over random shapes and hardware.
 func TestNativeProperties(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
+	orders := map[string]int{}
+	defer func() {
+		// The random hardware reaches every kind of mapping.
+		for _, o := range []string{"os n-outer", "os m-outer", "os k-chunk", "ws n-outer", "ws m-outer", "ws spill",
+			"is n-outer", "is m-outer", "is spill"} {
+			if orders[o] == 0 {
+				t.Errorf("no layer was mapped %s: %v", o, orders)
+			}
+		}
+	}()
 	for it := range 1500 {
 		cfg := randomHW(r)
 		ls := randomLayers(r)
@@ -141,6 +155,11 @@ func TestNativeProperties(t *testing.T) {
 		for i, l := range res.Layers {
 			in := ls[i]
 			name := fmt.Sprintf("it %d layer %d (%s on %s)", it, i, in.Kind, cfg.Dataflow)
+			for _, o := range []string{"n-outer", "m-outer", "k-chunk", "spill"} {
+				if strings.Contains(l.Order, o) {
+					orders[string(cfg.Dataflow)+" "+o]++
+				}
+			}
 			// MACs exact, computed independently from the convolution's definition.
 			var macs int64
 			switch in.Kind {

@@ -59,6 +59,42 @@ func StepGEMM(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, mode Step
 	if len(a) != M*K || len(b) != K*N {
 		return nil, fmt.Errorf("step: want a of %d and b of %d values, got %d and %d", M*K, K*N, len(a), len(b))
 	}
+	if !df.Valid() {
+		return nil, fmt.Errorf("step: unknown dataflow %q", df)
+	}
+	g := MapGEMM(df, rows, cols, M, N, K)
+	var folds []StepFold
+	for fc := range g.ColFolds {
+		for fr := range g.RowFolds {
+			folds = append(folds, StepFold{Row0: fr * rows, Rows: min(rows, g.Sr-fr*rows),
+				Col0: fc * cols, Cols: min(cols, g.Sc-fc*cols), X0: 0, T: g.T})
+		}
+	}
+	return StepSchedule(df, rows, cols, M, N, K, a, b, folds, mode)
+}
+
+// StepFold is one fold of an explicit schedule, in the fold grid's coordinates (FoldGrid):
+// operand rows [Row0, Row0+Rows) on the array rows, [Col0, Col0+Cols) on the columns, and the
+// stream elements [X0, X0+T). For os the stream is K, so a schedule may cut K into chunks
+// (each fold then adds its partial sums to the output); for ws and is the rows are K and the
+// stream is M (ws) or N (is), so a schedule may cut the stream into tiles.
+type StepFold struct {
+	Row0, Rows int
+	Col0, Cols int
+	X0, T      int
+}
+
+// StepSchedule is StepGEMM for an explicit fold sequence: the folds run in the given order,
+// each placed by the same controller (serial or pipelined), and every fold's products are
+// added to the output. It checks that the folds cover every (row, column, stream) element of
+// the GEMM exactly once.
+func StepSchedule(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, folds []StepFold, mode StepMode) (*StepResult, error) {
+	if rows < 1 || cols < 1 || M < 1 || N < 1 || K < 1 {
+		return nil, errors.New("step: all dimensions must be at least 1")
+	}
+	if len(a) != M*K || len(b) != K*N {
+		return nil, fmt.Errorf("step: want a of %d and b of %d values, got %d and %d", M*K, K*N, len(a), len(b))
+	}
 	s := &stepper{df: df, R: rows, C: cols, M: M, N: N, K: K, a: a, b: b, mode: mode}
 	switch df {
 	case hw.OutputStationary:
@@ -70,14 +106,36 @@ func StepGEMM(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, mode Step
 	default:
 		return nil, fmt.Errorf("step: unknown dataflow %q", df)
 	}
+	if len(folds) == 0 {
+		return nil, errors.New("step: no folds")
+	}
+	cover := make([]int8, s.Sr*s.Sc*s.T)
+	for i, f := range folds {
+		if f.Rows < 1 || f.Rows > rows || f.Cols < 1 || f.Cols > cols || f.T < 1 || f.Row0 < 0 || f.Col0 < 0 || f.X0 < 0 ||
+			f.Row0+f.Rows > s.Sr || f.Col0+f.Cols > s.Sc || f.X0+f.T > s.T {
+			return nil, fmt.Errorf("step: fold %d %+v does not fit the %dx%d array and the %dx%dx%d fold grid", i, f, rows, cols, s.Sr, s.Sc, s.T)
+		}
+		for r := f.Row0; r < f.Row0+f.Rows; r++ {
+			for c := f.Col0; c < f.Col0+f.Cols; c++ {
+				for x := f.X0; x < f.X0+f.T; x++ {
+					cover[(r*s.Sc+c)*s.T+x]++
+				}
+			}
+		}
+		s.folds = append(s.folds, stepFold{StepFold: f})
+	}
+	for i, n := range cover {
+		if n != 1 {
+			return nil, fmt.Errorf("step: element (%d, %d, %d) is covered %d times", i/s.T/s.Sc, i/s.T%s.Sc, i%s.T, n)
+		}
+	}
 	s.plan()
 	return s.run()
 }
 
 type stepFold struct {
-	fr, fc int
-	ru, cu int
-	t      int64 // stream start: element x enters row i at t+i+x
+	StepFold
+	t int64 // stream start: element x enters row i at t+i+x
 }
 
 type stepper struct {
@@ -110,55 +168,50 @@ type resKey struct {
 // waits for the previous fold's wavefront to leave the array. The executor then checks the
 // schedule independently, value by value.
 func (s *stepper) plan() {
-	rF := (s.Sr + s.R - 1) / s.R
-	cF := (s.Sc + s.C - 1) / s.C
 	used := map[resKey]bool{}
 	for j := range s.C {
 		used[resKey{resFeed, 0, j, -1}] = true // nothing can be fed before cycle 0
 	}
-	R, C, T := int64(s.R), int64(s.C), int64(s.T)
+	R, C := int64(s.R), int64(s.C)
 	stationary := s.df != hw.OutputStationary
 	var t, serialEnd int64
 	if stationary {
 		t = R // the first block is fed over cycles 0..R-1
 	}
-	for fc := range cF {
-		for fr := range rF {
-			f := stepFold{fr: fr, fc: fc, ru: min(s.R, s.Sr-fr*s.R), cu: min(s.C, s.Sc-fc*s.C)}
-			if s.mode == StepSerial {
-				start := serialEnd
-				if stationary {
-					start += R
-				}
-				t = max(t, start)
+	for fi := range s.folds {
+		f := &s.folds[fi]
+		if s.mode == StepSerial {
+			start := serialEnd
+			if stationary {
+				start += R
 			}
-			for {
-				keys := s.reservations(f, t)
-				ok := true
-				for _, k := range keys {
-					if used[k] {
-						ok = false
-						break
-					}
-				}
-				if ok {
-					for _, k := range keys {
-						used[k] = true
-					}
+			t = max(t, start)
+		}
+		for {
+			keys := s.reservations(f, t)
+			ok := true
+			for _, k := range keys {
+				if used[k] {
+					ok = false
 					break
 				}
-				t++
 			}
-			f.t = t
-			s.folds = append(s.folds, f)
-			serialEnd = t + T + R + C - 2 // the wavefront has cleared PE(R-1, C-1)
+			if ok {
+				for _, k := range keys {
+					used[k] = true
+				}
+				break
+			}
+			t++
 		}
+		f.t = t
+		serialEnd = t + int64(f.T) + R + C - 2 // the wavefront has cleared PE(R-1, C-1)
 	}
 }
 
 // reservations lists the (resource, cycle) pairs a fold starting at t would hold.
-func (s *stepper) reservations(f stepFold, t int64) []resKey {
-	R, C, T := s.R, s.C, int64(s.T)
+func (s *stepper) reservations(f *stepFold, t int64) []resKey {
+	R, C, T := s.R, s.C, int64(f.T)
 	var keys []resKey
 	for i := range R {
 		for x := range T {
@@ -171,8 +224,8 @@ func (s *stepper) reservations(f stepFold, t int64) []resKey {
 		}
 	}
 	if s.df == hw.OutputStationary {
-		for i := range f.ru {
-			for j := range f.cu {
+		for i := range f.Rows {
+			for j := range f.Cols {
 				keys = append(keys, resKey{resBus, 0, j, t + T - 1 + int64(i+j)})
 			}
 		}
@@ -217,8 +270,10 @@ func (s *stepper) run() (*StepResult, error) {
 	sh := newGrid(R, C)  // ws/is: shadow registers
 	act := newGrid(R, C) // ws/is: the stationary value in use
 	acc := make([]float64, R*C)
-	last := s.folds[len(s.folds)-1]
-	horizon := last.t + int64(s.T+R+C) + 2
+	var horizon int64
+	for _, f := range s.folds {
+		horizon = max(horizon, f.t+int64(f.T+R+C)+2)
+	}
 	var lastWrite, lastToken int64 = -1, -1
 	busy := map[[2]int64]bool{} // (column, cycle) output-port use
 
@@ -260,12 +315,12 @@ func (s *stepper) run() (*StepResult, error) {
 					}
 					acc[i*C+j] += x.v * y.v
 					res.MACs++
-					if x.x == s.T-1 {
+					f := s.folds[x.fold]
+					if x.x == f.T-1 {
 						if err := take(busy, j, c); err != nil {
 							return nil, err
 						}
-						f := s.folds[x.fold]
-						m, n := f.fr*R+i, f.fc*C+j
+						m, n := f.Row0+i, f.Col0+j
 						res.Out[m*s.N+n] += acc[i*C+j]
 						acc[i*C+j] = 0
 						lastWrite = c
@@ -295,9 +350,9 @@ func (s *stepper) run() (*StepResult, error) {
 						return nil, err
 					}
 					f := s.folds[y.fold]
-					m, n := y.x, f.fc*C+j // ws: (pixel, filter)
+					m, n := f.X0+y.x, f.Col0+j // ws: (pixel, filter)
 					if s.df == hw.InputStationary {
-						m, n = f.fc*C+j, y.x
+						m, n = f.Col0+j, f.X0+y.x
 					}
 					res.Out[m*s.N+n] += v[i][j].v
 					lastWrite = c
@@ -348,32 +403,33 @@ func (s *stepper) inject(c int64, i int, row bool) (token, error) {
 	var tok token
 	for fi, f := range s.folds {
 		x := c - f.t - int64(i)
-		if x < 0 || x >= int64(s.T) {
+		if x < 0 || x >= int64(f.T) {
 			continue
 		}
 		if tok.valid {
 			return token{}, fmt.Errorf("step: cycle %d: two folds enter port %d at once", c, i)
 		}
 		tok = token{valid: true, fold: fi, x: int(x)}
+		X := f.X0 + int(x) // the stream element
 		switch {
-		case s.df == hw.OutputStationary && row: // ifmap A[m][k], m = fr·R+i, k = x
-			if i < f.ru {
-				tok.real, tok.v = true, s.a[(f.fr*s.R+i)*s.K+int(x)]
+		case s.df == hw.OutputStationary && row: // ifmap A[m][k], m = Row0+i, k = X
+			if i < f.Rows {
+				tok.real, tok.v = true, s.a[(f.Row0+i)*s.K+X]
 			}
-		case s.df == hw.OutputStationary: // filter B[k][n], k = x, n = fc·C+i
-			if i < f.cu {
-				tok.real, tok.v = true, s.b[int(x)*s.N+f.fc*s.C+i]
+		case s.df == hw.OutputStationary: // filter B[k][n], k = X, n = Col0+i
+			if i < f.Cols {
+				tok.real, tok.v = true, s.b[X*s.N+f.Col0+i]
 			}
-		case row && s.df == hw.WeightStationary: // ifmap A[m][k], m = x, k = fr·R+i
-			if i < f.ru {
-				tok.real, tok.v = true, s.a[int(x)*s.K+f.fr*s.R+i]
+		case row && s.df == hw.WeightStationary: // ifmap A[m][k], m = X, k = Row0+i
+			if i < f.Rows {
+				tok.real, tok.v = true, s.a[X*s.K+f.Row0+i]
 			}
-		case row: // is: filter B[k][n], k = fr·R+i, n = x
-			if i < f.ru {
-				tok.real, tok.v = true, s.b[(f.fr*s.R+i)*s.N+int(x)]
+		case row: // is: filter B[k][n], k = Row0+i, n = X
+			if i < f.Rows {
+				tok.real, tok.v = true, s.b[(f.Row0+i)*s.N+X]
 			}
 		default: // ws/is: a zero partial sum enters column i
-			tok.real = i < f.cu
+			tok.real = i < f.Cols
 		}
 	}
 	return tok, nil
@@ -393,13 +449,13 @@ func (s *stepper) feed(c int64, j int) (token, error) {
 		}
 		row := s.R - 1 - int(y)
 		tok = token{valid: true, fold: fi, row: row}
-		if row < f.ru && j < f.cu {
-			k := f.fr*s.R + row
+		if row < f.Rows && j < f.Cols {
+			k := f.Row0 + row
 			tok.real = true
 			if s.df == hw.WeightStationary {
-				tok.v = s.b[k*s.N+f.fc*s.C+j] // filter B[k][n]
+				tok.v = s.b[k*s.N+f.Col0+j] // filter B[k][n]
 			} else {
-				tok.v = s.a[(f.fc*s.C+j)*s.K+k] // ifmap A[m][k]
+				tok.v = s.a[(f.Col0+j)*s.K+k] // ifmap A[m][k]
 			}
 		}
 	}

@@ -178,21 +178,18 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	if isDeployCheckpoint(sd.Keys) {
-		if m.form != "deploy" {
-			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (rbr_reparam keys); run it with --form deploy", m.weights))
-		}
-		o.Deploy = true
-	}
-	g, err := models.Resolve(arg, o)
+	g, deploy, err := bindForm(arg, o, sd, m.weights)
 	if err != nil {
-		return nil, badInput(err)
+		return nil, err
 	}
-	if err := models.Bind(g, sd.Keys, sd.Tensors); err != nil {
-		return nil, badInput(fmt.Errorf("%s: %w", m.weights, err))
-	}
-	if o.Deploy {
+	if deploy {
+		if m.form != "deploy" {
+			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (%s); run it with --form deploy", m.weights, fusedWhy(sd.Keys)))
+		}
 		return g, nil
+	}
+	if err := reparam.CheckBatchNorm(g); err != nil { // NaNs otherwise, in the train form
+		return nil, badInput(fmt.Errorf("%s: %w", m.weights, err))
 	}
 	return toForm(g, m.form)
 }
@@ -203,15 +200,6 @@ func toForm(g *ir.Graph, form string) (*ir.Graph, error) {
 	}
 	d, err := reparam.Deploy(g, reparam.Options{})
 	return d, badInput(err)
-}
-
-func isDeployCheckpoint(keys []string) bool {
-	for _, k := range keys {
-		if strings.Contains(k, ".rbr_reparam.") || strings.HasPrefix(k, "rbr_reparam.") {
-			return true
-		}
-	}
-	return false
 }
 
 // writeJSON writes v as indented JSON.

@@ -3,16 +3,26 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/vggsim/vggsim/checkpoint"
+	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/reparam"
 )
 
 func cmdFuse(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("fuse", "MODEL --weights train.pth -o deploy.(safetensors|npz|pth)",
-		"Re-parameterize MODEL's train-form checkpoint into deploy weights under the reference\ndeploy names (stage1.0.rbr_reparam.weight, …, linear.*). A .pth output loads in PyTorch\nwith torch.load and load_state_dict(strict=True) into a deploy=True reference model.", stderr)
+		`Re-parameterize MODEL's train-form checkpoint into deploy weights under the reference
+deploy names (stage1.0.rbr_reparam.weight, …, linear.*; for ResNets the conv names with
+the BN folded in). A .pth output loads in PyTorch with torch.load and
+load_state_dict(strict=True) into a deploy=True reference model. The fused tensors equal
+the reference's conversion bit for bit.`, stderr)
 	var mf modelFlags
 	mf.register(fs, true)
+	fs.Lookup("form").Usage = "ignored: the input is the train form, the output the deploy form"
+	fs.Lookup("weights").Usage = "train-form checkpoint `file` (.pth, .safetensors, .npz) (required)"
 	out := fs.String("o", "", "output `file`: .safetensors, .npz or .pth (required)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
@@ -23,20 +33,103 @@ func cmdFuse(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	mf.form = "deploy"
+	switch strings.ToLower(filepath.Ext(*out)) {
+	case ".pth", ".pt", ".bin", ".safetensors", ".npz":
+	default:
+		return fail(stderr, "fuse", badInput(fmt.Errorf("-o %s: unknown extension; want .safetensors, .npz or .pth", *out)))
+	}
+	mf.form = "train"
 	o, err := mf.options()
 	if err != nil {
 		return fail(stderr, "fuse", badInput(err))
 	}
-	g, err := mf.load(pos[0], o)
+	sd, err := checkpoint.Load(mf.weights)
+	if err != nil {
+		return fail(stderr, "fuse", badInput(err))
+	}
+	if r, bn := firstKeys(sd.Keys); r != "" && bn != "" {
+		return fail(stderr, "fuse", badInput(fmt.Errorf("%s mixes deploy-form keys (%s) with train-form ones (%s)", mf.weights, r, bn)))
+	}
+	g, deploy, err := bindForm(pos[0], o, sd, mf.weights)
 	if err != nil {
 		return fail(stderr, "fuse", err)
 	}
-	keys, tensors := models.Unbind(g)
-	sd := &checkpoint.StateDict{Keys: keys, Tensors: tensors}
-	if err := checkpoint.Save(*out, sd); err != nil {
+	if deploy {
+		return fail(stderr, "fuse", badInput(fmt.Errorf("%s is already a deploy-form checkpoint (%s); nothing to fuse: use it directly with --form deploy", mf.weights, fusedWhy(sd.Keys))))
+	}
+	// From here on only g holds the train tensors (sd is dead), and Deploy drops each one
+	// once it is fused, so the collector can reclaim them while later blocks are fused.
+	trainKeys, trainParams := len(sd.Keys), g.Params()
+	d, err := reparam.Deploy(g, reparam.Options{})
+	if err != nil {
+		return fail(stderr, "fuse", badInput(fmt.Errorf("%s: %w", mf.weights, err)))
+	}
+	keys, tensors := models.Unbind(d)
+	if err := checkpoint.Save(*out, &checkpoint.StateDict{Keys: keys, Tensors: tensors}); err != nil {
 		return fail(stderr, "fuse", err)
 	}
-	fmt.Fprintf(stdout, "%s: wrote %d deploy tensors (%d parameters) to %s\n", g.Name, len(keys), g.Params(), *out)
+	plain := ""
+	if ok, _ := ir.IsPlain(d); ok {
+		plain = ", plain"
+	}
+	fmt.Fprintf(stdout, "%s: fused %d train tensors (%d parameters); wrote %d deploy tensors (%d parameters%s) to %s\n",
+		d.Name, trainKeys, trainParams, len(keys), d.Params(), plain, *out)
 	return exitOK
+}
+
+// bindForm builds MODEL and binds the checkpoint sd (read from source) to the form it fits:
+// the train form, or else the deploy form (a fused checkpoint: rbr_reparam keys for RepVGG,
+// conv biases and no BatchNorm for ResNets). For a model without BatchNorm (VGG-16) both
+// forms are the same graph and deploy is false. When neither form fits, the error is the
+// deploy form's if the keys look fused (see fusedWhy), else the train form's.
+func bindForm(arg string, o models.Options, sd *checkpoint.StateDict, source string) (g *ir.Graph, deploy bool, err error) {
+	o.Deploy = false
+	g, err = models.Resolve(arg, o)
+	if err != nil {
+		return nil, false, badInput(err)
+	}
+	trainErr := models.Bind(g, sd.Keys, sd.Tensors)
+	if trainErr == nil {
+		return g, false, nil
+	}
+	o.Deploy = true
+	d, err := models.Resolve(arg, o)
+	if err != nil {
+		return nil, false, badInput(err)
+	}
+	deployErr := models.Bind(d, sd.Keys, sd.Tensors)
+	switch {
+	case deployErr == nil:
+		return d, true, nil
+	case fusedWhy(sd.Keys) != "":
+		return nil, false, badInput(fmt.Errorf("%s: %w", source, deployErr))
+	}
+	return nil, false, badInput(fmt.Errorf("%s: %w", source, trainErr))
+}
+
+// fusedWhy says why a checkpoint's keys look like the deploy form ("rbr_reparam keys",
+// "no BatchNorm statistics"), or returns "".
+func fusedWhy(keys []string) string {
+	r, bn := firstKeys(keys)
+	switch {
+	case r != "":
+		return "rbr_reparam keys"
+	case bn == "":
+		return "no BatchNorm statistics"
+	}
+	return ""
+}
+
+// firstKeys returns the first deploy-form key (rbr_reparam) and the first BatchNorm key
+// (running_var) of a checkpoint, "" for none.
+func firstKeys(keys []string) (reparamKey, bnKey string) {
+	for _, k := range keys {
+		if reparamKey == "" && (strings.Contains(k, ".rbr_reparam.") || strings.HasPrefix(k, "rbr_reparam.")) {
+			reparamKey = k
+		}
+		if bnKey == "" && strings.HasSuffix(k, ".running_var") {
+			bnKey = k
+		}
+	}
+	return reparamKey, bnKey
 }

@@ -16,28 +16,34 @@ import (
 const fusionDesc = `Depth-first (line-buffer) fusion of MODEL's chains of windowed layers (conv3x3
 stacks; pools included): k consecutive layers run a band of output rows at a time, the
 intermediate maps kept in line buffers on chip and never written to DRAM. For each uniform
-depth in --depth and for the best mix of depths (chosen per chain segment under the
---sram budget), the whole network's DRAM traffic, the line-buffer and resident-weight
-SRAM, and cycles and energy on --hw (compute from the sim package's native engine, DRAM
-traffic from the fusion model, the two overlapped). Depth 1 is layer-by-layer execution.
+depth in --depth and for the best mix of depths (chosen per chain segment under the --sram
+budget for line buffers and resident weights), the whole network's DRAM traffic, SRAM use,
+cycles and energy on --hw.
+
+DRAM, cycles and energy are the simulator's (sim package, native engine): depth 1 is
+exactly ` + "`vggsim memory MODEL --hw HW --sram 0`" + ` (layer by layer, no activation SRAM),
+and the cache row exactly ` + "`vggsim memory MODEL --hw HW --sram BUDGET`" + `. The "model"
+column is the fusion model's traffic with every byte moved once (no re-reads for tiling).
 Formulas: docs/memory.md.`
 
 // fusionRow is one plan of `vggsim fusion --format json|csv`.
 type fusionRow struct {
-	Model             string  `json:"model"`
-	Form              string  `json:"form"`
-	Plan              string  `json:"plan"` // "depth-K", "layer-by-layer", "best" or "cache"
-	Depth             int     `json:"depth"`
-	DRAMBytesPerImage float64 `json:"dram_bytes_per_image"`
-	DRAMBytes         int64   `json:"dram_bytes"`
-	SavedBytes        int64   `json:"saved_bytes"` // against layer by layer
-	LineBufferBytes   int64   `json:"line_buffer_bytes"`
-	SRAMBytes         int64   `json:"sram_bytes"`
-	MinSRAMBytes      int64   `json:"min_sram_bytes"`
-	Fits              bool    `json:"fits"`
-	Segments          int     `json:"segments"`
-	Cycles            int64   `json:"cycles"`
-	EnergyJ           float64 `json:"energy_j"`
+	Model                  string  `json:"model"`
+	Form                   string  `json:"form"`
+	Plan                   string  `json:"plan"` // "depth-K", "layer-by-layer", "best" or "cache"
+	Depth                  int     `json:"depth"`
+	DRAMBytesPerImage      float64 `json:"dram_bytes_per_image"` // the simulator's
+	DRAMBytes              int64   `json:"dram_bytes"`
+	SavedBytes             int64   `json:"saved_bytes"` // against layer by layer, the simulator's
+	ModelDRAMBytesPerImage float64 `json:"model_dram_bytes_per_image"`
+	ModelDRAMBytes         int64   `json:"model_dram_bytes"`
+	LineBufferBytes        int64   `json:"line_buffer_bytes"`
+	SRAMBytes              int64   `json:"sram_bytes"`
+	MinSRAMBytes           int64   `json:"min_sram_bytes"`
+	Fits                   bool    `json:"fits"`
+	Segments               int     `json:"segments"`
+	Cycles                 int64   `json:"cycles"`
+	EnergyJ                float64 `json:"energy_j"`
 }
 
 // fusionOut is one model of `vggsim fusion --format json`.
@@ -54,6 +60,8 @@ type fusionOut struct {
 	Best       []memory.Segment     `json:"best_segments"`
 	Chains     []memory.FusionChain `json:"chains"`
 
+	arg    string
+	hwBits int // the hardware's data width (memory's default --bits)
 	report *memory.FusionReport
 	depths []memory.FusionPlan // the plans of the requested depths
 }
@@ -77,7 +85,7 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 	var mf memFlags
 	mf.register(fs, hw.DefaultPreset)
 	fs.StringVar(&mf.plot, "plot", "", "write the depth-vs-traffic chart to `file` (.svg, .png, .pdf)")
-	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights (default: the hardware's ifmap+filter+ofmap SRAM)")
+	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights (default: the hardware's ifmap+ofmap SRAM, the activation SRAM of `memory --hw`)")
 	depth := fs.String("depth", "1..6", "fusion depths to report, `K` or A..B; the best plan uses depths 1..B")
 	form := fs.String("form", "deploy", "model form: deploy (fused, plain) or train")
 	objective := fs.String("objective", "traffic", "what the best plan minimizes: traffic, cycles or energy")
@@ -97,13 +105,13 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 	if *form != "deploy" && *form != "train" {
 		errs = append(errs, fmt.Errorf("--form %q: want deploy or train", *form))
 	}
-	if cfg == nil {
+	if cfg == nil && err == nil {
 		errs = append(errs, errors.New("--hw must name hardware"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, "fusion", badInput(err))
 	}
-	budget := cfg.IfmapSRAMBytes + cfg.FilterSRAMBytes + cfg.OfmapSRAMBytes
+	budget := memory.ActivationSRAM(cfg)
 	if mf.sram != "" {
 		if budget, err = memParseSize("sram", mf.sram); err != nil {
 			return fail(stderr, "fusion", err)
@@ -119,29 +127,27 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 		if *form == "train" {
 			g = train
 		}
-		coster := memory.NewSimCoster(cfg, bits, mf.batch)
-		fr, err := memory.FusionWithCost(g, memory.FusionOptions{Bits: bits, Batch: mf.batch, SRAMBytes: budget,
-			MaxDepth: hi, Objective: *objective}, coster)
-		if err == nil {
-			err = coster.Err()
-		}
+		fr, err := memory.Fusion(g, memory.FusionOptions{Bits: bits, Batch: mf.batch, SRAMBytes: budget,
+			MaxDepth: hi, Objective: *objective, Hardware: cfg})
 		if err != nil {
 			return fail(stderr, "fusion", badInput(err))
 		}
 		in := g.Input().Shape
-		out := &fusionOut{Model: fr.Model, Form: *form, Input: fmt.Sprintf("%dx%d", in.H, in.W), Hardware: cfg.Name,
+		out := &fusionOut{Model: fr.Model, Form: *form, Input: fmt.Sprintf("%dx%d", in.H, in.W), Hardware: fr.Hardware,
 			Bits: fr.Bits, Batch: fr.Batch, SRAMBytes: budget, Chains: fr.Chains, Best: fr.Best.Segments,
-			FloorBytes: fr.FloorBytes, report: fr}
+			FloorBytes: fr.FloorBytes, arg: arg, hwBits: cfg.DataBits, report: fr}
 		out.depths = fr.Depths[lo-1:]
 		lbl := fr.LayerByLayer.DRAMBytes
+		perImage := func(b int64) float64 { return float64(b) / float64(fr.Batch) }
 		row := func(name string, p memory.FusionPlan) fusionRow {
 			var lb int64
 			for _, s := range p.Segments {
 				lb = max(lb, s.LineBufferBytes)
 			}
 			return fusionRow{Model: fr.Model, Form: *form, Plan: name, Depth: p.Depth,
-				DRAMBytesPerImage: float64(p.DRAMBytes) / float64(fr.Batch), DRAMBytes: p.DRAMBytes,
-				SavedBytes: lbl - p.DRAMBytes, LineBufferBytes: lb, SRAMBytes: p.SRAMBytes, MinSRAMBytes: p.MinSRAMBytes,
+				DRAMBytesPerImage: perImage(p.DRAMBytes), DRAMBytes: p.DRAMBytes, SavedBytes: lbl - p.DRAMBytes,
+				ModelDRAMBytesPerImage: perImage(p.ModelDRAMBytes), ModelDRAMBytes: p.ModelDRAMBytes,
+				LineBufferBytes: lb, SRAMBytes: p.SRAMBytes, MinSRAMBytes: p.MinSRAMBytes,
 				Fits: p.Fits, Segments: len(p.Segments), Cycles: p.Cost.Cycles, EnergyJ: p.Cost.EnergyJ}
 		}
 		if lo > 1 {
@@ -151,10 +157,11 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 			out.Plans = append(out.Plans, row(fmt.Sprintf("depth-%d", p.Depth), p))
 		}
 		out.Plans = append(out.Plans, row("best", fr.Best))
+		c := fr.Cache
 		out.Plans = append(out.Plans, fusionRow{Model: fr.Model, Form: *form, Plan: "cache",
-			DRAMBytesPerImage: float64(fr.CacheBytes) / float64(fr.Batch), DRAMBytes: fr.CacheBytes,
-			SavedBytes: lbl - fr.CacheBytes, SRAMBytes: budget, Fits: true,
-			Cycles: fr.CacheCost.Cycles, EnergyJ: fr.CacheCost.EnergyJ})
+			DRAMBytesPerImage: perImage(c.DRAMBytes), DRAMBytes: c.DRAMBytes, SavedBytes: lbl - c.DRAMBytes,
+			ModelDRAMBytesPerImage: perImage(c.ModelDRAMBytes), ModelDRAMBytes: c.ModelDRAMBytes,
+			SRAMBytes: budget, Fits: true, Cycles: c.Cost.Cycles, EnergyJ: c.Cost.EnergyJ})
 		outs = append(outs, out)
 	}
 	if mf.plot != "" {
@@ -179,14 +186,15 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 		}
 	case "csv":
 		cw := csv.NewWriter(stdout)
-		cw.Write([]string{"model", "form", "plan", "depth", "dram_bytes_per_image", "saved_bytes", "line_buffer_bytes",
-			"sram_bytes", "min_sram_bytes", "fits", "segments", "cycles", "energy_j"})
+		cw.Write([]string{"model", "form", "plan", "depth", "dram_bytes_per_image", "saved_bytes", "model_dram_bytes_per_image",
+			"line_buffer_bytes", "sram_bytes", "min_sram_bytes", "fits", "segments", "cycles", "energy_j"})
+		f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 		for _, o := range outs {
 			for _, r := range o.Plans {
-				cw.Write([]string{r.Model, r.Form, r.Plan, strconv.Itoa(r.Depth), strconv.FormatFloat(r.DRAMBytesPerImage, 'f', -1, 64),
-					strconv.FormatInt(r.SavedBytes, 10), strconv.FormatInt(r.LineBufferBytes, 10), strconv.FormatInt(r.SRAMBytes, 10),
-					strconv.FormatInt(r.MinSRAMBytes, 10), strconv.FormatBool(r.Fits), strconv.Itoa(r.Segments),
-					strconv.FormatInt(r.Cycles, 10), strconv.FormatFloat(r.EnergyJ, 'g', -1, 64)})
+				cw.Write([]string{r.Model, r.Form, r.Plan, strconv.Itoa(r.Depth), f(r.DRAMBytesPerImage),
+					strconv.FormatInt(r.SavedBytes, 10), f(r.ModelDRAMBytesPerImage), strconv.FormatInt(r.LineBufferBytes, 10),
+					strconv.FormatInt(r.SRAMBytes, 10), strconv.FormatInt(r.MinSRAMBytes, 10), strconv.FormatBool(r.Fits),
+					strconv.Itoa(r.Segments), strconv.FormatInt(r.Cycles, 10), strconv.FormatFloat(r.EnergyJ, 'g', -1, 64)})
 			}
 		}
 		cw.Flush()
@@ -210,14 +218,27 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 	for _, c := range fr.Chains {
 		layers += len(c.Layers)
 	}
-	fmt.Fprintf(w, "%s %s, %s, %d-bit, batch %d, on %s with %s for line buffers and weights\n",
+	batch := int64(fr.Batch)
+	fmt.Fprintf(w, "%s %s, %s, %d-bit, batch %d, on %s, %s on chip for line buffers and resident weights\n",
 		o.Model, o.Form, o.Input, o.Bits, o.Batch, o.Hardware, memBytesString(o.SRAMBytes))
-	fmt.Fprintf(w, "%d fusable chain(s), %d layers; floor (input, output, weights once): %s per image\n",
-		len(fr.Chains), layers, memBytesString(fr.FloorBytes/int64(fr.Batch)))
+	fmt.Fprintf(w, "%d fusable chain(s), %d layers. DRAM, cycles, energy: the simulator's; model: every byte once (floor %s).\n",
+		len(fr.Chains), layers, memBytesString(fr.FloorBytes/batch))
+	flags := ""
+	if o.Input != "224x224" {
+		flags += " --input " + o.Input
+	}
+	if o.Batch > 1 {
+		flags += fmt.Sprintf(" --batch %d", o.Batch)
+	}
+	if o.Bits != o.hwBits {
+		flags += fmt.Sprintf(" --bits %d", o.Bits)
+	}
+	fmt.Fprintf(w, "Depth 1 = `vggsim memory %s --hw %s --sram 0%s` (%s form); the cache row = the same with --sram %s.\n",
+		o.arg, o.Hardware, flags, o.Form, sizeFlag(o.SRAMBytes))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	const labelW = 42
+	const labelW = 28
 	lab := func(s string) string { return fmt.Sprintf("%-*s", labelW, s) }
-	fmt.Fprintf(tw, "%s\tDRAM/image\tvs layer-by-layer\tline buffers\tSRAM used\tfits\tsegments\tcycles\tenergy/image\t\n", lab("plan"))
+	fmt.Fprintf(tw, "%s\tDRAM/image\tvs depth 1\tmodel DRAM/image\tline buffers\tSRAM used\tfits\tsegments\tcycles\tenergy/image\t\n", lab("plan"))
 	lbl := float64(fr.LayerByLayer.DRAMBytes)
 	for _, r := range o.Plans {
 		var name string
@@ -225,9 +246,9 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 		case "depth-1", "layer-by-layer":
 			name = "depth 1 (layer by layer)"
 		case "best":
-			name = "best mix (DP)"
+			name = "best mix of depths"
 		case "cache":
-			name = "layer by layer + SRAM as activation cache"
+			name = "depth 1 + activation cache"
 		default:
 			name = "depth " + strconv.Itoa(r.Depth)
 		}
@@ -236,13 +257,14 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 			fits = "NO"
 		}
 		cyc, en := strconv.FormatInt(r.Cycles, 10), memEnergyString(r.EnergyJ/float64(fr.Batch))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", lab(name), memBytesString(int64(r.DRAMBytesPerImage)),
-			memRatioString(float64(r.DRAMBytes), lbl), memBytesString(r.LineBufferBytes), memBytesString(r.SRAMBytes), fits, r.Segments, cyc, en)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", lab(name), memBytesString(r.DRAMBytes/batch),
+			memRatioString(float64(r.DRAMBytes), lbl), memBytesString(r.ModelDRAMBytes/batch), memBytesString(r.LineBufferBytes),
+			memBytesString(r.SRAMBytes), fits, r.Segments, cyc, en)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "best plan:")
+	fmt.Fprintln(w, "best plan (depth-1 segments: layer by layer):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  layers\tdepth\tband rows\tbands\tline rows\tline buffers\tresident weights\tsaved\tDRAM\n")
+	fmt.Fprintf(tw, "  layers\tdepth\tband rows\tbands\tline rows\tline buffers\thalo\tresident weights\tDRAM\tmodel DRAM\n")
 	for _, s := range fr.Best.Segments {
 		c := fr.Chains[s.Chain]
 		names := c.Layers[s.First].Node
@@ -253,8 +275,20 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 		if len(s.LineRows) > 0 {
 			rows = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.LineRows)), ","), "[]")
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", names, s.Depth, s.BandRows, s.Bands, rows,
-			memBytesString(s.LineBufferBytes), memBytesString(s.ResidentWeightsBytes), memBytesString(s.SavedBytes), memBytesString(s.DRAMBytes()))
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", names, s.Depth, s.BandRows, s.Bands, rows,
+			memBytesString(s.LineBufferBytes), memBytesString(s.HaloBytes), memBytesString(s.ResidentWeightsBytes),
+			memBytesString(s.DRAMBytes), memBytesString(s.ModelDRAMBytes))
 	}
 	tw.Flush()
+}
+
+// sizeFlag formats bytes as a --sram value: 128KiB, 1MiB, or a byte count.
+func sizeFlag(b int64) string {
+	switch {
+	case b > 0 && b%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", b>>20)
+	case b > 0 && b%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", b>>10)
+	}
+	return strconv.FormatInt(b, 10)
 }

@@ -15,6 +15,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		"Run MODEL on a float32 NCHW batch (or one CHW image) with the reference interpreter and\nwrite the output (logits [N, classes]) as .npy. The model's input size is the array's.", stderr)
 	var mf modelFlags
 	mf.register(fs, true)
+	// The array fixes the input size; --input-size only states what the caller expects.
+	fs.Lookup("input-size").Usage = "expected input size `H[xW]`; an error if x.npy's differs (default: x.npy's size)"
 	in := fs.String("input", "", "input `x.npy`, float32 [N, C, H, W] or [C, H, W] (required)")
 	out := fs.String("o", "", "output `y.npy` (required)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
@@ -33,6 +35,9 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	o, err := mf.options()
 	if err != nil {
 		return fail(stderr, "infer", badInput(err))
+	}
+	if o.InputH > 0 && (o.InputH != x.Shape[2] || o.InputW != x.Shape[3]) {
+		return fail(stderr, "infer", badInput(fmt.Errorf("%s holds %dx%d images, --input-size says %dx%d", *in, x.Shape[2], x.Shape[3], o.InputH, o.InputW)))
 	}
 	o.InputH, o.InputW = x.Shape[2], x.Shape[3]
 	g, err := mf.load(pos[0], o)

@@ -21,9 +21,11 @@ const memoryDesc = `Activation memory of MODEL's train form (multi-branch) and d
 by side: the live activation bytes over the schedule (the graph's node order) with
 in-place ReLU/BN/Add where legal, an offset-allocated arena, the smallest on-chip SRAM
 with which no activation spills to DRAM, the weights, and the activation DRAM traffic
-with no on-chip SRAM (layer by layer) and with unlimited SRAM. With --hw, each form also
-runs on the accelerator (sim package, native engine) with the activations the spill model
-keeps in the ifmap+ofmap SRAMs (or --sram): DRAM bytes per image, cycles and energy.
+with no on-chip SRAM (layer by layer) and with unlimited SRAM, in the spill model (every
+byte moved once). With --hw, each form also runs on the accelerator (sim package, native
+engine) with the activations the spill model keeps in the ifmap+ofmap SRAMs (or --sram):
+DRAM bytes per image, cycles and energy; the engine also re-reads operands that do not fit
+its SRAMs. Its DRAM with no activation SRAM is what ` + "`vggsim fusion`" + ` calls depth 1.
 
 --sweep prints the activation DRAM traffic against the on-chip activation SRAM size
 instead. Definitions and formulas: docs/memory.md.`
@@ -147,13 +149,16 @@ type memoryRow struct {
 	ActivationSRAMBytes *int64   `json:"activation_sram_bytes,omitempty"`
 	SpilledBuffers      *int     `json:"spilled_buffers,omitempty"`
 	DRAMBytesPerImage   *float64 `json:"dram_bytes_per_image,omitempty"`
-	ActivationDRAMBytes *int64   `json:"activation_dram_bytes,omitempty"`
-	WeightDRAMBytes     *int64   `json:"weight_dram_bytes,omitempty"`
-	Cycles              *int64   `json:"cycles,omitempty"`
-	StallCycles         *int64   `json:"stall_cycles,omitempty"`
-	LatencyS            *float64 `json:"latency_s,omitempty"`
-	EnergyJ             *float64 `json:"energy_j,omitempty"`
-	EnergyPerImageJ     *float64 `json:"energy_per_image_j,omitempty"`
+	// LayerByLayerDRAMPerImage is the engine's DRAM per image with no activation SRAM: the
+	// layer-by-layer run, which `vggsim fusion` reports as depth 1.
+	LayerByLayerDRAMPerImage *float64 `json:"layer_by_layer_dram_bytes_per_image,omitempty"`
+	ActivationDRAMBytes      *int64   `json:"activation_dram_bytes,omitempty"`
+	WeightDRAMBytes          *int64   `json:"weight_dram_bytes,omitempty"`
+	Cycles                   *int64   `json:"cycles,omitempty"`
+	StallCycles              *int64   `json:"stall_cycles,omitempty"`
+	LatencyS                 *float64 `json:"latency_s,omitempty"`
+	EnergyJ                  *float64 `json:"energy_j,omitempty"`
+	EnergyPerImageJ          *float64 `json:"energy_per_image_j,omitempty"`
 }
 
 // sweepRow is one point of `vggsim memory --sweep`.
@@ -214,16 +219,19 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		in := train.Input().Shape
 		inputs = append(inputs, fmt.Sprintf("%dx%d", in.H, in.W))
 	}
-	var hws [][2]*memory.HWResult
+	var hws, lbls [][2]*memory.HWResult
 	if cfg != nil {
 		for _, c := range comps {
-			var pair [2]*memory.HWResult
+			var pair, lbl [2]*memory.HWResult
 			for k, r := range []*memory.Report{c.Train, c.Deploy} {
 				if pair[k], err = r.Simulate(cfg, actSRAM); err != nil {
 					return fail(stderr, "memory", err)
 				}
+				if lbl[k], err = r.Simulate(cfg, 0); err != nil {
+					return fail(stderr, "memory", err)
+				}
 			}
-			hws = append(hws, pair)
+			hws, lbls = append(hws, pair), append(lbls, lbl)
 		}
 	}
 	var sizes []int64
@@ -247,12 +255,24 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 	}
 	if *plotTraffic != "" {
 		var series []memory.TrafficSeries
+		hwName := ""
 		for _, c := range comps {
 			for _, r := range []*memory.Report{c.Train, c.Deploy} {
-				series = append(series, memory.TrafficSeries{Label: r.Model + " " + r.Form, Batch: r.Batch, Points: r.TrafficSweep(sizes)})
+				s := memory.TrafficSeries{Label: r.Model + " " + r.Form, Batch: r.Batch, Points: r.TrafficSweep(sizes)}
+				if cfg != nil {
+					hwName = cfg.Name
+					for _, size := range sizes {
+						h, err := r.Simulate(cfg, size)
+						if err != nil {
+							return fail(stderr, "memory", err)
+						}
+						s.Engine = append(s.Engine, h.DRAMBytes)
+					}
+				}
+				series = append(series, s)
 			}
 		}
-		p, err := memory.PlotTraffic(series)
+		p, err := memory.PlotTraffic(series, hwName)
 		if err == nil {
 			err = memory.SavePlot(p, *plotTraffic)
 		}
@@ -277,6 +297,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 				row.ActivationSRAMBytes = &h.ActivationSRAMBytes
 				row.SpilledBuffers = &h.Residency.SpilledBuffers
 				row.DRAMBytesPerImage = &h.DRAMBytesPerImage
+				row.LayerByLayerDRAMPerImage = &lbls[i][k].DRAMBytesPerImage
 				row.ActivationDRAMBytes = &h.ActivationDRAMBytes
 				row.WeightDRAMBytes = &h.WeightDRAMBytes
 				row.Cycles = &h.Cycles
@@ -302,18 +323,18 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 			if i > 0 {
 				fmt.Fprintln(stdout)
 			}
-			var pair *[2]*memory.HWResult
+			var pair, lbl *[2]*memory.HWResult
 			if hws != nil {
-				pair = &hws[i]
+				pair, lbl = &hws[i], &lbls[i]
 			}
-			writeMemoryTable(stdout, c, inputs[i], pair)
+			writeMemoryTable(stdout, c, inputs[i], pair, lbl)
 		}
 	}
 	return exitOK
 }
 
 // writeMemoryTable prints one model's train and deploy forms side by side.
-func writeMemoryTable(w io.Writer, c *memory.Comparison, input string, h *[2]*memory.HWResult) {
+func writeMemoryTable(w io.Writer, c *memory.Comparison, input string, h, lbl *[2]*memory.HWResult) {
 	t, d := c.Train, c.Deploy
 	fmt.Fprintf(w, "%s, %s, %d-bit, batch %d\n", t.Model, input, t.Bits, t.Batch)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -330,20 +351,23 @@ func writeMemoryTable(w io.Writer, c *memory.Comparison, input string, h *[2]*me
 	line("all activations, no reuse", t.TotalBytes, d.TotalBytes, memBytesString)
 	line("min SRAM, no activation spill", t.MinSRAMNoSpill, d.MinSRAMNoSpill, memBytesString)
 	line("weights", t.WeightsBytes, d.WeightsBytes, memBytesString)
-	line("act. DRAM, no SRAM (layer by layer)", t.StreamBytes, d.StreamBytes, memBytesString)
-	line("act. DRAM, unlimited SRAM", t.CompulsoryBytes, d.CompulsoryBytes, memBytesString)
+	line("act. DRAM, no SRAM (model)", t.StreamBytes, d.StreamBytes, memBytesString)
+	line("act. DRAM, unlimited SRAM (model)", t.CompulsoryBytes, d.CompulsoryBytes, memBytesString)
 	line("buffers", int64(len(t.Buffers)), int64(len(d.Buffers)), func(v int64) string { return strconv.FormatInt(v, 10) })
 	if h != nil {
 		a, b := h[0], h[1]
-		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("on %s, %s activation SRAM:", a.Hardware, memBytesString(a.ActivationSRAMBytes))))
-		line("  spilled buffers", int64(a.Residency.SpilledBuffers), int64(b.Residency.SpilledBuffers), func(v int64) string { return strconv.FormatInt(v, 10) })
-		line("  DRAM per image", int64(a.DRAMBytesPerImage), int64(b.DRAMBytesPerImage), memBytesString)
-		line("    activations", a.ActivationDRAMBytes/int64(t.Batch), b.ActivationDRAMBytes/int64(d.Batch), memBytesString)
-		line("      (spill model)", a.Residency.Bytes()/int64(t.Batch), b.Residency.Bytes()/int64(d.Batch), memBytesString)
-		line("    weights", a.WeightDRAMBytes/int64(t.Batch), b.WeightDRAMBytes/int64(d.Batch), memBytesString)
-		line("  cycles (batch)", a.Cycles, b.Cycles, func(v int64) string { return strconv.FormatInt(v, 10) })
-		fmt.Fprintf(tw, "%s\t%.3f ms\t%.3f ms\t%s\t\n", lab("  latency (batch)"), a.LatencyS*1e3, b.LatencyS*1e3, memRatioString(a.LatencyS, b.LatencyS))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab("  energy per image"), memEnergyString(a.EnergyPerImageJ), memEnergyString(b.EnergyPerImageJ), memRatioString(a.EnergyPerImageJ, b.EnergyPerImageJ))
+		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("simulated on %s:", a.Hardware)))
+		line("  DRAM/image, no act. SRAM (depth 1)", int64(lbl[0].DRAMBytesPerImage), int64(lbl[1].DRAMBytesPerImage), memBytesString)
+		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("  with %s activation SRAM:", memBytesString(a.ActivationSRAMBytes))))
+		line("    spilled buffers", int64(a.Residency.SpilledBuffers), int64(b.Residency.SpilledBuffers), func(v int64) string { return strconv.FormatInt(v, 10) })
+		line("    DRAM per image", int64(a.DRAMBytesPerImage), int64(b.DRAMBytesPerImage), memBytesString)
+		line("      activations", a.ActivationDRAMBytes/int64(t.Batch), b.ActivationDRAMBytes/int64(d.Batch), memBytesString)
+		line("        (model)", a.Residency.Bytes()/int64(t.Batch), b.Residency.Bytes()/int64(d.Batch), memBytesString)
+		line("      weights", a.WeightDRAMBytes/int64(t.Batch), b.WeightDRAMBytes/int64(d.Batch), memBytesString)
+		line("        (model)", t.WeightsBytes, d.WeightsBytes, memBytesString)
+		line("    cycles (batch)", a.Cycles, b.Cycles, func(v int64) string { return strconv.FormatInt(v, 10) })
+		fmt.Fprintf(tw, "%s\t%.3f ms\t%.3f ms\t%s\t\n", lab("    latency (batch)"), a.LatencyS*1e3, b.LatencyS*1e3, memRatioString(a.LatencyS, b.LatencyS))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab("    energy per image"), memEnergyString(a.EnergyPerImageJ), memEnergyString(b.EnergyPerImageJ), memRatioString(a.EnergyPerImageJ, b.EnergyPerImageJ))
 	}
 	tw.Flush()
 }
@@ -383,7 +407,8 @@ func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
 	cw := csv.NewWriter(w)
 	head := []string{"model", "form", "input", "bits", "batch", "peak_activation_bytes", "resident_peak_bytes",
 		"arena_bytes", "total_activation_bytes", "weights_bytes", "min_sram_bytes_no_spill", "stream_dram_bytes",
-		"compulsory_dram_bytes", "hardware", "activation_sram_bytes", "dram_bytes_per_image", "cycles", "energy_j"}
+		"compulsory_dram_bytes", "hardware", "activation_sram_bytes", "dram_bytes_per_image", "cycles", "energy_j",
+		"layer_by_layer_dram_bytes_per_image"}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
@@ -391,12 +416,13 @@ func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
 	for _, r := range rows {
 		rec := []string{r.Model, r.Form, r.Input, strconv.Itoa(r.Bits), strconv.Itoa(r.Batch), i64(r.PeakBytes),
 			i64(r.ResidentPeakBytes), i64(r.ArenaBytes), i64(r.TotalBytes), i64(r.WeightsBytes), i64(r.MinSRAMNoSpill),
-			i64(r.StreamBytes), i64(r.CompulsoryBytes), r.Hardware, "", "", "", ""}
+			i64(r.StreamBytes), i64(r.CompulsoryBytes), r.Hardware, "", "", "", "", ""}
 		if r.Cycles != nil {
 			rec[14] = i64(*r.ActivationSRAMBytes)
 			rec[15] = strconv.FormatFloat(*r.DRAMBytesPerImage, 'f', -1, 64)
 			rec[16] = i64(*r.Cycles)
 			rec[17] = strconv.FormatFloat(*r.EnergyJ, 'g', -1, 64)
+			rec[18] = strconv.FormatFloat(*r.LayerByLayerDRAMPerImage, 'f', -1, 64)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -35,6 +36,11 @@ do not); MACs count conv and linear multiply-accumulates, the "FLOPs" of the Rep
 and torchvision. Convs is the deploy form's conv layer count; activations is the sum of
 every layer's output elements for one image (train / deploy). The table truncates to two
 decimals, as the RepVGG paper does; json and csv give exact integers.
+
+--format json prints an array of objects with the fields name, input ([H, W]),
+params_train, params_deploy, macs_train, macs_deploy, conv_layers (deploy form),
+conv_layers_train, activation_elems (deploy form) and activation_elems_train; csv has the
+same columns, with input as HxW.
 
 VGG-16 needs an input of 224..255 pixels per side and is skipped for other sizes.`
 
@@ -73,16 +79,25 @@ func cmdModels(args []string, stdout, stderr io.Writer) int {
 		pos = models.Names()
 	}
 	rows := make([]modelRow, 0, len(pos))
+	var skipped []error
 	for _, arg := range pos {
 		row, err := countModel(arg, o)
 		if err != nil {
 			if explicit {
 				return fail(stderr, "models", badInput(err))
 			}
-			fmt.Fprintf(stderr, "vggsim models: skipping %s: %v\n", arg, err)
+			skipped = append(skipped, fmt.Errorf("skipping %s: %w", arg, err))
 			continue
 		}
 		rows = append(rows, row)
+	}
+	if len(rows) == 0 && len(skipped) > 0 {
+		// No model takes these options (e.g. an input above the size limit): one error,
+		// not a note per model.
+		return fail(stderr, "models", badInput(errors.Unwrap(skipped[0])))
+	}
+	for _, err := range skipped {
+		fmt.Fprintf(stderr, "vggsim models: %v\n", err)
 	}
 
 	var err error

@@ -122,6 +122,7 @@ func TestModelsErrors(t *testing.T) {
 	}{
 		{[]string{"--format", "xml"}, exitUsage, `--format "xml": want table, json or csv`},
 		{[]string{"--input", "0x3"}, exitUsage, "bad input size"},
+		{[]string{"--input", "9000"}, exitUsage, "vggsim models: model RepVGG-A0: input 9000x9000 too large (at most 8192 pixels per side)\n"},
 		{[]string{"--classes", "-1"}, exitUsage, "must be positive"},
 		{[]string{"resnet19"}, exitUsage, `unknown model "resnet19" (did you mean ResNet-18?`},
 		{[]string{"missing.yaml"}, exitUsage, "vggsim models: missing.yaml: no such file or directory"},

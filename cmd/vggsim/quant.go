@@ -4,20 +4,33 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/vggsim/vggsim/checkpoint"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/quant"
 	"github.com/vggsim/vggsim/tensor"
 )
 
 func cmdQuant(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("quant", "MODEL [--weights train.pth] [--input calib.npy] [--bits 8] [--format table|json]",
-		"Report, per fused layer, how well weights (and, given an input batch, activations)\nsurvive symmetric quantization: range, max|w|/std, and SQNR per tensor vs per output\nchannel, beside the BN-folded train-form branches. Layers whose per-tensor weight SQNR\nfalls below --threshold are flagged.", stderr)
+	fs := newFlagSet("quant", "MODEL [--weights train.pth] [--input calib.npy] [--bits 8] [--threshold 30] [--format table|json]",
+		`Report, per fused layer, how well weights (and, given an input batch, activations)
+survive symmetric quantization: range, std, max|w|/std, and SQNR per tensor vs per output
+channel, beside the BN-folded train-form branches (dense, 1x1, identity). "widen" is the
+fused kernel's span (max-min) over the widest branch's; "loss" the worst branch's
+per-tensor SQNR minus the fused kernel's. Layers whose per-tensor SQNR of weights or
+activations falls below --threshold are flagged.
+
+A deploy-form checkpoint is analyzed as well, without the branches. In JSON, an exact
+quantization (SQNR +Inf) is written as 999.`, stderr)
 	var mf modelFlags
 	mf.register(fs, true)
-	in := fs.String("input", "", "calibration batch `x.npy` (float32 NCHW) for activation statistics")
+	fs.Lookup("form").Usage = "ignored: the report covers the deploy form, and the train-form branches when the weights have them"
+	in := fs.String("input", "", "calibration batch `x.npy` (float32 NCHW) for activation statistics; sets the input size")
 	bits := fs.Int("bits", 8, "quantization width in bits (4..16)")
-	thr := fs.Float64("threshold", 30, "flag layers whose per-tensor weight SQNR is below this many dB")
+	thr := fs.Float64("threshold", 30, "flag layers whose per-tensor weight or activation SQNR is below this many dB")
 	format := fs.String("format", "table", "output format: table or json")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
@@ -29,6 +42,10 @@ func cmdQuant(args []string, stdout, stderr io.Writer) int {
 	if *format != "table" && *format != "json" {
 		return fail(stderr, "quant", badInput(fmt.Errorf("--format %q: want table or json", *format)))
 	}
+	if math.IsNaN(*thr) || math.IsInf(*thr, 0) {
+		return fail(stderr, "quant", badInput(fmt.Errorf("--threshold %v: want a number of dB", *thr)))
+	}
+	mf.form = "train"
 	o, err := mf.options()
 	if err != nil {
 		return fail(stderr, "quant", badInput(err))
@@ -40,10 +57,14 @@ func cmdQuant(args []string, stdout, stderr io.Writer) int {
 		}
 		o.InputH, o.InputW = x.Shape[2], x.Shape[3]
 	}
-	mf.form = "train"
-	g, err := mf.load(pos[0], o)
+	g, err := loadNativeForm(&mf, pos[0], o)
 	if err != nil {
 		return fail(stderr, "quant", err)
+	}
+	if x != nil {
+		if c := g.Input().Shape.C; c != x.Shape[1] {
+			return fail(stderr, "quant", badInput(fmt.Errorf("%s has %d channels, %s wants %d", *in, x.Shape[1], g.Name, c)))
+		}
 	}
 	r, err := quant.Analyze(g, x, quant.Options{Bits: *bits, ThresholdDB: *thr})
 	if err != nil {
@@ -55,26 +76,58 @@ func cmdQuant(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "layer\tbranch\tmin\tmax\tstd\tmax|w|/std\tSQNR/tensor dB\tSQNR/channel dB\tact SQNR/tensor dB\tflag\t\n")
+	writeQuantTable(stdout, r)
+	return exitOK
+}
+
+// loadNativeForm builds MODEL in the form of its --weights (train or deploy, as the keys
+// say) and binds them, or builds the train form with seeded random weights.
+func loadNativeForm(mf *modelFlags, arg string, o models.Options) (*ir.Graph, error) {
+	if mf.weights == "" {
+		g, err := models.Resolve(arg, o)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		models.InitWeights(g, mf.seed)
+		return g, nil
+	}
+	sd, err := checkpoint.Load(mf.weights)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	g, _, err := bindForm(arg, o, sd, mf.weights)
+	return g, err
+}
+
+// writeQuantTable prints r as a table: one "fused" row per layer, then its branches.
+func writeQuantTable(w io.Writer, r *quant.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "layer\tbranch\tmin\tmax\tstd\tmax|w|/std\twiden\tloss dB\tSQNR/tensor dB\tSQNR/channel dB\tact max\tact SQNR/tensor dB\tact SQNR/channel dB\tflag\t\n")
 	for _, l := range r.Layers {
-		act, flag := "", ""
-		if l.Activation != nil {
-			act = db(l.Activation.SQNRTensorDB)
+		widen, loss, actMax, actT, actC, flag := "", "", "", "", "", ""
+		if l.Widening > 0 {
+			widen, loss = fmt.Sprintf("%.2fx", l.Widening), fmt.Sprintf("%.1f", l.SQNRLossDB)
+		}
+		if a := l.Activation; a != nil {
+			actMax, actT, actC = fmt.Sprintf("%.3g", a.Max), db(a.SQNRTensorDB), db(a.SQNRChanDB)
 		}
 		if l.Flagged {
-			flag = "LOW"
+			flag = "LOW " + strings.Join(l.FlaggedBy, "+")
+		}
+		kind := "fused"
+		if len(l.Branches) == 0 {
+			kind = "-"
 		}
 		s := l.Weights
-		fmt.Fprintf(tw, "%s\tfused\t%.3g\t%.3g\t%.3g\t%.1f\t%s\t%s\t%s\t%s\t\n", l.Name, s.Min, s.Max, s.Std, s.MaxAbsOverSD, db(s.SQNRTensorDB), db(s.SQNRChanDB), act, flag)
+		fmt.Fprintf(tw, "%s\t%s\t%.3g\t%.3g\t%.3g\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Name, kind, s.Min, s.Max, s.Std, s.MaxAbsOverSD, widen, loss,
+			db(s.SQNRTensorDB), db(s.SQNRChanDB), actMax, actT, actC, flag)
 		for _, b := range l.Branches {
 			s := b.Stats
-			fmt.Fprintf(tw, "\t%s\t%.3g\t%.3g\t%.3g\t%.1f\t%s\t%s\t\t\t\n", b.Name, s.Min, s.Max, s.Std, s.MaxAbsOverSD, db(s.SQNRTensorDB), db(s.SQNRChanDB))
+			fmt.Fprintf(tw, "\t%s\t%.3g\t%.3g\t%.3g\t%.1f\t\t\t%s\t%s\t\t\t\t\t\n", b.Name, s.Min, s.Max, s.Std, s.MaxAbsOverSD, db(s.SQNRTensorDB), db(s.SQNRChanDB))
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%s: %d of %d layers below %.1f dB per-tensor weight SQNR at %d bits\n", r.Model, r.Flagged, len(r.Layers), r.ThresholdDB, r.Bits)
-	return exitOK
+	fmt.Fprintf(w, "%s: %d of %d layers below %.1f dB per-tensor SQNR at %d bits\n", r.Model, r.Flagged, len(r.Layers), r.ThresholdDB, r.Bits)
 }
 
 func db(v float64) string {

@@ -107,7 +107,7 @@ func writeSimTable(w io.Writer, s *simulation, cfg *hw.Config) error {
 	r := s.Result
 	fmt.Fprintf(w, "%s (%s form, %dx%d, batch %d) on %s\n\n", s.Model, s.Form, s.Input[0], s.Input[1], r.Batch, cfg)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "layer\tkind\tM×N×K (×groups)\tfolds\tcycles\tstall\tutil %\tDRAM rd KiB\tDRAM wr KiB\ton-chip in/out\tenergy µJ\t\n")
+	fmt.Fprint(tw, "layer\tkind\tM×N×K (×groups)\tfolds\tcycles\tstall\tutil %\tDRAM rd KiB\tDRAM wr KiB\ton-chip in/out\tenergy µJ\tmapping\t\n")
 	for _, l := range r.Layers {
 		shape := ""
 		if l.MACs > 0 {
@@ -116,22 +116,24 @@ func writeSimTable(w io.Writer, s *simulation, cfg *hw.Config) error {
 				shape += fmt.Sprintf(" ×%d", l.Groups)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%s/%s\t%.2f\t\n", l.Name, l.Kind, shape, blankZero(l.Folds), l.Cycles, l.StallCycles,
-			100*l.Utilization, kib(l.DRAMReadBytes), kib(l.DRAMWriteBytes), yesNo(l.InputOnChip), yesNo(l.OutputOnChip), l.EnergyJ*1e6)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%s/%s\t%.2f\t%s\t\n", l.Name, l.Kind, shape, blankZero(l.Folds), l.Cycles, l.StallCycles,
+			100*l.Utilization, kib(l.DRAMReadBytes), kib(l.DRAMWriteBytes), yesNo(l.InputOnChip), yesNo(l.OutputOnChip), l.EnergyJ*1e6, l.Order)
 	}
 	t := r.Total
-	fmt.Fprintf(tw, "total\t\t\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t\t%.2f\t\n", t.Folds, t.Cycles, t.StallCycles, 100*t.Utilization, kib(t.DRAMReadBytes), kib(t.DRAMWriteBytes), t.EnergyJ*1e6)
+	fmt.Fprintf(tw, "total\t\t\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t\t%.2f\t\t\n", t.Folds, t.Cycles, t.StallCycles, 100*t.Utilization, kib(t.DRAMReadBytes), kib(t.DRAMWriteBytes), t.EnergyJ*1e6)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nlatency %.3f ms  throughput %.1f images/s  %.3f of %.3f TOPS (%.1f%% utilization, %.1f%% mapping efficiency)\n",
+	img := float64(r.Batch)
+	fmt.Fprintf(w, "\nlatency %.3f ms per run  throughput %.1f images/s  %.3f of %.3f TOPS (%.1f%% utilization, %.1f%% mapping efficiency)\n",
 		r.LatencyS*1e3, r.ThroughputIPS, r.AchievedTOPS, r.PeakTOPS, 100*r.Utilization, 100*r.MappingEfficiency)
-	fmt.Fprintf(w, "MACs %d  stall cycles %d (%.1f%%)\n", t.MACs, t.StallCycles, 100*float64(t.StallCycles)/float64(max(t.Cycles, 1)))
-	fmt.Fprintf(w, "DRAM %.2f MiB per image (ifmap %.2f, filter %.2f, ofmap %.2f, partial sums %.2f MiB per run)\n",
-		s.DRAMBytesPerImage/(1<<20), mib(t.DRAMIfmapReadBytes), mib(t.DRAMFilterReadBytes), mib(t.DRAMOfmapWriteBytes), mib(t.DRAMPsumReadBytes+t.DRAMPsumWriteBytes))
-	fmt.Fprintf(w, "SRAM %.2f MiB read, %.2f MiB written; activations kept on chip in %s\n", mib(t.SRAMReadBytes), mib(t.SRAMWriteBytes), sizeStr(s.ActivationSRAMBytes))
-	fmt.Fprintf(w, "energy %.3f mJ per image: MAC %.3f, SRAM %.3f, DRAM %.3f, leakage %.3f mJ per run\n",
-		r.EnergyPerImageJ*1e3, t.EnergyMACJ*1e3, t.EnergySRAMJ*1e3, t.EnergyDRAMJ*1e3, t.EnergyLeakageJ*1e3)
+	fmt.Fprintf(w, "MACs %d per run  cycles %d, of which stall %d (%.1f%%)\n", t.MACs, t.Cycles, t.StallCycles, 100*float64(t.StallCycles)/float64(max(t.Cycles, 1)))
+	fmt.Fprintf(w, "DRAM %.2f MiB per image; per run: ifmap %.2f, filter %.2f (weights %.2f), ofmap %.2f, partial sums %.2f MiB\n",
+		s.DRAMBytesPerImage/(1<<20), mib(t.DRAMIfmapReadBytes), mib(t.DRAMFilterReadBytes), mib(t.UniqueFilterBytes), mib(t.DRAMOfmapWriteBytes), mib(t.DRAMPsumReadBytes+t.DRAMPsumWriteBytes))
+	fmt.Fprintf(w, "SRAM per run %.2f MiB read, %.2f MiB written, partial sums %.2f MiB; activations kept on chip in %s\n",
+		mib(t.SRAMReadBytes), mib(t.SRAMWriteBytes), mib(t.AccReadBytes+t.AccWriteBytes), sizeStr(s.ActivationSRAMBytes))
+	fmt.Fprintf(w, "energy %.3f mJ per image: MAC %.3f, SRAM %.3f, DRAM %.3f, leakage %.3f mJ\n",
+		r.EnergyPerImageJ*1e3, t.EnergyMACJ*1e3/img, t.EnergySRAMJ*1e3/img, t.EnergyDRAMJ*1e3/img, t.EnergyLeakageJ*1e3/img)
 	return nil
 }
 

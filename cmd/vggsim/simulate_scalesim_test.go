@@ -56,6 +56,45 @@ func TestRunScaleSim(t *testing.T) {
 	}
 }
 
+// TestSimulateScaleSimGolden runs `vggsim simulate --scalesim-config CFG --topology CSV
+// --format scalesim -o DIR` through the CLI entry point for each of the four SCALE-Sim v2.0.2
+// reference runs (tiny 8×8 os/ws/is and RepVGG-A0 on 32×32 os) and checks that the three
+// report files are byte-identical to SCALE-Sim's.
+func TestSimulateScaleSimGolden(t *testing.T) {
+	if _, err := os.Stat(scaleSimRef); err != nil {
+		t.Fatal("reference data not available (CI lays shared/ beside the clone)")
+	}
+	for _, run := range []struct{ name, topo string }{
+		{"tiny_8x8_os_calc", "tiny3.csv"},
+		{"tiny_8x8_ws_calc", "tiny3.csv"},
+		{"tiny_8x8_is_calc", "tiny3.csv"},
+		{"a0_32x32_os_64kB_calc", "repvgg_a0.csv"},
+	} {
+		dir := filepath.Join(t.TempDir(), "reports")
+		out, errs, code := vggsim(t, "simulate", "--scalesim-config", filepath.Join(scaleSimRef, "configs", run.name+".cfg"),
+			"--topology", filepath.Join(scaleSimRef, "topologies", run.topo), "--format", "scalesim", "-o", dir)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", run.name, code, errs)
+		}
+		if !strings.Contains(out, "wrote COMPUTE_REPORT.csv") {
+			t.Errorf("%s: stdout %q", run.name, out)
+		}
+		for _, f := range []string{"COMPUTE_REPORT.csv", "DETAILED_ACCESS_REPORT.csv", "BANDWIDTH_REPORT.csv"} {
+			got, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(scaleSimRef, "runs", run.name, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s/%s differs from SCALE-Sim's:\n%s\nwant\n%s", run.name, f, got, want)
+			}
+		}
+	}
+}
+
 func TestRunScaleSimBadInput(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.cfg")
