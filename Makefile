@@ -29,9 +29,21 @@ check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./...
 
-# A short fuzzing pass over every parser.
+# A fuzzing pass over every parser (FUZZTIME each). Crashers land in the package's
+# testdata/fuzz and become regression cases of `make test`.
+FUZZTIME ?= 30s
+FUZZ = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s -fuzz
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./ir
+	$(FUZZ) '^FuzzParse$$' ./ir
+	$(FUZZ) '^FuzzParseSpec$$' ./models
+	$(FUZZ) '^FuzzParse$$' ./hw
+	$(FUZZ) '^FuzzQuantity$$' ./hw
+	$(FUZZ) '^FuzzReadConfig$$' ./scalesim
+	$(FUZZ) '^FuzzReadTopology$$' ./scalesim
+	$(FUZZ) '^FuzzLoadPTH$$' ./checkpoint
+	$(FUZZ) '^FuzzSafetensors$$' ./checkpoint
+	$(FUZZ) '^FuzzPickle$$' ./checkpoint
+	$(FUZZ) '^FuzzRead$$' ./internal/npy
 
 # The deploy export checked against real PyTorch (tools/torchcheck/check.py): our .pth loads
 # with load_state_dict(strict=True) into the reference deploy model, equals the reference's
