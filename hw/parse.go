@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/suggest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -223,7 +224,7 @@ func (p *parser) section(parent *yaml.Node, n *yaml.Node, path string, known []s
 		}
 		keyAt[k.Value] = k
 		if !slices.Contains(known, k.Value) {
-			hint := didYouMean(nearest(k.Value, known))
+			hint := suggest.DidYouMean(suggest.Nearest(k.Value, known))
 			if hint == "" {
 				hint = ", want one of " + strings.Join(known, ", ")
 			}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/vggsim/vggsim/internal/suggest"
 )
 
 // DefaultPreset is the name of the preset Default returns.
@@ -70,7 +72,7 @@ func Preset(name string) (*Config, error) {
 	}
 	names := PresetNames()
 	return nil, fmt.Errorf("unknown hardware preset %q%s; presets: %s",
-		name, didYouMean(nearest(name, names)), strings.Join(names, ", "))
+		name, suggest.DidYouMean(suggest.Nearest(name, names)), strings.Join(names, ", "))
 }
 
 // Presets returns copies of all embedded presets, sorted by name.

@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/vggsim/vggsim/internal/suggest"
 )
 
 // A quantity in a hardware file is a decimal number, optional blanks and a unit symbol:
@@ -127,7 +129,7 @@ func suggestUnit(sym string, k kind) string {
 		switch {
 		case strings.EqualFold(u.sym, sym):
 			score = 0
-		case editDistance(strings.ToLower(u.sym), strings.ToLower(sym)) > 1:
+		case suggest.Distance(strings.ToLower(u.sym), strings.ToLower(sym)) > 1:
 			continue
 		}
 		if u.kind != k {

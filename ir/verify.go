@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Verify checks the invariants of doc.go and returns every violation found, joined: value
@@ -145,21 +146,9 @@ func verifyNode(n *Node, bad func(*Node, string, ...any)) {
 				continue
 			}
 			scalar := len(s.Shape) == 0 && t.Len() == 1 // PyTorch 0-d or NumPy [1]
-			if !shapeEq(t.Shape, s.Shape) && !scalar {
+			if !slices.Equal(t.Shape, s.Shape) && !scalar {
 				bad(n, "parameter %s has shape %v, want %v", s.Name, t.Shape, s.Shape)
 			}
 		}
 	}
-}
-
-func shapeEq(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,18 +85,6 @@ func liveSeries(r *Report) (live, res []int64) {
 	return
 }
 
-func eq(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // checkInvariants checks what holds for every report: the arena plan is valid and between
 // its bounds, the series agree with the buffers, and the spill model's extremes are ordered.
 func checkInvariants(t *testing.T, r *Report) {
@@ -142,10 +131,10 @@ func checkInvariants(t *testing.T, r *Report) {
 func TestChain(t *testing.T) {
 	r := analyze(t, chainGraph(t), Options{})
 	live, res := liveSeries(r)
-	if want := []int64{1, 2, 1, 2, 1}; !eq(live, want) {
+	if want := []int64{1, 2, 1, 2, 1}; !slices.Equal(live, want) {
 		t.Errorf("live = %v, want %v", live, want)
 	}
-	if want := []int64{1, 1, 1, 1, 1}; !eq(res, want) {
+	if want := []int64{1, 1, 1, 1, 1}; !slices.Equal(res, want) {
 		t.Errorf("resident = %v, want %v", res, want)
 	}
 	if len(r.Buffers) != 3 {
@@ -177,7 +166,7 @@ func TestNoInPlace(t *testing.T) {
 	r := analyze(t, chainGraph(t), Options{NoInPlace: true})
 	live, _ := liveSeries(r)
 	// conv1 and relu1 are separate: at relu1 both live; at conv2 relu1 and conv2.
-	if want := []int64{1, 2, 2, 2, 2}; !eq(live, want) {
+	if want := []int64{1, 2, 2, 2, 2}; !slices.Equal(live, want) {
 		t.Errorf("live = %v, want %v", live, want)
 	}
 	if len(r.Buffers) != 5 || r.ArenaBytes != 2*S {
@@ -213,10 +202,10 @@ func TestResidual(t *testing.T) {
 	r := analyze(t, residualBlock(t), Options{})
 	live, res := liveSeries(r)
 	// input, conv1, relu1, conv2, add, relu2
-	if want := []int64{1, 2, 2, 3, 2, 1}; !eq(live, want) {
+	if want := []int64{1, 2, 2, 3, 2, 1}; !slices.Equal(live, want) {
 		t.Errorf("live = %v, want %v", live, want)
 	}
-	if want := []int64{1, 2, 2, 2, 1, 1}; !eq(res, want) {
+	if want := []int64{1, 2, 2, 2, 1, 1}; !slices.Equal(res, want) {
 		t.Errorf("resident = %v, want %v", res, want)
 	}
 	if !r.Steps[4].InPlace || !r.Steps[5].InPlace {
@@ -238,10 +227,10 @@ func TestRepVGGTrainBlock(t *testing.T) {
 	r := analyze(t, repvggTrainBlock(t), Options{})
 	live, res := liveSeries(r)
 	// input, conv3, bn3, conv1, bn1, bn_id, add, relu
-	if want := []int64{1, 2, 2, 3, 3, 3, 3, 1}; !eq(live, want) {
+	if want := []int64{1, 2, 2, 3, 3, 3, 3, 1}; !slices.Equal(live, want) {
 		t.Errorf("live = %v, want %v", live, want)
 	}
-	if want := []int64{1, 2, 2, 3, 3, 3, 1, 1}; !eq(res, want) {
+	if want := []int64{1, 2, 2, 3, 3, 3, 1, 1}; !slices.Equal(res, want) {
 		t.Errorf("resident = %v, want %v", res, want)
 	}
 	if len(r.Buffers) != 3 {
@@ -261,10 +250,10 @@ func TestRepVGGTrainBlock(t *testing.T) {
 func TestFanout3(t *testing.T) {
 	r := analyze(t, fanout3(t), Options{})
 	live, res := liveSeries(r)
-	if want := []int64{1, 2, 3, 4, 3}; !eq(live, want) {
+	if want := []int64{1, 2, 3, 4, 3}; !slices.Equal(live, want) {
 		t.Errorf("live = %v, want %v", live, want)
 	}
-	if want := []int64{1, 2, 3, 3, 1}; !eq(res, want) {
+	if want := []int64{1, 2, 3, 3, 1}; !slices.Equal(res, want) {
 		t.Errorf("resident = %v, want %v", res, want)
 	}
 	// x read 3 times; a: write, read, add's output written; b and c: write + read.

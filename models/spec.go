@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/suggest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -235,7 +236,7 @@ func (p *specParser) value(s *Spec, key string, at yamlPos, v *yaml.Node) {
 func nearestKey(key string) (string, int) {
 	best, bestDist := "", -1
 	for _, k := range specKeys {
-		if d := editDistance(strings.ToLower(key), k); bestDist < 0 || d < bestDist {
+		if d := suggest.Distance(strings.ToLower(key), k); bestDist < 0 || d < bestDist {
 			best, bestDist = k, d
 		}
 	}

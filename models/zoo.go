@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/suggest"
 	"github.com/vggsim/vggsim/ir"
 )
 
@@ -145,7 +146,7 @@ func lookup(name string) (zooEntry, error) {
 		if k == key && key != "" {
 			return e, nil
 		}
-		d := editDistance(key, k)
+		d := suggest.Distance(key, k)
 		if strings.HasPrefix(k, key) {
 			d = 0 // a prefix ("d2", "resnet15") is the likeliest intent
 		}
@@ -228,25 +229,4 @@ func Resolve(arg string, opts Options) (*ir.Graph, error) {
 		return s.Build(opts)
 	}
 	return Build(arg, opts)
-}
-
-// editDistance returns the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -39,7 +40,7 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("re-read: %v", err)
 		}
 		if y.DType != x.DType || len(y.Shape) != len(x.Shape) ||
-			!equalF32(x.F32, y.F32) || !equalI64(x.I64, y.I64) {
+			!equalF32(x.F32, y.F32) || !slices.Equal(x.I64, y.I64) {
 			t.Fatalf("round trip changed %v into %v", x, y)
 		}
 	})

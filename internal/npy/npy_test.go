@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,7 +122,7 @@ func TestReadDTypes(t *testing.T) {
 		if tc.f32 != nil && (x.DType != tensor.Float32 || !equalF32(x.F32, tc.f32)) {
 			t.Errorf("%s: got %v %v, want %v", tc.descr, x.DType, x.F32, tc.f32)
 		}
-		if tc.i64 != nil && (x.DType != tensor.Int64 || !equalI64(x.I64, tc.i64)) {
+		if tc.i64 != nil && (x.DType != tensor.Int64 || !slices.Equal(x.I64, tc.i64)) {
 			t.Errorf("%s: got %v %v, want %v", tc.descr, x.DType, x.I64, tc.i64)
 		}
 	}
@@ -133,18 +134,6 @@ func equalF32(a, b []float32) bool {
 	}
 	for i := range a {
 		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func equalI64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}
@@ -197,7 +186,7 @@ func TestZeroDAndEmpty(t *testing.T) {
 			t.Fatalf("%v: %v", x, err)
 		}
 		if y.DType != x.DType || !tensor.SameShape(x.Shape, y.Shape) ||
-			!equalF32(x.F32, y.F32) || !equalI64(x.I64, y.I64) {
+			!equalF32(x.F32, y.F32) || !slices.Equal(x.I64, y.I64) {
 			t.Errorf("round trip: got %v %v %v, want %v", y, y.F32, y.I64, x)
 		}
 	}
@@ -323,7 +312,7 @@ func TestNPZRoundTrip(t *testing.T) {
 	for _, n := range names {
 		a, b := m[n], got[n]
 		if b == nil || a.DType != b.DType || !tensor.SameShape(a.Shape, b.Shape) ||
-			!equalF32(a.F32, b.F32) || !equalI64(a.I64, b.I64) {
+			!equalF32(a.F32, b.F32) || !slices.Equal(a.I64, b.I64) {
 			t.Errorf("%s: got %v, want %v", n, b, a)
 		}
 	}

@@ -1,12 +1,13 @@
-package hw
+// Package suggest finds the names a user probably meant, for "did you mean" hints in errors.
+package suggest
 
 import (
 	"slices"
 	"strings"
 )
 
-// editDistance returns the Levenshtein distance between a and b, counted in bytes.
-func editDistance(a, b string) int {
+// Distance returns the Levenshtein distance between a and b, counted in bytes.
+func Distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -26,9 +27,9 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// nearest returns the candidates that look like what name was meant to be, best first: those
+// Nearest returns the candidates that look like what name was meant to be, best first: those
 // within a small edit distance, and those that contain name or are contained in it.
-func nearest(name string, candidates []string) []string {
+func Nearest(name string, candidates []string) []string {
 	type scored struct {
 		s    string
 		dist int
@@ -38,7 +39,7 @@ func nearest(name string, candidates []string) []string {
 	var hits []scored
 	for _, c := range candidates {
 		lc := strings.ToLower(c)
-		d := editDistance(lname, lc)
+		d := Distance(lname, lc)
 		if d <= limit || (len(lname) >= 2 && (strings.Contains(lc, lname) || strings.Contains(lname, lc))) {
 			hits = append(hits, scored{c, d})
 		}
@@ -51,8 +52,8 @@ func nearest(name string, candidates []string) []string {
 	return out
 }
 
-// didYouMean formats suggestions as " (did you mean a or b?)", or "" when there are none.
-func didYouMean(names []string) string {
+// DidYouMean formats suggestions as " (did you mean a or b?)", or "" when there are none.
+func DidYouMean(names []string) string {
 	switch len(names) {
 	case 0:
 		return ""
