@@ -50,7 +50,7 @@ type fusionRow struct {
 type fusionOut struct {
 	Model      string               `json:"model"`
 	Form       string               `json:"form"`
-	Input      string               `json:"input"`
+	Input      [2]int               `json:"input"` // H, W
 	Hardware   string               `json:"hardware"`
 	Bits       int                  `json:"bits"`
 	Batch      int                  `json:"batch"`
@@ -133,7 +133,7 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "fusion", badInput(err))
 		}
 		in := g.Input().Shape
-		out := &fusionOut{Model: fr.Model, Form: *form, Input: fmt.Sprintf("%dx%d", in.H, in.W), Hardware: fr.Hardware,
+		out := &fusionOut{Model: fr.Model, Form: *form, Input: [2]int{in.H, in.W}, Hardware: fr.Hardware,
 			Bits: fr.Bits, Batch: fr.Batch, SRAMBytes: budget, Chains: fr.Chains, Best: fr.Best.Segments,
 			FloorBytes: fr.FloorBytes, arg: arg, hwBits: cfg.DataBits, report: fr}
 		out.depths = fr.Depths[lo-1:]
@@ -219,13 +219,14 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 		layers += len(c.Layers)
 	}
 	batch := int64(fr.Batch)
+	input := fmt.Sprintf("%dx%d", o.Input[0], o.Input[1])
 	fmt.Fprintf(w, "%s %s, %s, %d-bit, batch %d, on %s, %s on chip for line buffers and resident weights\n",
-		o.Model, o.Form, o.Input, o.Bits, o.Batch, o.Hardware, memBytesString(o.SRAMBytes))
+		o.Model, o.Form, input, o.Bits, o.Batch, o.Hardware, memBytesString(o.SRAMBytes))
 	fmt.Fprintf(w, "%d fusable chain(s), %d layers. DRAM, cycles, energy: the simulator's; model: every byte once (floor %s).\n",
 		len(fr.Chains), layers, memBytesString(fr.FloorBytes/batch))
 	flags := ""
-	if o.Input != "224x224" {
-		flags += " --input " + o.Input
+	if input != "224x224" {
+		flags += " --input " + input
 	}
 	if o.Batch > 1 {
 		flags += fmt.Sprintf(" --batch %d", o.Batch)

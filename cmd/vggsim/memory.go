@@ -130,7 +130,7 @@ func memBuildForms(arg string, o models.Options) (train, deploy *ir.Graph, err e
 type memoryRow struct {
 	Model             string `json:"model"`
 	Form              string `json:"form"`
-	Input             string `json:"input"`
+	Input             [2]int `json:"input"` // H, W
 	Bits              int    `json:"bits"`
 	Batch             int    `json:"batch"`
 	PeakBytes         int64  `json:"peak_activation_bytes"`
@@ -206,6 +206,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 	mo := memory.Options{Bits: bits, Batch: mf.batch, NoInPlace: *noInPlace}
 	var comps []*memory.Comparison
 	var inputs []string
+	var dims [][2]int
 	for _, arg := range pos {
 		train, deploy, err := memBuildForms(arg, o)
 		if err != nil {
@@ -218,6 +219,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		comps = append(comps, c)
 		in := train.Input().Shape
 		inputs = append(inputs, fmt.Sprintf("%dx%d", in.H, in.W))
+		dims = append(dims, [2]int{in.H, in.W})
 	}
 	var hws, lbls [][2]*memory.HWResult
 	if cfg != nil {
@@ -286,7 +288,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 	var rows []memoryRow
 	for i, c := range comps {
 		for k, r := range []*memory.Report{c.Train, c.Deploy} {
-			row := memoryRow{Model: r.Model, Form: r.Form, Input: inputs[i], Bits: r.Bits, Batch: r.Batch,
+			row := memoryRow{Model: r.Model, Form: r.Form, Input: dims[i], Bits: r.Bits, Batch: r.Batch,
 				PeakBytes: r.PeakBytes, ResidentPeakBytes: r.ResidentPeakBytes, ArenaBytes: r.ArenaBytes,
 				TotalBytes: r.TotalBytes, WeightsBytes: r.WeightsBytes, MinSRAMNoSpill: r.MinSRAMNoSpill,
 				StreamBytes: r.StreamBytes, CompulsoryBytes: r.CompulsoryBytes, PeakNode: r.PeakNode,
@@ -414,7 +416,7 @@ func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
 	}
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	for _, r := range rows {
-		rec := []string{r.Model, r.Form, r.Input, strconv.Itoa(r.Bits), strconv.Itoa(r.Batch), i64(r.PeakBytes),
+		rec := []string{r.Model, r.Form, fmt.Sprintf("%dx%d", r.Input[0], r.Input[1]), strconv.Itoa(r.Bits), strconv.Itoa(r.Batch), i64(r.PeakBytes),
 			i64(r.ResidentPeakBytes), i64(r.ArenaBytes), i64(r.TotalBytes), i64(r.WeightsBytes), i64(r.MinSRAMNoSpill),
 			i64(r.StreamBytes), i64(r.CompulsoryBytes), r.Hardware, "", "", "", "", ""}
 		if r.Cycles != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -105,7 +106,7 @@ func TestIssueMemoryJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			for key, v := range map[string]any{
-				"model": name, "form": r.Form, "input": "224x224", "bits": 8.0, "batch": 4.0, "hardware": "edge-32",
+				"model": name, "form": r.Form, "input": "[224 224]", "bits": 8.0, "batch": 4.0, "hardware": "edge-32",
 				"peak_activation_bytes": float64(r.PeakBytes), "arena_bytes": float64(r.ArenaBytes),
 				"weights_bytes": float64(r.WeightsBytes), "min_sram_bytes_no_spill": float64(r.MinSRAMNoSpill),
 				"activation_sram_bytes":               float64(memory.ActivationSRAM(cfg)),
@@ -113,7 +114,11 @@ func TestIssueMemoryJSON(t *testing.T) {
 				"layer_by_layer_dram_bytes_per_image": float64(lbl.DRAMBytes) / 4,
 				"cycles":                              float64(h.Cycles), "energy_j": h.EnergyJ,
 			} {
-				if row[key] != v {
+				got := row[key]
+				if key == "input" {
+					got = fmt.Sprint(got)
+				}
+				if got != v {
 					t.Errorf("%s %s: %s = %v, want %v", name, r.Form, key, row[key], v)
 				}
 			}
