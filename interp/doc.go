@@ -46,6 +46,10 @@
 //   - MaxPool: maximum over the window; padding is −inf so it never wins; a NaN in the
 //     window gives NaN (as PyTorch).
 //   - GlobalAvgPool: float32((Σ x in float64, row-major order) / (H·W)).
+//   - AdaptiveAvgPool: out[n,c,oy,ox] = float32((Σ x in float64, row-major order over the
+//     window) / (window size)), the window rows and columns from ir.AdaptiveWindow
+//     (PyTorch's ⌊i·in/out⌋ … ⌈(i+1)·in/out⌉, exclusive); windows may overlap, and an
+//     output larger than the input repeats pixels.
 //   - Flatten: a copy in C-major order (torch.flatten(x, 1)).
 //   - Linear: y[n,o] = float32(Σ_i x[n,i]·W[o,i] + b[o]), float64 sum in ascending i, bias last.
 package interp

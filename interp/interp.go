@@ -192,6 +192,8 @@ func evalNode(n *ir.Node, ins []*tensor.Tensor, out *tensor.Tensor, batch int) {
 		maxPool(out.F32, ins[0].F32, batch*in.C, in.H, in.W, o.H, o.W, a.KH, a.KW, a.Stride, a.Pad)
 	case ir.GlobalAvgPool:
 		globalAvgPool(out.F32, ins[0].F32, batch*in.C, in.H*in.W)
+	case ir.AdaptiveAvgPool:
+		adaptiveAvgPool(out.F32, ins[0].F32, batch*in.C, in.H, in.W, o.H, o.W)
 	case ir.Flatten:
 		copy(out.F32, ins[0].F32) // NCHW is already C-major per image
 	case ir.Linear:

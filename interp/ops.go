@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/vggsim/vggsim/ir"
 )
 
 // convShape holds the dimensions of one convolution: batch, input and output planes,
@@ -217,6 +219,30 @@ func globalAvgPool(out, x []float32, planes, hw int) {
 			sum += float64(v)
 		}
 		out[p] = float32(sum / float64(hw))
+	}
+}
+
+// adaptiveAvgPool averages, for every output pixel (oy, ox) of planes [planes, ho, wo], the
+// input rows and columns of ir.AdaptiveWindow(oy, h, ho) and ir.AdaptiveWindow(ox, w, wo)
+// of x [planes, h, w]: a float64 sum in row-major order divided by the window's size,
+// rounded once.
+func adaptiveAvgPool(out, x []float32, planes, h, w, ho, wo int) {
+	for p := range planes {
+		xp := x[p*h*w:][:h*w]
+		op := out[p*ho*wo:][:ho*wo]
+		for oy := range ho {
+			y0, y1 := ir.AdaptiveWindow(oy, h, ho)
+			for ox := range wo {
+				x0, x1 := ir.AdaptiveWindow(ox, w, wo)
+				var sum float64
+				for iy := y0; iy < y1; iy++ {
+					for _, v := range xp[iy*w+x0 : iy*w+x1] {
+						sum += float64(v)
+					}
+				}
+				op[oy*wo+ox] = float32(sum / float64((y1-y0)*(x1-x0)))
+			}
+		}
 	}
 }
 

@@ -226,6 +226,59 @@ func TestGlobalAvgPoolFlattenHand(t *testing.T) {
 	wantExact(t, "flatten", run(t, g, tensor.FromF32(seq(12), 2, 2, 1, 3)), []int{2, 6, 1, 1}, seq(12))
 }
 
+func TestAdaptiveAvgPoolHand(t *testing.T) {
+	pool := func(s ir.Shape, oh, ow int) *ir.Graph {
+		return unaryGraph(t, s, func(b *ir.Builder, v *ir.Value) *ir.Value { return b.AdaptiveAvgPool("avgpool", v, oh, ow) })
+	}
+	// In = Out: every window is one pixel, the identity (bit for bit).
+	x := tensor.FromF32([]float32{1.25, -2, 3e-7, 4, float32(math.Inf(1)), -6}, 1, 1, 2, 3)
+	wantExact(t, "identity", run(t, pool(ir.Shape{C: 1, H: 2, W: 3}, 2, 3), x), []int{1, 1, 2, 3}, x.F32)
+
+	// In = 1 → Out = 7 (torchvision's VGG at 32x32): every window is [0, 1), so the pixel
+	// is replicated to all 49 outputs, per channel and per image.
+	y := run(t, pool(ir.Shape{C: 2, H: 1, W: 1}, 7, 7), tensor.FromF32([]float32{1.5, -3, 7, 0.1}, 2, 2, 1, 1))
+	want := make([]float32, 0, 4*49)
+	for _, v := range []float32{1.5, -3, 7, 0.1} {
+		for range 49 {
+			want = append(want, v)
+		}
+	}
+	wantExact(t, "1x1 to 7x7", y, []int{2, 2, 7, 7}, want)
+
+	// In = 5 → Out = 3: windows [0, 2), [1, 4), [3, 5) (⌊i·5/3⌋ … ⌈(i+1)·5/3⌉), overlapping
+	// and of sizes 2, 3, 2. x = 1 … 25 row-major, x[y][x] = 5y + x + 1:
+	//   (0,0) rows 0–1, cols 0–1: (1+2+6+7)/4                      = 16/4  = 4
+	//   (0,1) rows 0–1, cols 1–3: (2+3+4 + 7+8+9)/6                = 33/6  = 5.5
+	//   (0,2) rows 0–1, cols 3–4: (4+5+9+10)/4                     = 28/4  = 7
+	//   (1,0) rows 1–3, cols 0–1: (6+7 + 11+12 + 16+17)/6          = 69/6  = 11.5
+	//   (1,1) rows 1–3, cols 1–3: (7+8+9 + 12+13+14 + 17+18+19)/9  = 117/9 = 13
+	//   (1,2) rows 1–3, cols 3–4: (9+10 + 14+15 + 19+20)/6         = 87/6  = 14.5
+	//   (2,0) rows 3–4, cols 0–1: (16+17+21+22)/4                  = 76/4  = 19
+	//   (2,1) rows 3–4, cols 1–3: (17+18+19 + 22+23+24)/6          = 123/6 = 20.5
+	//   (2,2) rows 3–4, cols 3–4: (19+20+24+25)/4                  = 88/4  = 22
+	y = run(t, pool(ir.Shape{C: 1, H: 5, W: 5}, 3, 3), tensor.FromF32(seq(25), 1, 1, 5, 5))
+	wantExact(t, "5 to 3", y, []int{1, 1, 3, 3}, []float32{4, 5.5, 7, 11.5, 13, 14.5, 19, 20.5, 22})
+
+	// Non-square, up in H and down in W: 2×4 → 3×2. Rows 2→3: [0,1), [0,2), [1,2); columns
+	// 4→2: [0,2), [2,4). x = (1 2 3 4 | 5 6 7 8):
+	//   row 0:       (1+2)/2 = 1.5,          (3+4)/2 = 3.5
+	//   rows 0–1:    (1+2+5+6)/4 = 3.5,      (3+4+7+8)/4 = 5.5
+	//   row 1:       (5+6)/2 = 5.5,          (7+8)/2 = 7.5
+	y = run(t, pool(ir.Shape{C: 1, H: 2, W: 4}, 3, 2), tensor.FromF32(seq(8), 1, 1, 2, 4))
+	wantExact(t, "2x4 to 3x2", y, []int{1, 1, 3, 2}, []float32{1.5, 3.5, 3.5, 5.5, 5.5, 7.5})
+
+	// The sum is float64, rounded once: (1e8 + 1 − 1e8)/3 = 1/3, where a float32 sum would
+	// lose the 1 (1e8 + 1 rounds to 1e8 in float32) and give 0.
+	y = run(t, pool(ir.Shape{C: 1, H: 1, W: 3}, 1, 1), tensor.FromF32([]float32{1e8, 1, -1e8}, 1, 1, 1, 3))
+	wantExact(t, "float64 sum", y, []int{1, 1, 1, 1}, []float32{float32(1.0 / 3)})
+
+	// Out = 1×1 is GlobalAvgPool, bit for bit.
+	r := randTensor(3, 2, 3, 5, 7)
+	a := run(t, pool(ir.Shape{C: 3, H: 5, W: 7}, 1, 1), r)
+	gap := run(t, unaryGraph(t, ir.Shape{C: 3, H: 5, W: 7}, func(b *ir.Builder, v *ir.Value) *ir.Value { return b.GlobalAvgPool("gap", v) }), r)
+	wantExact(t, "1x1 = gap", a, []int{2, 3, 1, 1}, gap.F32)
+}
+
 func TestLinearHand(t *testing.T) {
 	// W = [[1 2] [3 4] [5 6]], b = (0.5, −1, 0).
 	// x = (1, −1): (1−2+0.5, 3−4−1, 5−6+0) = (−0.5, −2, −1)

@@ -54,9 +54,10 @@ func (b *Builder) add(op Op, name string, in []*Value, out Shape, a Attrs) *Valu
 	return n.Out
 }
 
-// ConvOut returns the output extent of a window op: floor((in + 2·pad − k)/stride) + 1.
+// ConvOut returns the output extent of a window op: floor((in + 2·pad − k)/stride) + 1, or
+// 0 when the window does not fit in the padded input (in + 2·pad < k) or stride ≤ 0.
 func ConvOut(in, k, stride, pad int) int {
-	if stride <= 0 {
+	if stride <= 0 || in+2*pad < k {
 		return 0
 	}
 	return (in+2*pad-k)/stride + 1
@@ -126,6 +127,26 @@ func (b *Builder) MaxPool(name string, x *Value, k, stride, pad int) *Value {
 // GlobalAvgPool adds a mean over H and W.
 func (b *Builder) GlobalAvgPool(name string, x *Value) *Value {
 	return b.add(GlobalAvgPool, name, []*Value{x}, Shape{x.Shape.C, 1, 1}, Attrs{})
+}
+
+// AdaptiveAvgPool adds an average pooling of x to outH×outW, as PyTorch's
+// nn.AdaptiveAvgPool2d((outH, outW)): output (i, j) is the mean of the input rows and columns
+// of AdaptiveWindow. Windows may overlap and differ in size, and an output larger than the
+// input repeats pixels (a 1×1 map pooled to 7×7 is replicated).
+func (b *Builder) AdaptiveAvgPool(name string, x *Value, outH, outW int) *Value {
+	if outH <= 0 || outW <= 0 {
+		b.fail(name, "adaptiveavgpool: bad output size %dx%d", outH, outW)
+	}
+	return b.add(AdaptiveAvgPool, name, []*Value{x}, Shape{x.Shape.C, outH, outW}, Attrs{OutH: outH, OutW: outW})
+}
+
+// AdaptiveWindow returns the half-open input range [start, end) that output index i of an
+// adaptive pooling from in to out positions averages, as PyTorch computes it:
+// start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉. The windows cover the input, may overlap
+// (in = 5, out = 3: [0, 2), [1, 4), [3, 5)), and are never empty (in = 1, out = 7: every
+// window is [0, 1)).
+func AdaptiveWindow(i, in, out int) (start, end int) {
+	return i * in / out, ((i+1)*in + out - 1) / out
 }
 
 // Flatten reshapes x to (C·H·W)×1×1 in C-major order, as torch.flatten(x, 1).

@@ -16,8 +16,11 @@
 //
 // The operator set is closed; see Op and the table returned by Op.Info. Conv carries
 // kernel, stride, padding, groups and an optional bias; BatchNorm its eps; MaxPool its
-// window; Linear maps a C×1×1 value (see Flatten) to Out×1×1. Add is n-ary and elementwise;
-// Mul broadcasts a C×1×1 operand over a C×H×W one (squeeze-and-excitation).
+// window; AdaptiveAvgPool its output size (PyTorch's AdaptiveAvgPool2d, windows from
+// AdaptiveWindow); Linear maps a C×1×1 value (see Flatten) to Out×1×1. Add is n-ary and
+// elementwise; Mul broadcasts a C×1×1 operand over a C×H×W one (squeeze-and-excitation).
+// The full set: Input, Conv, BatchNorm, ReLU, Add, Mul, Sigmoid, MaxPool, GlobalAvgPool,
+// AdaptiveAvgPool, Flatten, Linear.
 //
 // # Text form
 //
@@ -30,6 +33,11 @@
 //	%2 = batchnorm[eps=1e-05] %1 @stage0.rbr_dense.bn : 48x112x112
 //	...
 //	return %57
+//
+// Attributes print as key=value in brackets; an AdaptiveAvgPool prints its output size, as
+// in VGG-16 at 32×32, whose 512×1×1 last feature map is replicated to 7×7:
+//
+//	%32 = adaptiveavgpool[out=7x7] %31 @avgpool : 512x7x7
 //
 // The verifier (Verify) checks all of the above; IsPlain reports whether a graph is a
 // deploy-form VGG-style stack.

@@ -32,6 +32,8 @@ type Attrs struct {
 	Bias   bool // Conv: whether a bias parameter exists
 
 	Eps float64 // BatchNorm: variance epsilon
+
+	OutH, OutW int // AdaptiveAvgPool: output size
 }
 
 // Node is one operator application.

@@ -155,6 +155,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add("graph \"g\"\n%0 = input : 3x4x4\n%1 = relu %0 @r : 3x4x4\nreturn %1\n")
+	f.Add("graph \"a\"\n%0 = input : 8x5x3\n%1 = adaptiveavgpool[out=3x7] %0 @p : 8x3x7\nreturn %1\n")
 	f.Add("graph \"se\"\n%0 = input : 16x4x4\n%1 = gap %0 @p : 16x1x1\n%2 = sigmoid %1 @s : 16x1x1\n%3 = mul %0, %2 @m : 16x4x4\n%4 = maxpool[k=3x3 s=2 p=1] %3 @mp : 16x2x2\nreturn %4\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		g, err := Parse("fuzz.ir", strings.NewReader(src))

@@ -3,22 +3,23 @@ package ir
 import "fmt"
 
 // Op is the kind of a Node. The set is closed: Input, Conv, BatchNorm, ReLU, Add, Mul,
-// Sigmoid, MaxPool, GlobalAvgPool, Flatten, Linear.
+// Sigmoid, MaxPool, GlobalAvgPool, AdaptiveAvgPool, Flatten, Linear.
 type Op uint8
 
 // The operators of the IR.
 const (
-	Input         Op = iota // the graph input; no operands
-	Conv                    // 2-D convolution, optional bias
-	BatchNorm               // inference batch norm with running statistics
-	ReLU                    // max(x, 0)
-	Add                     // elementwise sum of two or more same-shaped operands
-	Mul                     // elementwise product; the second operand may be C×1×1 (broadcast)
-	Sigmoid                 // 1 / (1 + exp(-x))
-	MaxPool                 // max over a KH×KW window with stride; padding never wins (-inf)
-	GlobalAvgPool           // mean over H and W, giving C×1×1
-	Flatten                 // C×H×W to (C·H·W)×1×1
-	Linear                  // fully connected layer on a C×1×1 value, with bias
+	Input           Op = iota // the graph input; no operands
+	Conv                      // 2-D convolution, optional bias
+	BatchNorm                 // inference batch norm with running statistics
+	ReLU                      // max(x, 0)
+	Add                       // elementwise sum of two or more same-shaped operands
+	Mul                       // elementwise product; the second operand may be C×1×1 (broadcast)
+	Sigmoid                   // 1 / (1 + exp(-x))
+	MaxPool                   // max over a KH×KW window with stride; padding never wins (-inf)
+	GlobalAvgPool             // mean over H and W, giving C×1×1
+	AdaptiveAvgPool           // means over PyTorch's adaptive windows (AdaptiveWindow), giving C×OutH×OutW
+	Flatten                   // C×H×W to (C·H·W)×1×1
+	Linear                    // fully connected layer on a C×1×1 value, with bias
 	numOps
 )
 
@@ -30,17 +31,18 @@ type OpInfo struct {
 }
 
 var opTable = [numOps]OpInfo{
-	Input:         {"input", 0, nil},
-	Conv:          {"conv", 1, []string{"weight", "bias"}},
-	BatchNorm:     {"batchnorm", 1, []string{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}},
-	ReLU:          {"relu", 1, nil},
-	Add:           {"add", -1, nil},
-	Mul:           {"mul", 2, nil},
-	Sigmoid:       {"sigmoid", 1, nil},
-	MaxPool:       {"maxpool", 1, nil},
-	GlobalAvgPool: {"gap", 1, nil},
-	Flatten:       {"flatten", 1, nil},
-	Linear:        {"linear", 1, []string{"weight", "bias"}},
+	Input:           {"input", 0, nil},
+	Conv:            {"conv", 1, []string{"weight", "bias"}},
+	BatchNorm:       {"batchnorm", 1, []string{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}},
+	ReLU:            {"relu", 1, nil},
+	Add:             {"add", -1, nil},
+	Mul:             {"mul", 2, nil},
+	Sigmoid:         {"sigmoid", 1, nil},
+	MaxPool:         {"maxpool", 1, nil},
+	GlobalAvgPool:   {"gap", 1, nil},
+	AdaptiveAvgPool: {"adaptiveavgpool", 1, nil},
+	Flatten:         {"flatten", 1, nil},
+	Linear:          {"linear", 1, []string{"weight", "bias"}},
 }
 
 // Info returns the metadata of op.

@@ -55,6 +55,8 @@ func attrText(n *Node) string {
 		return fmt.Sprintf("k=%dx%d s=%d p=%d", a.KH, a.KW, a.Stride, a.Pad)
 	case BatchNorm:
 		return "eps=" + strconv.FormatFloat(a.Eps, 'g', -1, 64)
+	case AdaptiveAvgPool:
+		return fmt.Sprintf("out=%dx%d", a.OutH, a.OutW)
 	}
 	return ""
 }
@@ -305,9 +307,10 @@ func (p *parser) shape() (Shape, error) {
 
 // attrNames lists, space-delimited, the attributes each op accepts in the text form.
 var attrNames = map[Op]string{
-	Conv:      " k s p g bias ",
-	MaxPool:   " k s p ",
-	BatchNorm: " eps ",
+	Conv:            " k s p g bias ",
+	MaxPool:         " k s p ",
+	BatchNorm:       " eps ",
+	AdaptiveAvgPool: " out ",
 }
 
 func (p *parser) attrs(n *Node) error {
@@ -333,14 +336,18 @@ func (p *parser) attrs(n *Node) error {
 		a := &n.Attrs
 		var err error
 		switch k {
-		case "k":
+		case "k", "out":
+			what, ph, pw := "kernel", &a.KH, &a.KW
+			if k == "out" {
+				what, ph, pw = "output size", &a.OutH, &a.OutW
+			}
 			h, w, ok := strings.Cut(v, "x")
 			if !ok {
 				p.pos = start
-				return p.errf("bad kernel %q, want HxW", v)
+				return p.errf("bad %s %q, want HxW", what, v)
 			}
-			if a.KH, err = strconv.Atoi(h); err == nil {
-				a.KW, err = strconv.Atoi(w)
+			if *ph, err = strconv.Atoi(h); err == nil {
+				*pw, err = strconv.Atoi(w)
 			}
 		case "s":
 			a.Stride, err = strconv.Atoi(v)

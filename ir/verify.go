@@ -127,6 +127,14 @@ func verifyNode(n *Node, bad func(*Node, string, ...any)) {
 		if o != (Shape{n.In[0].Shape.C, 1, 1}) {
 			bad(n, "result %v", o)
 		}
+	case AdaptiveAvgPool:
+		if a.OutH <= 0 || a.OutW <= 0 {
+			bad(n, "bad output size out=%dx%d", a.OutH, a.OutW)
+			return
+		}
+		if want := (Shape{n.In[0].Shape.C, a.OutH, a.OutW}); o != want {
+			bad(n, "result %v, want %v", o, want)
+		}
 	case Flatten:
 		if o != (Shape{n.In[0].Shape.Elems(), 1, 1}) {
 			bad(n, "result %v", o)

@@ -157,6 +157,8 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 			l.Kind, l.KH, l.KW, l.StrideH, l.StrideW, l.PadH, l.PadW = sim.Pool, a.KH, a.KW, a.Stride, a.Stride, a.Pad, a.Pad
 		case ir.GlobalAvgPool:
 			l.Kind = sim.GlobalPool
+		case ir.AdaptiveAvgPool:
+			l.Kind, l.OutH, l.OutW = sim.AdaptivePool, n.Attrs.OutH, n.Attrs.OutW
 		case ir.Add:
 			l.Kind, l.NumInputs = sim.Add, len(n.In)
 		case ir.Mul:
@@ -216,6 +218,7 @@ type layerKey struct {
 	kind                                sim.LayerKind
 	inH, inW, inC, outC, kh, kw, sh, sw int
 	ph, pw, groups, rows, inputs        int
+	outH, outW                          int
 	bias, relu                          bool
 }
 
@@ -263,7 +266,7 @@ func (e *engine) alone(ci, j int) (int64, Cost) {
 // onChip returns the engine's result for l with every operand on chip (cached by shape).
 func (e *engine) onChip(l sim.Layer) sim.LayerResult {
 	key := layerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
-		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.Bias, l.FusedReLU}
+		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU}
 	if v, ok := e.cache[key]; ok {
 		return v
 	}

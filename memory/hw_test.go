@@ -61,11 +61,7 @@ func TestLowerResidual(t *testing.T) {
 // traffic for the same residency, on every zoo model.
 func TestLoweredTraffic(t *testing.T) {
 	for _, name := range models.Names() {
-		in := 64
-		if name == "VGG-16" {
-			in = 224
-		}
-		train, deploy := zooPair(t, name, models.Options{InputH: in})
+		train, deploy := zooPair(t, name, models.Options{InputH: 64})
 		c, err := Compare(train, deploy, Options{Batch: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -139,11 +135,7 @@ func TestSimulateAgreesWithSpillModel(t *testing.T) {
 func TestFusionOnHardware(t *testing.T) {
 	cfg := edge32(t)
 	for _, name := range []string{"RepVGG-A0", "ResNet-18", "VGG-16"} {
-		in := 64
-		if name == "VGG-16" {
-			in = 224
-		}
-		train, deploy := zooPair(t, name, models.Options{InputH: in})
+		train, deploy := zooPair(t, name, models.Options{InputH: 64})
 		for _, g := range []*ir.Graph{deploy, train} {
 			for _, batch := range []int{1, 2} {
 				r, err := Analyze(g, Options{Batch: batch})
@@ -267,5 +259,53 @@ func BenchmarkSimulate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAdaptivePool: VGG-16 at 32×32 has torchvision's AdaptiveAvgPool2d((7, 7)) replicating
+// its 512×1×1 last feature map. The pool gets a buffer of its own (it never runs in place),
+// both maps are live while it runs, it lowers to a sim.AdaptivePool of 512·49 additions per
+// image, and the lowered traffic is the spill model's.
+func TestAdaptivePool(t *testing.T) {
+	_, deploy := zooPair(t, "VGG-16", models.Options{InputH: 32})
+	r, err := Analyze(deploy, Options{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := -1
+	for i, s := range r.Steps {
+		if s.Node == "avgpool" {
+			at = i
+		}
+	}
+	if at < 0 {
+		t.Fatal("no avgpool step")
+	}
+	pool, prev := r.Steps[at], r.Steps[at-1]
+	in, out := bytesOf(512, 2, r.Bits), bytesOf(512*49, 2, r.Bits)
+	if prev.Node != "features.30" || pool.Op != "adaptiveavgpool" || pool.InPlace || pool.Buffer == prev.Buffer ||
+		pool.OutBytes != out || pool.LiveBytes < in+out {
+		t.Errorf("avgpool step %+v after %+v", pool, prev)
+	}
+	lg := r.lv.lower(nil)
+	var l *sim.Layer
+	for k := range lg.layers {
+		if lg.layers[k].Name == "avgpool" {
+			l = &lg.layers[k]
+		}
+	}
+	if l == nil || l.Kind != sim.AdaptivePool || l.InH != 1 || l.InW != 1 || l.InC != 512 || l.OutH != 7 || l.OutW != 7 ||
+		l.InputOnChip(0) || l.OutputOnChip {
+		t.Fatalf("lowered avgpool %+v", l)
+	}
+	h, err := r.Simulate(edge32(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lr := range h.Sim.Layers {
+		if lr.Name == "avgpool" && (lr.Kind != "adaptive_pool" || lr.VectorOps != 2*512*49 ||
+			lr.DRAMIfmapReadBytes != in || lr.DRAMOfmapWriteBytes != out) {
+			t.Errorf("simulated avgpool %+v", lr)
+		}
 	}
 }

@@ -165,7 +165,7 @@ func (lv *liveness) anchor(i int) bool {
 	switch n.Op {
 	case ir.Conv:
 		return n.Attrs.KH > 1 || n.Attrs.KW > 1
-	case ir.MaxPool, ir.GlobalAvgPool, ir.Linear:
+	case ir.MaxPool, ir.GlobalAvgPool, ir.AdaptiveAvgPool, ir.Linear:
 		return true
 	}
 	return false

@@ -51,9 +51,6 @@ func TestZooBounds(t *testing.T) {
 func TestTrainNeverBelowDeploy(t *testing.T) {
 	for _, name := range models.Names() {
 		for _, in := range []int{224, 64} {
-			if name == "VGG-16" && in != 224 {
-				continue // its classifier needs a 7×7 last map
-			}
 			train, deploy := zooPair(t, name, models.Options{InputH: in})
 			c, err := Compare(train, deploy, Options{})
 			if err != nil {
@@ -138,11 +135,7 @@ func TestZooChains(t *testing.T) {
 		{"ResNet-34", 17, 2}, // the stem (conv1 → maxpool), then the blocks
 		{"VGG-16", 1, 18},
 	} {
-		in := 64
-		if c.name == "VGG-16" {
-			in = 224
-		}
-		_, deploy := zooPair(t, c.name, models.Options{InputH: in})
+		_, deploy := zooPair(t, c.name, models.Options{InputH: 64})
 		fr, err := Fusion(deploy, FusionOptions{SRAMBytes: 256 << 10})
 		if err != nil {
 			t.Fatal(err)
@@ -157,13 +150,13 @@ func TestZooChains(t *testing.T) {
 }
 
 // TestZooFusionMonotone: the best plan's traffic is non-increasing in the SRAM budget, in
-// the fusion model and with the simulator, on every zoo model's deploy form (RepVGG-A0 and
-// VGG-16 at 224×224, the others at 64×64 to keep the test fast).
+// the fusion model and with the simulator, on every zoo model's deploy form (RepVGG-A0
+// at 224×224, the others at 64×64 to keep the test fast).
 func TestZooFusionMonotone(t *testing.T) {
 	cfg := edge32(t)
 	for _, name := range models.Names() {
 		in := 64
-		if name == "RepVGG-A0" || name == "VGG-16" {
+		if name == "RepVGG-A0" {
 			in = 224
 		}
 		_, deploy := zooPair(t, name, models.Options{InputH: in})
@@ -193,11 +186,7 @@ func TestZooFusionMonotone(t *testing.T) {
 func TestTrainNeverBelowDeployOnHardware(t *testing.T) {
 	cfg := edge32(t)
 	for _, name := range models.Names() {
-		in := 64
-		if name == "VGG-16" {
-			in = 224
-		}
-		train, deploy := zooPair(t, name, models.Options{InputH: in})
+		train, deploy := zooPair(t, name, models.Options{InputH: 64})
 		c, err := Compare(train, deploy, Options{})
 		if err != nil {
 			t.Fatal(err)

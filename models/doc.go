@@ -20,8 +20,11 @@
 //     downsample.0,downsample.1,add,relu}, avgpool, flatten, fc. Deploy form: each conv
 //     gets a bias and its BatchNorm disappears (the BN is folded into the conv of the same
 //     name).
-//   - VGG-16: features.N (conv with bias, relu, maxpool at torchvision's indices), flatten,
-//     classifier.0/1/3/4/6 (dropout omitted). It has no BatchNorm, so both forms are equal.
+//   - VGG-16: features.N (conv with bias, relu, maxpool at torchvision's indices), avgpool
+//     (AdaptiveAvgPool2d((7, 7)), present only when the last feature map is not already
+//     7×7, i.e. outside 224–255 pixels per side), flatten, classifier.0/1/3/4/6 (dropout
+//     omitted). It has no BatchNorm, so both forms are equal. Inputs need at least 32 pixels
+//     per side.
 //
 // The deploy graphs built here are the structural oracle for re-parameterization: a fused
 // train graph must equal BuildDeploy's graph node for node.

@@ -73,12 +73,20 @@ func resnetBuilder(name string, bottleneck bool, layers [4]int) func(Options) (*
 // vgg16Config is torchvision's cfgs["D"]: conv widths, 0 for a 2x2 max pool.
 var vgg16Config = []int{64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0}
 
+const (
+	vgg16Pool     = 7  // the output size of torchvision VGG's AdaptiveAvgPool2d
+	vgg16MinInput = 32 // 2^5: the smallest side the five 2x2 max pools reduce to one pixel
+)
+
 // buildVGG16 builds torchvision's vgg16 (no batch norm, so its train and deploy forms are the
 // same graph). Node names are the module indices: features.0 (conv), features.1 (relu),
-// features.4 (maxpool), …, flatten, classifier.0/1 (linear, relu), classifier.3/4,
+// features.4 (maxpool), …, avgpool, flatten, classifier.0/1 (linear, relu), classifier.3/4,
 // classifier.6; the dropouts (classifier.2, .5) are identities in eval and omitted.
-// torchvision's AdaptiveAvgPool2d((7, 7)) is the identity when the last feature map is 7x7,
-// which holds for inputs of 224–255 pixels per side; other sizes are refused.
+// torchvision's AdaptiveAvgPool2d((7, 7)) is the identity when the last feature map is 7×7
+// (inputs of 224–255 pixels per side) and is then omitted; at any other size it is an
+// AdaptiveAvgPool to 7×7, so the classifier always reads 512·7·7 = 25088 features and the
+// parameters do not depend on the input size. The five 2×2 max pools need at least 32
+// pixels per side.
 func buildVGG16(opts Options) (*ir.Graph, error) {
 	const name = "VGG-16"
 	if err := opts.check(name); err != nil {
@@ -88,9 +96,9 @@ func buildVGG16(opts Options) (*ir.Graph, error) {
 	if err := checkOptions(name, o); err != nil {
 		return nil, err
 	}
-	if o.InputH/32 != 7 || o.InputW/32 != 7 {
-		return nil, fmt.Errorf("model %s: input %dx%d gives a %dx%d last feature map; torchvision's AdaptiveAvgPool2d((7, 7)) is modelled only as the identity, so VGG-16 needs 224..255 pixels per side",
-			name, o.InputH, o.InputW, o.InputH/32, o.InputW/32)
+	if o.InputH < vgg16MinInput || o.InputW < vgg16MinInput {
+		return nil, fmt.Errorf("model %s: input %dx%d too small: its five 2x2 max pools need at least %d pixels per side",
+			name, o.InputH, o.InputW, vgg16MinInput)
 	}
 	b := ir.NewBuilder(name, ir.Shape{C: 3, H: o.InputH, W: o.InputW})
 	x := b.Input()
@@ -104,6 +112,9 @@ func buildVGG16(opts Options) (*ir.Graph, error) {
 		x = b.Conv(fmt.Sprintf("features.%d", idx), x, c, 3, 1, 1, 1, true)
 		x = b.ReLU(fmt.Sprintf("features.%d", idx+1), x)
 		idx += 2
+	}
+	if x.Shape.H != vgg16Pool || x.Shape.W != vgg16Pool {
+		x = b.AdaptiveAvgPool("avgpool", x, vgg16Pool, vgg16Pool)
 	}
 	x = b.Flatten("flatten", x)
 	x = b.ReLU("classifier.1", b.Linear("classifier.0", x, 4096))

@@ -3,6 +3,8 @@ package models_test
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -288,16 +290,89 @@ func TestRepVGGStructure(t *testing.T) {
 	}
 }
 
+// TestVGG16AnySize checks VGG-16 away from 224: torchvision's AdaptiveAvgPool2d((7, 7)) is
+// in the graph exactly when the last feature map is not 7×7, the classifier always reads
+// 512·7·7 = 25088 features, so parameters and state_dict keys (with their shapes) never
+// change, and the MACs are the hand-computed ones.
+//
+// Conv MACs at 32×32 (padding 1, so each conv keeps its input's size), H·W·Cout·Cin·9:
+//
+//	32×32: 1024·64·3·9 + 1024·64·64·9                = 1,769,472 + 37,748,736   =  39,518,208
+//	16×16: 256·128·64·9 + 256·128·128·9              = 18,874,368 + 37,748,736  =  56,623,104
+//	 8×8:  64·256·128·9 + 2·64·256·256·9             = 18,874,368 + 75,497,472  =  94,371,840
+//	 4×4:  16·512·256·9 + 2·16·512·512·9             = 18,874,368 + 75,497,472  =  94,371,840
+//	 2×2:  3·4·512·512·9                                                         =  28,311,552
+//	                                                                       total = 313,196,544
+//
+// and the classifier 25088·4096 + 4096·4096 + 4096·1000 = 102,760,448 + 16,777,216 +
+// 4,096,000 = 123,633,664, whatever the input. For a side of 32·k every conv sees k² times
+// the pixels, so conv MACs are k²·313,196,544: at 224 (k = 7) that gives torchvision's
+// 15,470,264,320.
+func TestVGG16AnySize(t *testing.T) {
+	const convMACs32, fcMACs = 313_196_544, 123_633_664
+	ref := mustBuild(t, "vgg16", models.Options{})
+	for _, c := range []struct {
+		h, w  int
+		pool  bool  // the adaptive pool is in the graph
+		last  int   // side of the last feature map
+		macs  int64 // 0: not checked
+		scale int64
+	}{
+		{32, 32, true, 1, 436_830_208, 1},
+		{64, 64, true, 2, 1_376_419_840, 4},
+		{320, 320, true, 10, 31_443_288_064, 100},
+		{224, 224, false, 7, 15_470_264_320, 49},
+		{255, 255, false, 7, 0, 0},
+		{256, 256, true, 8, 0, 64},
+		{32, 320, true, 0, 0, 10},
+	} {
+		g := mustBuild(t, "vgg16", models.Options{InputH: c.h, InputW: c.w})
+		if got := g.Params(); got != 138_357_544 {
+			t.Errorf("%dx%d: params %d, want 138,357,544", c.h, c.w, got)
+		}
+		pool := g.Node("avgpool")
+		if (pool != nil) != c.pool {
+			t.Errorf("%dx%d: avgpool present = %v, want %v", c.h, c.w, pool != nil, c.pool)
+		}
+		if pool != nil {
+			if pool.Op != ir.AdaptiveAvgPool || pool.Out.Shape != (ir.Shape{C: 512, H: 7, W: 7}) || pool.In[0].Producer.Name != "features.30" {
+				t.Errorf("%dx%d: avgpool %s %v after %s", c.h, c.w, pool.Op, pool.Out.Shape, pool.In[0].Producer.Name)
+			}
+		}
+		if s := g.Node("features.30").Out.Shape; c.last > 0 && s != (ir.Shape{C: 512, H: c.last, W: c.last}) {
+			t.Errorf("%dx%d: last feature map %v, want %dx%d", c.h, c.w, s, c.last, c.last)
+		}
+		if in := g.Node("classifier.0").In[0].Shape; in != (ir.Shape{C: 25088, H: 1, W: 1}) {
+			t.Errorf("%dx%d: classifier input %v", c.h, c.w, in)
+		}
+		if c.macs != 0 && g.MACs() != c.macs {
+			t.Errorf("%dx%d: MACs %d, want %d", c.h, c.w, g.MACs(), c.macs)
+		}
+		if c.scale != 0 && g.MACs() != c.scale*convMACs32+fcMACs {
+			t.Errorf("%dx%d: MACs %d, want %d·%d + %d", c.h, c.w, g.MACs(), c.scale, convMACs32, fcMACs)
+		}
+		// Checkpoints load at any size: the same keys with the same shapes as at 224.
+		if !slices.Equal(models.Keys(g), models.Keys(ref)) {
+			t.Errorf("%dx%d: keys differ from 224's", c.h, c.w)
+		}
+		for _, n := range ref.Nodes {
+			if m := g.Node(n.Name); m == nil || !reflect.DeepEqual(m.ParamSpecs(), n.ParamSpecs()) {
+				t.Errorf("%dx%d: %s's parameters differ from 224's", c.h, c.w, n.Name)
+			}
+		}
+		// Both forms are the same graph.
+		if d, err := models.BuildDeploy("vgg16", models.Options{InputH: c.h, InputW: c.w}); err != nil || d.String() != g.String() {
+			t.Errorf("%dx%d: deploy form differs: %v", c.h, c.w, err)
+		}
+	}
+}
+
 // TestDeployMatchesTrain checks the structural oracle: the deploy graph is the train graph
 // with every RepVGG block's branches (or every conv+BN pair) collapsed to one conv with
 // bias, in the same order and with the same shapes.
 func TestDeployMatchesTrain(t *testing.T) {
 	for _, name := range models.Names() {
-		o := models.Options{InputH: 64, InputW: 96, NumClasses: 10}
-		if name == "VGG-16" {
-			o = models.Options{NumClasses: 10}
-		}
-		g := mustBuild(t, name, o)
+		g := mustBuild(t, name, models.Options{InputH: 64, InputW: 96, NumClasses: 10})
 		d, err := models.Build(name, models.Options{InputH: g.Input().Shape.H, InputW: g.Input().Shape.W, NumClasses: 10, Deploy: true})
 		if err != nil {
 			t.Fatal(err)
@@ -381,8 +456,10 @@ func TestOptions(t *testing.T) {
 	if s := g.Node("layer4.2.relu").Out.Shape; s != (ir.Shape{C: 512, H: 2, W: 3}) {
 		t.Errorf("odd input: layer4 %v", s)
 	}
-	if _, err := models.Build("vgg16", models.Options{InputH: 32}); err == nil || !strings.Contains(err.Error(), "224..255") {
-		t.Errorf("VGG-16 at 32: %v", err)
+	for _, o := range []models.Options{{InputH: 31}, {InputH: 32, InputW: 31}, {InputH: 1}} {
+		if _, err := models.Build("vgg16", o); err == nil || !strings.Contains(err.Error(), "too small: its five 2x2 max pools need at least 32 pixels per side") {
+			t.Errorf("VGG-16 at %dx%d: %v", o.InputH, o.InputW, err)
+		}
 	}
 	if _, err := models.Build("vgg16", models.Options{InputH: 255, InputW: 224}); err != nil {
 		t.Errorf("VGG-16 at 255x224: %v", err)

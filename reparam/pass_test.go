@@ -59,6 +59,14 @@ var passCases = []struct {
 		x = b.ReLU("features.5", convBN(b, "features.3", x, 8, 3, 1, 1))
 		return b.MaxPool("features.6", x, 2, 2, 0)
 	}, ir.Shape{C: 3, H: 8, W: 8}},
+	{"vgg_bn_adaptive_head", func(b *ir.Builder) *ir.Value {
+		// torchvision's VGG head below 224: the BN folds, the adaptive pool (2x2 → 3x3,
+		// overlapping windows) passes through every pass unchanged.
+		x := b.ReLU("features.2", convBN(b, "features.0", b.Input(), 8, 3, 1, 1))
+		x = b.MaxPool("features.3", x, 2, 2, 0)
+		x = b.AdaptiveAvgPool("avgpool", x, 3, 3)
+		return b.Linear("classifier.0", b.Flatten("flatten", x), 10)
+	}, ir.Shape{C: 3, H: 4, W: 4}},
 }
 
 func TestPassesGolden(t *testing.T) {

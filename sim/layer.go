@@ -12,15 +12,16 @@ type LayerKind int
 // The layer kinds. Conv and GEMM run on the systolic array; the rest are vector operations
 // that cost elementwise work and traffic but no array MACs.
 const (
-	Conv       LayerKind = iota // 2-D convolution (groups, stride, padding), lowered to GEMMs
-	GEMM                        // fully connected / Linear: M = batch·Rows, N = OutC, K = InC
-	Pool                        // max or average pooling over a KH×KW window
-	GlobalPool                  // global average pooling: InH×InW → 1×1
-	Add                         // elementwise sum of NumInputs tensors (residual or branch add)
-	Mul                         // elementwise product of NumInputs tensors (SE scaling)
-	ReLU                        // elementwise max(x, 0)
-	Sigmoid                     // elementwise logistic
-	BatchNorm                   // per-channel scale and shift (train form); 2·C parameters
+	Conv         LayerKind = iota // 2-D convolution (groups, stride, padding), lowered to GEMMs
+	GEMM                          // fully connected / Linear: M = batch·Rows, N = OutC, K = InC
+	Pool                          // max or average pooling over a KH×KW window
+	GlobalPool                    // global average pooling: InH×InW → 1×1
+	AdaptivePool                  // adaptive average pooling: InH×InW → OutH×OutW (PyTorch's windows)
+	Add                           // elementwise sum of NumInputs tensors (residual or branch add)
+	Mul                           // elementwise product of NumInputs tensors (SE scaling)
+	ReLU                          // elementwise max(x, 0)
+	Sigmoid                       // elementwise logistic
+	BatchNorm                     // per-channel scale and shift (train form); 2·C parameters
 )
 
 type kindInfo struct {
@@ -29,15 +30,16 @@ type kindInfo struct {
 }
 
 var kinds = [...]kindInfo{
-	Conv:       {"conv", true},
-	GEMM:       {"gemm", true},
-	Pool:       {"pool", false},
-	GlobalPool: {"global_pool", false},
-	Add:        {"add", false},
-	Mul:        {"mul", false},
-	ReLU:       {"relu", false},
-	Sigmoid:    {"sigmoid", false},
-	BatchNorm:  {"batchnorm", false},
+	Conv:         {"conv", true},
+	GEMM:         {"gemm", true},
+	Pool:         {"pool", false},
+	GlobalPool:   {"global_pool", false},
+	AdaptivePool: {"adaptive_pool", false},
+	Add:          {"add", false},
+	Mul:          {"mul", false},
+	ReLU:         {"relu", false},
+	Sigmoid:      {"sigmoid", false},
+	BatchNorm:    {"batchnorm", false},
 }
 
 // String returns the kind's lower-case name ("conv", "gemm", "pool", ...).
@@ -60,6 +62,9 @@ func (k LayerKind) OnArray() bool { return k >= 0 && int(k) < len(kinds) && kind
 //   - GEMM: M = batch·Rows (Rows 0 means 1), K = InC, N = OutC. InH, InW are ignored.
 //   - Pool: window KH×KW, strides, padding as Conv; OutC = InC (0 means InC).
 //   - GlobalPool: averages each InH×InW plane to one value.
+//   - AdaptivePool: averages each InH×InW plane to OutH×OutW values, output (i, j) over
+//     PyTorch's adaptive window of rows ⌊i·InH/OutH⌋ … ⌈(i+1)·InH/OutH⌉ (exclusive) and the
+//     same for columns; windows may overlap or repeat pixels. OutC = InC (0 means InC).
 //   - Add, Mul: NumInputs inputs of shape InC×InH×InW, one output of that shape.
 //   - ReLU, Sigmoid, BatchNorm: one input, one output of the same shape.
 //
@@ -78,6 +83,7 @@ type Layer struct {
 	PadH, PadW       int // zero padding on each side (top and bottom; left and right)
 	Groups           int // Conv groups; 0 means 1 (InC for depthwise)
 	Rows             int // GEMM rows per image; 0 means 1
+	OutH, OutW       int // AdaptivePool output size
 
 	NumInputs int  // inputs of Add and Mul; 0 means 2 for them and 1 for everything else
 	Bias      bool // Conv, GEMM: OutC bias words are read with the weights
@@ -126,6 +132,8 @@ func (l *Layer) OutDims() (h, w int) {
 		return or1(l.Rows), 1
 	case GlobalPool:
 		return 1, 1
+	case AdaptivePool:
+		return l.OutH, l.OutW
 	}
 	return l.InH, l.InW
 }
@@ -183,8 +191,9 @@ func (l *Layer) WeightWords() int64 {
 }
 
 // VectorOps returns the elementwise operations of a vector layer per image: a window's
-// worth per pooled output, InH·InW per global-pool output, NumInputs−1 per Add/Mul output,
-// one per ReLU, Sigmoid and BatchNorm output (a fused multiply-add).
+// worth per pooled output (for AdaptivePool the sum of its windows' sizes), InH·InW per
+// global-pool output, NumInputs−1 per Add/Mul output, one per ReLU, Sigmoid and BatchNorm
+// output (a fused multiply-add).
 func (l *Layer) VectorOps() int64 {
 	out := l.OutElems()
 	switch l.Kind {
@@ -192,12 +201,32 @@ func (l *Layer) VectorOps() int64 {
 		return out * int64(or1(l.KH)) * int64(or1(l.KW))
 	case GlobalPool:
 		return out * int64(l.InH) * int64(l.InW)
+	case AdaptivePool:
+		// Σ_i Σ_j rows_i·cols_j = (Σ_i rows_i)·(Σ_j cols_j) per channel.
+		return int64(l.OutChannels()) * windowSum(l.InH, l.OutH) * windowSum(l.InW, l.OutW)
 	case Add, Mul:
 		return out * int64(l.Inputs()-1)
 	case ReLU, Sigmoid, BatchNorm:
 		return out
 	}
 	return 0
+}
+
+// adaptiveWindow returns the half-open input range [start, end) of output index i of an
+// adaptive pooling from in to out positions: start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉, as
+// PyTorch (and ir.AdaptiveWindow) computes it.
+func adaptiveWindow(i, in, out int) (start, end int) {
+	return i * in / out, ((i+1)*in + out - 1) / out
+}
+
+// windowSum returns the sum of the sizes of the out adaptive windows over in positions.
+func windowSum(in, out int) int64 {
+	var n int64
+	for i := range out {
+		s, e := adaptiveWindow(i, in, out)
+		n += int64(e - s)
+	}
+	return n
 }
 
 // maxDim bounds every dimension so that products of a few of them stay far from overflow.
@@ -231,7 +260,7 @@ func (l *Layer) Validate() error {
 		v int
 	}{{"KH", l.KH}, {"KW", l.KW}, {"StrideH", l.StrideH}, {"StrideW", l.StrideW},
 		{"PadH", l.PadH}, {"PadW", l.PadW}, {"Groups", l.Groups}, {"Rows", l.Rows},
-		{"NumInputs", l.NumInputs}, {"OutC", l.OutC}} {
+		{"NumInputs", l.NumInputs}, {"OutC", l.OutC}, {"OutH", l.OutH}, {"OutW", l.OutW}} {
 		nonneg(f.n, f.v)
 	}
 	switch l.Kind {
@@ -241,9 +270,13 @@ func (l *Layer) Validate() error {
 		if l.Kind == Conv && (l.InC%g != 0 || l.OutC%g != 0) {
 			bad("InC %d and OutC %d must be multiples of Groups %d", l.InC, l.OutC, g)
 		}
-	case Pool:
+	case Pool, AdaptivePool:
 		if l.OutC != 0 && l.OutC != l.InC {
 			bad("pooling keeps the channels: OutC %d != InC %d", l.OutC, l.InC)
+		}
+		if l.Kind == AdaptivePool {
+			pos("OutH", l.OutH)
+			pos("OutW", l.OutW)
 		}
 	}
 	if l.Kind == Conv || l.Kind == Pool {

@@ -163,6 +163,7 @@ type layerKey struct {
 	kind                                LayerKind
 	inH, inW, inC, outC, kh, kw, sh, sw int
 	ph, pw, groups, rows, inputs        int
+	outH, outW                          int
 	bias, relu, outOn                   bool
 	inOn                                uint64
 }
@@ -170,7 +171,7 @@ type layerKey struct {
 // keyOf returns l's key, or false when its on-chip flags do not fit the bit set.
 func keyOf(l *Layer) (layerKey, bool) {
 	k := layerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
-		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.Bias, l.FusedReLU, l.OutputOnChip, 0}
+		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU, l.OutputOnChip, 0}
 	if len(l.InputsOnChip) > 64 {
 		return k, false
 	}

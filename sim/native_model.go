@@ -147,7 +147,7 @@ func (m *model) vector(l *Layer, r *LayerResult) {
 	params := l.WeightWords()
 	var sramIn int64
 	switch l.Kind {
-	case Pool, GlobalPool:
+	case Pool, GlobalPool, AdaptivePool:
 		sramIn = r.VectorOps
 	default:
 		sramIn = int64(l.Inputs()) * out
