@@ -121,12 +121,24 @@ type modelFlags struct {
 	classes int
 }
 
-func (m *modelFlags) register(fs *flag.FlagSet, withWeights bool) {
-	fs.StringVar(&m.form, "form", "train", "model form: train (multi-branch) or deploy (fused)")
+// Which of the optional model flags a subcommand takes (--input-size and --classes always).
+const (
+	withForm    = 1 << iota // --form train|deploy
+	withWeights             // --weights
+	withSeed                // --seed, for the random weights used without --weights
+)
+
+func (m *modelFlags) register(fs *flag.FlagSet, which int) {
+	m.form = "train"
+	if which&withForm != 0 {
+		fs.StringVar(&m.form, "form", "train", "model form: train (multi-branch) or deploy (fused)")
+	}
 	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or the model file's input)")
 	fs.IntVar(&m.classes, "classes", 0, "classifier width (default 1000, or the model file's num_classes)")
-	if withWeights {
+	if which&withWeights != 0 {
 		fs.StringVar(&m.weights, "weights", "", "checkpoint `file` (.pth, .safetensors, .npz), train or deploy form; default: seeded random weights")
+	}
+	if which&withSeed != 0 {
 		fs.Uint64Var(&m.seed, "seed", 1, "seed for random weights when no --weights is given")
 	}
 }

@@ -20,8 +20,7 @@ the BN folded in). A .pth output loads in PyTorch with torch.load and
 load_state_dict(strict=True) into a deploy=True reference model. The fused tensors equal
 the reference's conversion bit for bit.`, stderr)
 	var mf modelFlags
-	mf.register(fs, true)
-	fs.Lookup("form").Usage = "ignored: the input is the train form, the output the deploy form"
+	mf.register(fs, withWeights)
 	fs.Lookup("weights").Usage = "train-form checkpoint `file` (.pth, .safetensors, .npz) (required)"
 	out := fs.String("o", "", "output `file`: .safetensors, .npz or .pth (required)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)

@@ -81,11 +81,11 @@ func parseDepth(s string) (lo, hi int, err error) {
 }
 
 func cmdFusion(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("fusion", "MODEL [MODEL...] [--hw FILE|PRESET] [--depth 1..6] [--sram BYTES] [--batch N] [--bits N] [--input HxW] [--form deploy|train] [--objective traffic|cycles|energy] [--format table|json|csv] [--plot fusion.svg]", fusionDesc, stderr)
+	fs := newFlagSet("fusion", "MODEL [MODEL...] [--hw PRESET|FILE] [--depth 1..6] [--sram SIZE] [--batch N] [--bits N] [--input-size H[xW]] [--form deploy|train] [--objective traffic|cycles|energy] [--format table|json|csv] [--plot fusion.svg]", fusionDesc, stderr)
 	var mf memFlags
 	mf.register(fs, hw.DefaultPreset)
 	fs.StringVar(&mf.plot, "plot", "", "write the depth-vs-traffic chart to `file` (.svg, .png, .pdf)")
-	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights (default: the hardware's ifmap+ofmap SRAM, the activation SRAM of `memory --hw`)")
+	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights (default: the hardware's ifmap+ofmap SRAM, the activation SRAM of memory --hw)")
 	depth := fs.String("depth", "1..6", "fusion depths to report, `K` or A..B; the best plan uses depths 1..B")
 	form := fs.String("form", "deploy", "model form: deploy (fused, plain) or train")
 	objective := fs.String("objective", "traffic", "what the best plan minimizes: traffic, cycles or energy")
@@ -105,8 +105,8 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 	if *form != "deploy" && *form != "train" {
 		errs = append(errs, fmt.Errorf("--form %q: want deploy or train", *form))
 	}
-	if cfg == nil && err == nil {
-		errs = append(errs, errors.New("--hw must name hardware"))
+	if mf.hwArg == "" {
+		errs = append(errs, errors.New("--hw must name hardware: a preset or a YAML file"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fail(stderr, "fusion", badInput(err))

@@ -11,10 +11,10 @@ import (
 )
 
 func cmdInfer(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("infer", "MODEL [--weights F] --input x.npy -o y.npy [--form train|deploy]",
+	fs := newFlagSet("infer", "MODEL [--weights FILE] --input x.npy -o y.npy [--form train|deploy] [--input-size H[xW]] [--seed N]",
 		"Run MODEL on a float32 NCHW batch (or one CHW image) with the reference interpreter and\nwrite the output (logits [N, classes]) as .npy. The model's input size is the array's.", stderr)
 	var mf modelFlags
-	mf.register(fs, true)
+	mf.register(fs, withForm|withWeights|withSeed)
 	// The array fixes the input size; --input-size only states what the caller expects.
 	fs.Lookup("input-size").Usage = "expected input size `H[xW]`; an error if x.npy's differs (default: x.npy's size)"
 	in := fs.String("input", "", "input `x.npy`, float32 [N, C, H, W] or [C, H, W] (required)")

@@ -42,11 +42,15 @@ type memFlags struct {
 }
 
 func (m *memFlags) register(fs *flag.FlagSet, hwDefault string) {
-	fs.StringVar(&m.hwArg, "hw", hwDefault, "hardware `preset` name or YAML file")
+	hwUsage := "hardware: a `preset` name (see vggsim presets) or a YAML file"
+	if hwDefault == "" {
+		hwUsage += "; without it, no simulation"
+	}
+	fs.StringVar(&m.hwArg, "hw", hwDefault, hwUsage)
 	fs.IntVar(&m.batch, "batch", 1, "images per run")
 	fs.IntVar(&m.bits, "bits", 0, "data width in bits (default: the hardware's, or 8)")
-	fs.StringVar(&m.input, "input", "", "input image size `H[xW]` (default 224, or a model file's input)")
-	fs.StringVar(&m.input, "input-size", "", "same as --input")
+	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or a model file's input)")
+	fs.StringVar(&m.input, "input", "", "same as --input-size")
 	fs.StringVar(&m.format, "format", "table", "output `format`: table, json or csv")
 }
 
@@ -173,7 +177,7 @@ type sweepRow struct {
 }
 
 func cmdMemory(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("memory", "MODEL [MODEL...] [--hw FILE|PRESET] [--batch N] [--bits N] [--input HxW] [--format table|json|csv] [--plot live.svg] [--plot-traffic traffic.svg] [--sweep] [--sram BYTES]", memoryDesc, stderr)
+	fs := newFlagSet("memory", "MODEL [MODEL...] [--hw PRESET|FILE] [--batch N] [--bits N] [--input-size H[xW]] [--format table|json|csv] [--plot live.svg] [--plot-traffic traffic.svg] [--sweep] [--sram SIZE] [--no-in-place]", memoryDesc, stderr)
 	var mf memFlags
 	mf.register(fs, "")
 	fs.StringVar(&mf.plot, "plot", "", "write the live-bytes chart (both forms) to `file` (.svg, .png, .pdf)")

@@ -42,14 +42,15 @@ params_train, params_deploy, macs_train, macs_deploy, conv_layers (deploy form),
 conv_layers_train, activation_elems (deploy form) and activation_elems_train; csv has the
 same columns, with input as HxW.
 
-VGG-16 needs an input of 224..255 pixels per side and is skipped for other sizes.`
+A zoo model that cannot take the --input size (VGG-16 needs at least 32 pixels per side)
+is skipped with a note; naming it explicitly makes that an input error.`
 
 func cmdModels(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("models", "[MODEL ...] [--format table|json|csv] [--input H[xW]] [--classes N]", modelsDesc, stderr)
+	fs := newFlagSet("models", "[MODEL ...] [--format table|json|csv] [--input-size H[xW]] [--classes N]", modelsDesc, stderr)
 	format := fs.String("format", "table", "output `format`: table, json or csv")
 	var input string
-	fs.StringVar(&input, "input", "", "input image size `H[xW]` (default 224, or a model file's input)")
-	fs.StringVar(&input, "input-size", "", "same as --input")
+	fs.StringVar(&input, "input-size", "", "input image size `H[xW]` (default 224, or a model file's input)")
+	fs.StringVar(&input, "input", "", "same as --input-size")
 	classes := fs.Int("classes", 0, "classifier width (default 1000, or a model file's num_classes)")
 	pos, code, ok := parseArgs(fs, args, 0, -1)
 	if !ok {

@@ -104,13 +104,20 @@ func TestModelsCSVAndArgs(t *testing.T) {
 	if !strings.Contains(out, "net,32x32,29402,26034,205120,184640,7,14,") {
 		t.Errorf("tiny counts:\n%s", out)
 	}
-	// The zoo at 32x32 skips VGG-16 with a note; naming it explicitly is an input error.
-	out, errs, code = runModels(t, "--input", "32", "--format", "json")
+	// The zoo at 32x32 lists VGG-16 too, with torchvision's adaptive pool to 7x7: the same
+	// parameters as at 224, and 313,196,544 conv + 123,633,664 classifier MACs (see
+	// models.TestVGG16AnySize).
+	out, errs, code = runModels(t, "--input", "32", "--format", "csv")
+	if code != exitOK || errs != "" || !strings.Contains(out, "\nVGG-16,32x32,138357544,138357544,436830208,436830208,13,13,") {
+		t.Errorf("VGG at 32: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	// Below 32 the zoo skips VGG-16 with a note; naming it explicitly is an input error.
+	out, errs, code = runModels(t, "--input", "16", "--format", "json")
 	if code != exitOK || !strings.Contains(errs, "skipping VGG-16: ") || strings.Contains(out, "VGG-16") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
-	if _, errs, code = runModels(t, "vgg16", "--input", "32"); code != exitUsage || !strings.Contains(errs, "224..255") {
-		t.Errorf("explicit VGG at 32: exit %d, %q", code, errs)
+	if _, errs, code = runModels(t, "vgg16", "--input", "31"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
+		t.Errorf("explicit VGG at 31: exit %d, %q", code, errs)
 	}
 }
 

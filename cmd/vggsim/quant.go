@@ -26,12 +26,11 @@ activations falls below --threshold are flagged.
 A deploy-form checkpoint is analyzed as well, without the branches. In JSON, an exact
 quantization (SQNR +Inf) is written as 999.`, stderr)
 	var mf modelFlags
-	mf.register(fs, true)
-	fs.Lookup("form").Usage = "ignored: the report covers the deploy form, and the train-form branches when the weights have them"
+	mf.register(fs, withWeights|withSeed)
 	in := fs.String("input", "", "calibration batch `x.npy` (float32 NCHW) for activation statistics; sets the input size")
 	bits := fs.Int("bits", 8, "quantization width in bits (4..16)")
 	thr := fs.Float64("threshold", 30, "flag layers whose per-tensor weight or activation SQNR is below this many dB")
-	format := fs.String("format", "table", "output format: table or json")
+	format := fs.String("format", "table", "output `format`: table or json")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code

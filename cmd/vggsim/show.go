@@ -8,10 +8,10 @@ import (
 )
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("show", "MODEL [--form train|deploy] [--dump-after PASS] [--input-size HxW]",
+	fs := newFlagSet("show", "MODEL [--form train|deploy] [--dump-after PASS] [--input-size H[xW]] [--classes N]",
 		"Print MODEL's graph in the IR text form. --dump-after prints the graph after the named\nre-parameterization pass ("+joinPasses()+") instead.", stderr)
 	var mf modelFlags
-	mf.register(fs, false)
+	mf.register(fs, withForm)
 	dump := fs.String("dump-after", "", "print the IR after this reparam `pass`")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/csv"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/vggsim/vggsim/hw"
@@ -28,18 +30,18 @@ type simulation struct {
 }
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("simulate", "[MODEL] [--hw FILE|PRESET] [--batch N] [--form train|deploy] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR]",
+	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR]",
 		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's CALC mode.", stderr)
 	var mf modelFlags
-	mf.register(fs, false)
+	mf.register(fs, withForm)
 	mf.form = "deploy"
 	fs.Lookup("form").DefValue = "deploy"
-	hwArg := fs.String("hw", hw.DefaultPreset, "hardware: a preset name (see `vggsim presets`) or a YAML `file`")
+	hwArg := fs.String("hw", hw.DefaultPreset, "hardware: a `preset` name (see vggsim presets) or a YAML file")
 	batch := fs.Int("batch", 1, "images per run")
-	format := fs.String("format", "table", "output: table, json or csv (scalesim with --scalesim-config)")
+	format := fs.String("format", "table", "output `format`: table, json or csv; with --scalesim-config also scalesim")
 	cfgPath := fs.String("scalesim-config", "", "SCALE-Sim .cfg `file` (compatibility mode)")
 	topo := fs.String("topology", "", "SCALE-Sim topology CSV `file` (compatibility mode)")
-	outDir := fs.String("o", "", "directory for SCALE-Sim report CSVs (compatibility mode)")
+	outDir := fs.String("o", "", "`dir`ectory for the SCALE-Sim report CSVs (compatibility mode only)")
 	pos, code, ok := parseArgs(fs, args, 0, 1)
 	if !ok {
 		return code
@@ -49,10 +51,30 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "vggsim simulate: MODEL and --scalesim-config/--topology exclude each other")
 			return exitUsage
 		}
+		// The .cfg describes the hardware and the topology the layers: the native mode's
+		// flags would be silently ignored.
+		var native []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "hw", "batch", "form", "input-size", "classes":
+				native = append(native, "--"+f.Name)
+			}
+		})
+		if len(native) > 0 {
+			fmt.Fprintf(stderr, "vggsim simulate: %s: not used with --scalesim-config (the .cfg and the topology describe the run)\n", strings.Join(native, ", "))
+			return exitUsage
+		}
 		return runScaleSim(*cfgPath, *topo, *outDir, *format, stdout, stderr)
 	}
 	if *format != "table" && *format != "json" && *format != "csv" {
-		return fail(stderr, "simulate", badInput(fmt.Errorf("--format %q: want table, json or csv", *format)))
+		why := ""
+		if *format == "scalesim" {
+			why = " (scalesim needs --scalesim-config and --topology)"
+		}
+		return fail(stderr, "simulate", badInput(fmt.Errorf("--format %q: want table, json or csv%s", *format, why)))
+	}
+	if *outDir != "" {
+		return fail(stderr, "simulate", badInput(fmt.Errorf("-o %s: -o names the directory for SCALE-Sim reports (with --scalesim-config); the native simulator prints to stdout", *outDir)))
 	}
 	if *batch < 1 {
 		return fail(stderr, "simulate", badInput(fmt.Errorf("--batch %d: want ≥ 1", *batch)))

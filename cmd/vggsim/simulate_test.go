@@ -350,9 +350,41 @@ func benchZoo(b *testing.B, deploy bool) {
 	}
 }
 
-// BenchmarkZoo: the 19 zoo models in deploy form (VGG-16 and ResNet-152 included), as
+// BenchmarkZoo: the 20 zoo models in deploy form (VGG-16 and ResNet-152 included), as
 // `vggsim simulate` runs them on edge-32.
 func BenchmarkZoo(b *testing.B) { benchZoo(b, true) }
 
 // BenchmarkZooTrain: the same in the train form (branch convs, BNs and adds).
 func BenchmarkZooTrain(b *testing.B) { benchZoo(b, false) }
+
+// TestVGG16AwayFrom224 runs VGG-16 at CIFAR's 32×32, where torchvision's
+// AdaptiveAvgPool2d((7, 7)) replicates the 512×1×1 last feature map (a vector layer of
+// 512·49 operations), and at 64×64 through the memory analysis.
+func TestVGG16AwayFrom224(t *testing.T) {
+	s := simJSON(t, "VGG-16", "--input-size", "32")
+	if s.Input != [2]int{32, 32} || s.Result.Total.MACs != 436830208 { // see models.TestVGG16AnySize
+		t.Errorf("input %v, MACs %d", s.Input, s.Result.Total.MACs)
+	}
+	found := false
+	for _, l := range s.Result.Layers {
+		if l.Name == "avgpool" {
+			found = true
+			if l.Kind != "adaptive_pool" || l.VectorOps != 512*49 || l.MACs != 0 {
+				t.Errorf("avgpool %+v", l)
+			}
+		}
+	}
+	if !found {
+		t.Error("no avgpool layer at 32x32")
+	}
+	if out := runLine(t, "simulate VGG-16 --input-size 32"); !strings.Contains(out, "avgpool  adaptive_pool") {
+		t.Errorf("table lacks the adaptive pool:\n%s", out)
+	}
+	if out := runLine(t, "memory VGG-16 --input 64 --hw edge-32"); !strings.Contains(out, "VGG-16, 64x64, 8-bit, batch 1") ||
+		!strings.Contains(out, "simulated on edge-32") {
+		t.Errorf("memory VGG-16 --input 64:\n%s", out)
+	}
+	if _, errs, code := vggsim(t, "simulate", "VGG-16", "--input-size", "16"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
+		t.Errorf("VGG-16 at 16: exit %d, %q", code, errs)
+	}
+}
