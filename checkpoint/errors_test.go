@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,23 +17,19 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// torchZipBytes builds a torch.save-style zip around a hand-written data.pkl.
+// torchZipBytes builds a torch.save-style zip around a hand-written data.pkl, with the
+// given storage records under archive/data/ in key order.
 func torchZipBytes(pkl []byte, storages map[string][]byte, extra ...string) []byte {
 	var buf bytes.Buffer
 	z := &torchZip{w: &buf}
-	add := func(name string, b []byte) {
-		z.record(name, int64(len(b)), func(w io.Writer) error { _, err := w.Write(b); return err })
-	}
-	add("archive/data.pkl", pkl)
-	for _, k := range []string{"0", "1", "2"} {
-		if b, ok := storages[k]; ok {
-			add("archive/data/"+k, b)
-		}
+	z.recordBytes("archive/data.pkl", pkl)
+	for _, k := range slices.Sorted(maps.Keys(storages)) {
+		z.recordBytes("archive/data/"+k, storages[k])
 	}
 	for _, name := range extra {
-		add(name, []byte("x"))
+		z.recordBytes(name, []byte("x"))
 	}
-	add("archive/version", []byte("3\n"))
+	z.recordBytes("archive/version", []byte("3\n"))
 	z.close()
 	return buf.Bytes()
 }
@@ -55,39 +52,14 @@ func pickleOf(f func(p *pickler)) []byte {
 	return p.buf.Bytes()
 }
 
-// rawTensor writes _rebuild_tensor_v2 of storage key with the given class, numel, offset,
-// size and stride, for hand-made malformed checkpoints.
-func rawTensor(p *pickler, class, key string, numel, offset int, size, stride []int) {
-	p.global("torch._utils", "_rebuild_tensor_v2")
-	p.op(opMark, opMark)
-	p.sharedStr("storage")
-	p.global("torch", class)
-	p.str(key)
-	p.sharedStr("cpu")
-	p.int(int64(numel))
-	p.op(opTuple)
-	p.put()
-	p.op(opBinpersid)
-	p.int(int64(offset))
-	p.intTuple(size)
-	p.intTuple(stride)
-	p.op(opNewfalse)
-	p.global("collections", "OrderedDict")
-	p.op(opEmptyTuple, opReduce)
-	p.put()
-	p.op(opTuple)
-	p.put()
-	p.op(opReduce)
-	p.put()
-}
-
-// oneTensorDict is the pickle of {"w": <tensor>} with the tensor written by rawTensor.
+// oneTensorDict is the pickle of {"w": <tensor>} with the tensor written by
+// pickler.rebuildTensor.
 func oneTensorDict(class string, numel, offset int, size, stride []int) []byte {
 	return pickleOf(func(p *pickler) {
 		p.op(opEmptyDict)
 		p.put()
 		p.str("w")
-		rawTensor(p, class, "0", numel, offset, size, stride)
+		p.rebuildTensor(class, "0", numel, offset, size, stride)
 		p.op(opSetitem)
 	})
 }
@@ -192,9 +164,9 @@ func TestBadInput(t *testing.T) {
 			p.put()
 			p.op(opMark)
 			p.str("module.w")
-			rawTensor(p, "FloatStorage", "0", 4, 0, []int{4}, []int{1})
+			p.rebuildTensor("FloatStorage", "0", 4, 0, []int{4}, []int{1})
 			p.str("w")
-			rawTensor(p, "FloatStorage", "0", 4, 0, []int{4}, []int{1})
+			p.rebuildTensor("FloatStorage", "0", 4, 0, []int{4}, []int{1})
 			p.op(opSetitems)
 		}), okStorage), `keys "module.w" and "w" are both "w" after stripping "module."`},
 		{"text.npz", zipOf("notes.txt", []byte("hi")), "zip archive holds neither a PyTorch data.pkl nor .npy arrays"},
@@ -283,13 +255,13 @@ func TestStrided(t *testing.T) {
 		p.put()
 		p.op(opMark)
 		p.str("t") // the transpose of [[0 1 2] [3 4 5]]
-		rawTensor(p, "FloatStorage", "0", 6, 0, []int{3, 2}, []int{1, 3})
+		p.rebuildTensor("FloatStorage", "0", 6, 0, []int{3, 2}, []int{1, 3})
 		p.str("row") // the second row, sharing the storage
-		rawTensor(p, "FloatStorage", "0", 6, 3, []int{3}, []int{1})
+		p.rebuildTensor("FloatStorage", "0", 6, 3, []int{3}, []int{1})
 		p.str("all") // the whole storage: may take it without copying
-		rawTensor(p, "FloatStorage", "0", 6, 0, []int{2, 3}, []int{3, 1})
+		p.rebuildTensor("FloatStorage", "0", 6, 0, []int{2, 3}, []int{3, 1})
 		p.str("bcast") // an expanded view, stride 0
-		rawTensor(p, "FloatStorage", "0", 6, 1, []int{2, 2}, []int{0, 1})
+		p.rebuildTensor("FloatStorage", "0", 6, 1, []int{2, 2}, []int{0, 1})
 		p.op(opSetitems)
 	})
 	sd, err := LoadBytes("strided.pth", torchZipBytes(pkl, storage))

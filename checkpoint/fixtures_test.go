@@ -76,7 +76,7 @@ func wrapFixture(t *testing.T, path string) []byte {
 		if strings.HasSuffix(f.Name, "/data.pkl") {
 			b = wrapPickle(b, "t")
 		}
-		z.record(f.Name, int64(len(b)), func(w io.Writer) error { _, err := w.Write(b); return err })
+		z.recordBytes(f.Name, b)
 	}
 	if err := z.close(); err != nil {
 		t.Fatal(err)

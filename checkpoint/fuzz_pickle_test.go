@@ -28,20 +28,7 @@ var fuzzStorages = func() map[string][]byte {
 
 // pickleZip wraps pkl as archive/data.pkl of a torch.save zip, with fuzzStorages under
 // archive/data/ and a version record, all with correct checksums.
-func pickleZip(pkl []byte) []byte {
-	var buf bytes.Buffer
-	z := &torchZip{w: &buf}
-	add := func(name string, b []byte) {
-		z.record(name, int64(len(b)), func(w io.Writer) error { _, err := w.Write(b); return err })
-	}
-	add("archive/data.pkl", pkl)
-	for i := range len(fuzzStorages) {
-		add("archive/data/"+storageKey(i), fuzzStorages[storageKey(i)])
-	}
-	add("archive/version", []byte("3\n"))
-	z.close()
-	return buf.Bytes()
-}
+func pickleZip(pkl []byte) []byte { return torchZipBytes(pkl, fuzzStorages) }
 
 // goldenPickle returns the data.pkl record of a golden checkpoint, or nil.
 func goldenPickle(name string) []byte {

@@ -81,7 +81,7 @@ func goldenSeed() []byte {
 		rc, _ := f.Open()
 		rec, _ := io.ReadAll(rc)
 		rc.Close()
-		z.record(f.Name, int64(len(rec)), func(w io.Writer) error { _, err := w.Write(rec); return err })
+		z.recordBytes(f.Name, rec)
 	}
 	z.close()
 	return buf.Bytes()

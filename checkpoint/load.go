@@ -52,6 +52,18 @@ type Info struct {
 	Converted map[string]string
 }
 
+// noteConversion records in info.Converted that key was stored as e, unless e is one of
+// the element types a Tensor holds (float32, int64).
+func (info *Info) noteConversion(key string, e npy.Elem) {
+	if e == npy.F32 || e == npy.I64 {
+		return
+	}
+	if info.Converted == nil {
+		info.Converted = map[string]string{}
+	}
+	info.Converted[key] = e.String()
+}
+
 // stripPrefix is the prefix DataParallel and DistributedDataParallel put on every key.
 const stripPrefix = "module."
 
@@ -233,10 +245,7 @@ func stripModulePrefix(sd *StateDict, info *Info) error {
 	out := &StateDict{Keys: make([]string, 0, len(sd.Keys)), Tensors: make(map[string]*tensor.Tensor, len(sd.Keys))}
 	from := make(map[string]string, len(sd.Keys))
 	for _, k := range sd.Keys {
-		nk := k
-		for strings.HasPrefix(nk, stripPrefix) { // DataParallel inside DataParallel repeats it
-			nk = nk[len(stripPrefix):]
-		}
+		nk := trimModulePrefix(k)
 		if prev, dup := from[nk]; dup {
 			return errorf("keys %q and %q are both %q after stripping %q", prev, k, nk, stripPrefix)
 		}
@@ -248,12 +257,18 @@ func stripModulePrefix(sd *StateDict, info *Info) error {
 	if info.Converted != nil {
 		conv := make(map[string]string, len(info.Converted))
 		for k, v := range info.Converted {
-			for strings.HasPrefix(k, stripPrefix) {
-				k = k[len(stripPrefix):]
-			}
-			conv[k] = v
+			conv[trimModulePrefix(k)] = v
 		}
 		info.Converted = conv
 	}
 	return nil
+}
+
+// trimModulePrefix removes every leading "module." from k: DataParallel inside
+// DataParallel repeats it.
+func trimModulePrefix(k string) string {
+	for strings.HasPrefix(k, stripPrefix) {
+		k = k[len(stripPrefix):]
+	}
+	return k
 }

@@ -210,30 +210,35 @@ func (p *pickler) stateDict(sd *StateDict, opt pthOptions) {
 // storageKey is the persistent-id key torch.save gives the i-th storage it meets.
 func storageKey(i int) string { return strconv.Itoa(i) }
 
-// tensor writes
+// tensor writes t as a contiguous view of the whole storage key: FloatStorage or
+// LongStorage by dtype, offset 0, C-order strides.
+func (p *pickler) tensor(t *tensor.Tensor, key string) {
+	class := "FloatStorage"
+	if t.DType == tensor.Int64 {
+		class = "LongStorage"
+	}
+	p.rebuildTensor(class, key, t.Len(), 0, t.Shape, contiguousStrides(t.Shape))
+}
+
+// rebuildTensor writes
 //
 //	torch._utils._rebuild_tensor_v2(
-//	    persistent_load(('storage', torch.FloatStorage, key, 'cpu', numel)),
-//	    0, size, stride, False, collections.OrderedDict())
-func (p *pickler) tensor(t *tensor.Tensor, key string) {
+//	    persistent_load(('storage', torch.<class>, key, 'cpu', numel)),
+//	    offset, size, stride, False, collections.OrderedDict())
+func (p *pickler) rebuildTensor(class, key string, numel, offset int, size, stride []int) {
 	p.global("torch._utils", "_rebuild_tensor_v2")
-	p.op(opMark)
-	p.op(opMark)
+	p.op(opMark, opMark)
 	p.sharedStr("storage")
-	if t.DType == tensor.Int64 {
-		p.global("torch", "LongStorage")
-	} else {
-		p.global("torch", "FloatStorage")
-	}
+	p.global("torch", class)
 	p.str(key)
 	p.sharedStr("cpu")
-	p.int(int64(t.Len()))
+	p.int(int64(numel))
 	p.op(opTuple)
 	p.put()
 	p.op(opBinpersid)
-	p.int(0)
-	p.intTuple(t.Shape)
-	p.intTuple(contiguousStrides(t.Shape))
+	p.int(int64(offset))
+	p.intTuple(size)
+	p.intTuple(stride)
 	p.op(opNewfalse)
 	p.global("collections", "OrderedDict")
 	p.op(opEmptyTuple, opReduce)

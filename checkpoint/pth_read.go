@@ -494,12 +494,7 @@ func (l *torchLoader) stateDict(obj any) (*StateDict, error) {
 		if err != nil {
 			return nil, errorf("key %q: %v", key, err)
 		}
-		if e := ref.storage.class.elem; e != npy.F32 && e != npy.I64 {
-			if l.info.Converted == nil {
-				l.info.Converted = map[string]string{}
-			}
-			l.info.Converted[key] = e.String()
-		}
+		l.info.noteConversion(key, ref.storage.class.elem)
 		sd.Set(key, t)
 	}
 	return sd, nil

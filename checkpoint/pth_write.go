@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"bufio"
 	"encoding/binary"
 	"hash/crc32"
 	"io"
@@ -31,26 +30,16 @@ func SavePTH(path string, sd *StateDict) error {
 }
 
 func savePTH(path string, sd *StateDict, opt pthOptions) error {
-	if err := sd.check(); err != nil {
-		return named(path, errorf("%v", err))
-	}
-	return named(path, writeFileAtomic(path, func(w *bufio.Writer) error {
+	return save(path, sd, func(w io.Writer) error {
 		return writePTH(w, archiveStem(path), sd, opt)
-	}))
+	})
 }
 
 // writePTH writes the torch.save zip of sd with root folder stem to w.
 func writePTH(w io.Writer, stem string, sd *StateDict, opt pthOptions) error {
-	pkl := encodeStateDict(sd, opt)
 	z := &torchZip{w: w}
-	z.record(stem+"/data.pkl", int64(len(pkl)), func(w io.Writer) error {
-		_, err := w.Write(pkl)
-		return err
-	})
-	z.record(stem+"/byteorder", 6, func(w io.Writer) error {
-		_, err := io.WriteString(w, "little")
-		return err
-	})
+	z.recordBytes(stem+"/data.pkl", encodeStateDict(sd, opt))
+	z.recordBytes(stem+"/byteorder", []byte("little"))
 	// torch.save writes the storages sorted by key as strings: 0, 1, 10, 11, …, 2, ….
 	order := make([]int, len(sd.Keys))
 	for i := range order {
@@ -63,10 +52,7 @@ func writePTH(w io.Writer, stem string, sd *StateDict, opt pthOptions) error {
 			return npy.WriteElems(w, t)
 		})
 	}
-	z.record(stem+"/version", 2, func(w io.Writer) error {
-		_, err := io.WriteString(w, "3\n")
-		return err
-	})
+	z.recordBytes(stem+"/version", []byte("3\n"))
 	return z.close()
 }
 
@@ -164,6 +150,14 @@ func (z *torchZip) record(name string, size int64, body func(io.Writer) error) {
 	}
 	z.write(d)
 	z.entries = append(z.entries, e)
+}
+
+// recordBytes writes one stored entry holding b.
+func (z *torchZip) recordBytes(name string, b []byte) {
+	z.record(name, int64(len(b)), func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 // close writes the central directory, the zip64 end record and locator, and the classic

@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -97,12 +96,7 @@ func loadSafetensors(r io.ReaderAt, size int64, info *Info) (*StateDict, error) 
 		if err != nil {
 			return nil, errorf("tensor %q: %v", e.name, err)
 		}
-		if e.elem != npy.F32 && e.elem != npy.I64 {
-			if info.Converted == nil {
-				info.Converted = map[string]string{}
-			}
-			info.Converted[e.name] = e.elem.String()
-		}
+		info.noteConversion(e.name, e.elem)
 		sd.Set(e.name, t)
 	}
 	return sd, nil
@@ -185,12 +179,7 @@ func parseSafetensorsHeader(hdr []byte) ([]stEntry, map[string]string, error) {
 // safetensors.torch and transformers expect). The header is padded with spaces to a
 // multiple of 8 bytes so that the data is aligned. Errors name the file.
 func SaveSafetensors(path string, sd *StateDict) error {
-	if err := sd.check(); err != nil {
-		return named(path, errorf("%v", err))
-	}
-	return named(path, writeFileAtomic(path, func(w *bufio.Writer) error {
-		return writeSafetensors(w, sd)
-	}))
+	return save(path, sd, func(w io.Writer) error { return writeSafetensors(w, sd) })
 }
 
 // writeSafetensors writes the safetensors file of sd to w.

@@ -28,12 +28,16 @@ func Save(path string, sd *StateDict) error {
 // SaveNPZ writes sd to path as an .npz archive, as numpy.savez(path, **sd) does: one stored
 // "<key>.npy" entry per key, in key order. Errors name the file.
 func SaveNPZ(path string, sd *StateDict) error {
+	return save(path, sd, func(w io.Writer) error { return npy.WriteNPZTo(w, sd.Keys, sd.Tensors) })
+}
+
+// save checks sd and writes it to path through write, atomically (see writeFileAtomic).
+// Nothing is created for an invalid state dict. Errors name the file.
+func save(path string, sd *StateDict, write func(w io.Writer) error) error {
 	if err := sd.check(); err != nil {
 		return named(path, errorf("%v", err))
 	}
-	return named(path, writeFileAtomic(path, func(w *bufio.Writer) error {
-		return npy.WriteNPZTo(w, sd.Keys, sd.Tensors)
-	}))
+	return named(path, writeFileAtomic(path, write))
 }
 
 // loadNPZ reads an .npz archive; keys are the array names.
@@ -56,7 +60,7 @@ func loadNPZ(r io.ReaderAt, size int64) (*StateDict, error) {
 // writeFileAtomic writes a file through fill into a temporary file next to path and renames
 // it over path only when everything succeeded, so that a failed save never leaves a
 // truncated checkpoint behind.
-func writeFileAtomic(path string, fill func(w *bufio.Writer) error) error {
+func writeFileAtomic(path string, fill func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -260,7 +260,7 @@ func seNet(t testing.TB) *ir.Graph {
 		}
 		n.Params = map[string]*tensor.Tensor{}
 		for _, s := range n.ParamSpecs() {
-			if s.Optional || (s.Name == "bias" && n.Op == ir.Conv && !n.Attrs.Bias) {
+			if s.Optional {
 				continue
 			}
 			seed++

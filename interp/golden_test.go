@@ -30,8 +30,7 @@ func trainBlock(b *ir.Builder, prefix string, x *ir.Value, cout, stride, groups 
 }
 
 // loadParams sets the parameters of every Conv, BatchNorm and Linear node of g from the
-// files dir/<filePrefix><node>.<param>.npy, skipping absent optional ones and bias of
-// bias-free convs.
+// files dir/<filePrefix><node>.<param>.npy, skipping the optional ones.
 func loadParams(t *testing.T, g *ir.Graph, dir, filePrefix string) {
 	t.Helper()
 	for _, n := range g.Nodes {
@@ -40,7 +39,7 @@ func loadParams(t *testing.T, g *ir.Graph, dir, filePrefix string) {
 		}
 		n.Params = map[string]*tensor.Tensor{}
 		for _, s := range n.ParamSpecs() {
-			if s.Optional || (n.Op == ir.Conv && s.Name == "bias" && !n.Attrs.Bias) {
+			if s.Optional {
 				continue
 			}
 			n.Params[s.Name] = mustNpy(t, filepath.Join(dir, filePrefix+n.Key(s.Name)+".npy"))

@@ -12,11 +12,7 @@ import (
 // TestParseGoldenFiles parses every golden .ir file (this package's and the model zoo's)
 // and prints it back: the text must come out byte for byte the same.
 func TestParseGoldenFiles(t *testing.T) {
-	var files []string
-	for _, pat := range []string{"testdata/*.ir", "../models/testdata/*.ir"} {
-		m, _ := filepath.Glob(pat)
-		files = append(files, m...)
-	}
+	files := goldenIRFiles()
 	if len(files) < 4 {
 		t.Fatalf("found only %d golden .ir files: %v", len(files), files)
 	}
@@ -32,6 +28,28 @@ func TestParseGoldenFiles(t *testing.T) {
 		}
 		if got := g.String(); got != string(b) {
 			t.Errorf("%s: parse+print changed the text:\n%s", file, got)
+		}
+	}
+}
+
+// goldenIRFiles returns the golden .ir files of this package and of the model zoo.
+func goldenIRFiles() []string {
+	var files []string
+	for _, pat := range []string{"testdata/*.ir", "../models/testdata/*.ir"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	return files
+}
+
+// wantParseErrors fails t unless Parse("x.ir", src) fails with an error containing want,
+// for every case.
+func wantParseErrors(t *testing.T, cases []struct{ src, want string }) {
+	t.Helper()
+	for _, c := range cases {
+		_, err := Parse("x.ir", strings.NewReader(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v, want %q", c.src, err, c.want)
 		}
 	}
 }
@@ -92,6 +110,9 @@ func TestVerifyChecks(t *testing.T) {
 	wantVerify(t, "groups 0", g, "groups=0 does not divide")
 
 	// Shapes: conv output, elementwise mismatch, add of different shapes, linear of a map.
+	g = plainNet(t)
+	g.Nodes[1].Out.Shape.H = 9
+	wantVerify(t, "conv shape", g, "stage0.rbr_reparam (conv): result 8x9x8, want 8x8x8")
 	g = plainNet(t)
 	g.Nodes[2].Out.Shape = Shape{8, 4, 4}
 	wantVerify(t, "relu shape", g, "stage0.relu (relu): operand shape 8x8x8 != result 8x4x4")
@@ -249,7 +270,7 @@ func TestCloneIndependent(t *testing.T) {
 // TestParseErrorsPositions pins line and column of more malformed inputs.
 func TestParseErrorsPositions(t *testing.T) {
 	hdr := "graph \"g\"\n%0 = input : 3x4x4\n"
-	for _, c := range []struct{ src, want string }{
+	wantParseErrors(t, []struct{ src, want string }{
 		{"graf \"g\"\n", "x.ir:1:5: expected \"graph NAME\" header"},
 		{hdr + "%2 = relu %0 @r : 3x4x4\n", "x.ir:3:3: value %2 out of order, want %1"},
 		{hdr + "%1 = relu %0 r : 3x4x4\n", "x.ir:3:14: expected '@'"},
@@ -261,10 +282,5 @@ func TestParseErrorsPositions(t *testing.T) {
 		{hdr + "%1 = relu %0 @r : 3x0x4\n", "bad shape \"3x0x4\""},
 		{hdr + "%1 = relu %0 @r : 3x4x4 junk\n", "x.ir:3:25: unexpected \"junk\""},
 		{hdr + "%1 = relu %0 @r : 3x4x4\n%2 = relu %0 @r : 3x4x4\nreturn %2\n", "node name empty or duplicate"},
-	} {
-		_, err := Parse("x.ir", strings.NewReader(c.src))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Parse(%q) = %v, want %q", c.src, err, c.want)
-		}
-	}
+	})
 }

@@ -2,6 +2,8 @@ package models
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,10 +83,7 @@ func Bind(g *ir.Graph, keys []string, tensors map[string]*tensor.Tensor) error {
 // BindWith is Bind with options.
 func BindWith(g *ir.Graph, keys []string, tensors map[string]*tensor.Tensor, opts BindOptions) error {
 	if keys == nil {
-		for k := range tensors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys = slices.Sorted(maps.Keys(tensors))
 	}
 	prefix := ""
 	if len(keys) > 0 {

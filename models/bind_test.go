@@ -3,7 +3,9 @@ package models_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,15 +18,13 @@ import (
 // state dict.
 func tiny(t *testing.T, deploy bool, seed uint64) (*ir.Graph, []string, map[string]*tensor.Tensor) {
 	t.Helper()
-	g, err := models.Resolve("testdata/tiny_repvgg.yaml", models.Options{Deploy: deploy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := fresh(t, deploy)
 	models.InitWeights(g, seed)
 	keys, sd := models.Unbind(g)
 	return g, keys, sd
 }
 
+// fresh returns the golden tiny model (train or deploy form) without parameters.
 func fresh(t *testing.T, deploy bool) *ir.Graph {
 	t.Helper()
 	g, err := models.Resolve("testdata/tiny_repvgg.yaml", models.Options{Deploy: deploy})
@@ -34,18 +34,9 @@ func fresh(t *testing.T, deploy bool) *ir.Graph {
 	return g
 }
 
+// without returns keys without the ones in drop, in order.
 func without(keys []string, drop ...string) []string {
-	var out []string
-	for _, k := range keys {
-		keep := true
-		for _, d := range drop {
-			keep = keep && k != d
-		}
-		if keep {
-			out = append(out, k)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return slices.Contains(drop, k) })
 }
 
 func TestBindRoundTrip(t *testing.T) {
@@ -116,10 +107,7 @@ func TestBindCounter(t *testing.T) {
 func TestBindStrict(t *testing.T) {
 	_, keys, sd := tiny(t, false, 3)
 	g := fresh(t, false)
-	bad := map[string]*tensor.Tensor{}
-	for k, v := range sd {
-		bad[k] = v
-	}
+	bad := maps.Clone(sd)
 	bk := without(keys, "stage2.1.rbr_identity.weight", "stage0.rbr_1x1.conv.weight", "linear.bias")
 	bad["extra.weight"] = tensor.New(3)
 	bad["stage9.rbr_dense.conv.weight"] = tensor.New(3)
@@ -149,10 +137,7 @@ func TestBindStrict(t *testing.T) {
 		t.Error("non-strict: incomplete nodes must stay unbound, complete ones bound")
 	}
 	// Wrong dtype and inconsistent tensors are reported, never panic.
-	bad2 := map[string]*tensor.Tensor{}
-	for k, v := range sd {
-		bad2[k] = v
-	}
+	bad2 := maps.Clone(sd)
 	bad2["linear.bias"] = tensor.FromI64(make([]int64, 10), 10)
 	bad2["linear.weight"] = &tensor.Tensor{Shape: []int{10, 32}, F32: make([]float32, 3)}
 	bad2["stage0.rbr_dense.bn.weight"] = nil
@@ -260,8 +245,7 @@ func TestInitWeights(t *testing.T) {
 		t.Errorf("seed 42 values %s, want %s", got, want)
 	}
 	// A node's values depend only on the seed, its name and its shape.
-	d, _, sd := tiny(t, true, 42)
-	_ = d
+	_, _, sd := tiny(t, true, 42)
 	if sd["linear.weight"].F32[5] != sa["linear.weight"].F32[5] {
 		t.Error("linear differs between train and deploy graphs with the same seed")
 	}

@@ -2,18 +2,15 @@ package models_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/golden"
+	"github.com/vggsim/vggsim/internal/npy"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/tensor"
@@ -21,53 +18,6 @@ import (
 
 // goldenDir holds the reference outputs of the official RepVGG code.
 const goldenDir = "../../shared/reference/golden"
-
-var npyHeaderRE = regexp.MustCompile(`'descr':\s*'([^']+)'.*'fortran_order':\s*(False|True).*'shape':\s*\(([^)]*)\)`)
-
-// readNPY reads a little-endian '<f4' or '<i8' C-order .npy file (what the golden set holds).
-func readNPY(t *testing.T, path string) *tensor.Tensor {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 10 || string(b[1:6]) != "NUMPY" || b[6] != 1 {
-		t.Fatalf("%s: not a version-1 .npy file", path)
-	}
-	hlen := int(binary.LittleEndian.Uint16(b[8:10]))
-	m := npyHeaderRE.FindStringSubmatch(string(b[10 : 10+hlen]))
-	if m == nil || m[2] != "False" {
-		t.Fatalf("%s: unsupported header %q", path, b[10:10+hlen])
-	}
-	var shape []int
-	for _, f := range strings.Split(m[3], ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				t.Fatalf("%s: shape %q", path, m[3])
-			}
-			shape = append(shape, n)
-		}
-	}
-	data := b[10+hlen:]
-	n := tensor.Numel(shape)
-	switch m[1] {
-	case "<f4":
-		f := make([]float32, n)
-		for i := range f {
-			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-		}
-		return tensor.FromF32(f, shape...)
-	case "<i8":
-		v := make([]int64, n)
-		for i := range v {
-			v[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
-		}
-		return tensor.FromI64(v, shape...)
-	}
-	t.Fatalf("%s: dtype %s", path, m[1])
-	return nil
-}
 
 type manifestCase struct {
 	Name       string   `json:"name"`
@@ -98,9 +48,14 @@ func tinyCase(t *testing.T) manifestCase {
 
 // loadGoldenSD reads the golden state dict saved as prefix.<key>.npy files.
 func loadGoldenSD(t *testing.T, prefix string, keys []string) map[string]*tensor.Tensor {
+	t.Helper()
 	sd := map[string]*tensor.Tensor{}
 	for _, k := range keys {
-		sd[k] = readNPY(t, filepath.Join(goldenDir, "tiny_repvgg", prefix+"."+k+".npy"))
+		x, err := npy.ReadFile(filepath.Join(goldenDir, "tiny_repvgg", prefix+"."+k+".npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd[k] = x
 	}
 	return sd
 }

@@ -3,8 +3,9 @@ package models
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/vggsim/vggsim/ir"
@@ -103,9 +104,11 @@ func (s *Spec) problems() []specProblem {
 	if s.Family != "" && s.Family != "repvgg" {
 		add("family", "unknown family %q; only \"repvgg\" is supported", s.Family)
 	}
+	blocksOK := true
 	for i, n := range s.NumBlocks {
 		if n < 1 || n > maxBlocksPerStage {
 			add(fmt.Sprintf("num_blocks[%d]", i), "stage %d has %d blocks; want 1..%d", i+1, n, maxBlocksPerStage)
+			blocksOK = false
 		}
 	}
 	widthsOK := true
@@ -130,22 +133,13 @@ func (s *Spec) problems() []specProblem {
 	if s.InputH < 0 || s.InputH > maxInput || s.InputW < 0 || s.InputW > maxInput {
 		add("input", "input %dx%d; want 1..%d pixels per side", s.InputH, s.InputW, maxInput)
 	}
-	blocksOK := true
-	for _, n := range s.NumBlocks {
-		blocksOK = blocksOK && n >= 1 && n <= maxBlocksPerStage
-	}
 	if !widthsOK || !blocksOK {
 		// Block layout is meaningless; the groups map cannot be checked.
 		return ps
 	}
 	bs := s.blocks()
 	last := len(bs) - 1
-	keys := make([]int, 0, len(s.OverrideGroupsMap))
-	for k := range s.OverrideGroupsMap {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.OverrideGroupsMap)) {
 		g := s.OverrideGroupsMap[k]
 		f := fmt.Sprintf("override_groups_map[%d]", k)
 		switch {

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -416,11 +417,7 @@ func (s *Spec) YAML() []byte {
 	}
 	fmt.Fprintf(&b, "width_multiplier: [%s]\n", strings.Join(w, ", "))
 	if len(s.OverrideGroupsMap) > 0 {
-		keys := make([]int, 0, len(s.OverrideGroupsMap))
-		for k := range s.OverrideGroupsMap {
-			keys = append(keys, k)
-		}
-		sort.Ints(keys)
+		keys := slices.Sorted(maps.Keys(s.OverrideGroupsMap))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = fmt.Sprintf("%d: %d", k, s.OverrideGroupsMap[k])
@@ -449,11 +446,6 @@ func ZooSpec(name string) (*Spec, error) {
 		return nil, fmt.Errorf("model %s is not a RepVGG; only RepVGG models have a Spec", e.name)
 	}
 	c := *s
-	if s.OverrideGroupsMap != nil {
-		c.OverrideGroupsMap = make(map[int]int, len(s.OverrideGroupsMap))
-		for k, v := range s.OverrideGroupsMap {
-			c.OverrideGroupsMap[k] = v
-		}
-	}
+	c.OverrideGroupsMap = maps.Clone(s.OverrideGroupsMap)
 	return &c, nil
 }

@@ -74,12 +74,11 @@ func TestExactCounts(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: counts %v, want %v", w.name, got, want)
 		}
-		// Counts.Params must agree with ir's nn.Parameter count.
+		// Counts.Params, computed from the attributes, must agree with ir's count from the
+		// parameter specs. (Count's MACs are ir's Node.MACs summed, so there is nothing to
+		// cross-check there.)
 		if ct.Params != g.Params() || cd.Params != d.Params() {
 			t.Errorf("%s: Count params %d/%d, ir Graph.Params %d/%d", w.name, ct.Params, cd.Params, g.Params(), d.Params())
-		}
-		if ct.MACs != g.MACs() {
-			t.Errorf("%s: Count MACs %d, ir %d", w.name, ct.MACs, g.MACs())
 		}
 		if dc, err := models.DeployCounts(w.name, models.Options{}); err != nil || dc != cd {
 			t.Errorf("%s: DeployCounts = %+v, %v", w.name, dc, err)

@@ -55,7 +55,8 @@ func FromF32(data []float32, shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), F32: data}
 }
 
-// FromI64 wraps data (not copied) as an int64 tensor of the given shape.
+// FromI64 wraps data (not copied) as an int64 tensor of the given shape. Like FromF32, it
+// panics if the lengths disagree.
 func FromI64(data []int64, shape ...int) *Tensor {
 	if len(data) != Numel(shape) {
 		panic(fmt.Sprintf("tensor.FromI64: %d elements for shape %v", len(data), shape))

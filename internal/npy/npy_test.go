@@ -128,6 +128,13 @@ func TestReadDTypes(t *testing.T) {
 	}
 }
 
+// sameTensor reports whether a and b have the same dtype and shape and bit-identical data.
+func sameTensor(a, b *tensor.Tensor) bool {
+	return a.DType == b.DType && tensor.SameShape(a.Shape, b.Shape) &&
+		equalF32(a.F32, b.F32) && slices.Equal(a.I64, b.I64)
+}
+
+// equalF32 reports whether a and b hold the same float32 bit patterns.
 func equalF32(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
@@ -185,8 +192,7 @@ func TestZeroDAndEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", x, err)
 		}
-		if y.DType != x.DType || !tensor.SameShape(x.Shape, y.Shape) ||
-			!equalF32(x.F32, y.F32) || !slices.Equal(x.I64, y.I64) {
+		if !sameTensor(x, y) {
 			t.Errorf("round trip: got %v %v %v, want %v", y, y.F32, y.I64, x)
 		}
 	}
@@ -311,8 +317,7 @@ func TestNPZRoundTrip(t *testing.T) {
 	}
 	for _, n := range names {
 		a, b := m[n], got[n]
-		if b == nil || a.DType != b.DType || !tensor.SameShape(a.Shape, b.Shape) ||
-			!equalF32(a.F32, b.F32) || !slices.Equal(a.I64, b.I64) {
+		if b == nil || !sameTensor(a, b) {
 			t.Errorf("%s: got %v, want %v", n, b, a)
 		}
 	}
