@@ -47,18 +47,15 @@ func Load(path string) (*Config, error) {
 // "file:line:col: field.path: message", in file order.
 func Parse(filename string, data []byte) (*Config, error) {
 	p := &parser{filename: filename, pos: map[string]Pos{}, raw: map[string]string{}, bad: map[string]bool{}}
-	root := p.decode(data)
-	if root == nil {
-		p.errs.Sort()
-		return nil, p.errs
+	if root := p.decode(data); root != nil {
+		c := p.config(root)
+		p.errs = append(p.errs, c.check(p, p.bad)...)
+		if len(p.errs) == 0 {
+			return c, nil
+		}
 	}
-	c := p.config(root)
-	p.errs = append(p.errs, c.check(p, p.bad)...)
-	if len(p.errs) > 0 {
-		p.errs.Sort()
-		return nil, p.errs
-	}
-	return c, nil
+	p.errs.Sort()
+	return nil, p.errs
 }
 
 // parser walks one file's node tree, collecting problems.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,48 +64,53 @@ const (
 
 // units is every accepted symbol. Within a kind, larger units come first: Format tries them
 // in this order. SI prefixes are powers of 1000 (kB = KB = 1000 B), IEC ones powers of 1024.
-var units = []unit{
-	{sym: "TiB", kind: kindSize, num: tebi, den: 1},
-	{sym: "TB", kind: kindSize, num: 1e12, den: 1},
-	{sym: "GiB", kind: kindSize, num: gibi, den: 1},
-	{sym: "GB", kind: kindSize, num: 1e9, den: 1},
-	{sym: "MiB", kind: kindSize, num: mebi, den: 1},
-	{sym: "MB", kind: kindSize, num: 1e6, den: 1},
-	{sym: "KiB", kind: kindSize, num: kibi, den: 1},
-	{sym: "kB", kind: kindSize, num: 1e3, den: 1},
-	{sym: "KB", kind: kindSize, num: 1e3, den: 1},
-	{sym: "B", kind: kindSize, num: 1, den: 1},
+var units = slices.Concat(
+	byteUnits(kindSize, ""),
+	[]unit{
+		{sym: "THz", kind: kindFrequency, num: 1e12, den: 1},
+		{sym: "GHz", kind: kindFrequency, num: 1e9, den: 1},
+		{sym: "MHz", kind: kindFrequency, num: 1e6, den: 1},
+		{sym: "kHz", kind: kindFrequency, num: 1e3, den: 1},
+		{sym: "Hz", kind: kindFrequency, num: 1, den: 1},
+	},
+	byteUnits(kindBandwidth, "/s"),
+	[]unit{
+		{sym: "J", kind: kindEnergy, num: 1e12, den: 1},
+		{sym: "mJ", kind: kindEnergy, num: 1e9, den: 1},
+		{sym: "uJ", kind: kindEnergy, num: 1e6, den: 1},
+		{sym: "µJ", kind: kindEnergy, num: 1e6, den: 1},
+		{sym: "nJ", kind: kindEnergy, num: 1e3, den: 1},
+		{sym: "pJ", kind: kindEnergy, num: 1, den: 1, min: 0.01},
+		{sym: "fJ", kind: kindEnergy, num: 1, den: 1e3},
 
-	{sym: "THz", kind: kindFrequency, num: 1e12, den: 1},
-	{sym: "GHz", kind: kindFrequency, num: 1e9, den: 1},
-	{sym: "MHz", kind: kindFrequency, num: 1e6, den: 1},
-	{sym: "kHz", kind: kindFrequency, num: 1e3, den: 1},
-	{sym: "Hz", kind: kindFrequency, num: 1, den: 1},
+		{sym: "kW", kind: kindPower, num: 1e3, den: 1},
+		{sym: "W", kind: kindPower, num: 1, den: 1},
+		{sym: "mW", kind: kindPower, num: 1, den: 1e3},
+		{sym: "uW", kind: kindPower, num: 1, den: 1e6},
+		{sym: "µW", kind: kindPower, num: 1, den: 1e6},
+	},
+)
 
-	{sym: "TiB/s", kind: kindBandwidth, num: tebi, den: 1},
-	{sym: "TB/s", kind: kindBandwidth, num: 1e12, den: 1},
-	{sym: "GiB/s", kind: kindBandwidth, num: gibi, den: 1},
-	{sym: "GB/s", kind: kindBandwidth, num: 1e9, den: 1},
-	{sym: "MiB/s", kind: kindBandwidth, num: mebi, den: 1},
-	{sym: "MB/s", kind: kindBandwidth, num: 1e6, den: 1},
-	{sym: "KiB/s", kind: kindBandwidth, num: kibi, den: 1},
-	{sym: "kB/s", kind: kindBandwidth, num: 1e3, den: 1},
-	{sym: "KB/s", kind: kindBandwidth, num: 1e3, den: 1},
-	{sym: "B/s", kind: kindBandwidth, num: 1, den: 1},
-
-	{sym: "J", kind: kindEnergy, num: 1e12, den: 1},
-	{sym: "mJ", kind: kindEnergy, num: 1e9, den: 1},
-	{sym: "uJ", kind: kindEnergy, num: 1e6, den: 1},
-	{sym: "µJ", kind: kindEnergy, num: 1e6, den: 1},
-	{sym: "nJ", kind: kindEnergy, num: 1e3, den: 1},
-	{sym: "pJ", kind: kindEnergy, num: 1, den: 1, min: 0.01},
-	{sym: "fJ", kind: kindEnergy, num: 1, den: 1e3},
-
-	{sym: "kW", kind: kindPower, num: 1e3, den: 1},
-	{sym: "W", kind: kindPower, num: 1, den: 1},
-	{sym: "mW", kind: kindPower, num: 1, den: 1e3},
-	{sym: "uW", kind: kindPower, num: 1, den: 1e6},
-	{sym: "µW", kind: kindPower, num: 1, den: 1e6},
+// byteUnits returns the byte units of kind k (sizes, or with suffix "/s" bandwidths),
+// largest first.
+func byteUnits(k kind, suffix string) []unit {
+	us := []unit{
+		{sym: "TiB", num: tebi},
+		{sym: "TB", num: 1e12},
+		{sym: "GiB", num: gibi},
+		{sym: "GB", num: 1e9},
+		{sym: "MiB", num: mebi},
+		{sym: "MB", num: 1e6},
+		{sym: "KiB", num: kibi},
+		{sym: "kB", num: 1e3},
+		{sym: "KB", num: 1e3},
+		{sym: "B", num: 1},
+	}
+	for i := range us {
+		us[i].sym += suffix
+		us[i].kind, us[i].den = k, 1
+	}
+	return us
 }
 
 // baseUnit is the symbol of each kind's base unit, used when no other unit is exact.
@@ -182,6 +188,7 @@ func splitQuantity(s string) (number, sym string, ok bool) {
 	return s[:i], strings.TrimLeft(s[i:], " \t"), true
 }
 
+// isDigit reports whether c is an ASCII decimal digit.
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // isBits reports whether a unit symbol is a byte unit with the B written as bits: "Mb",

@@ -12,9 +12,9 @@
 // Quantization is symmetric with round-half-to-even and clamping at ±(2^(bits−1)−1):
 // q(x) = clamp(round(x/s)) · s with s = max|x| / (2^(bits−1)−1), per tensor or per output
 // channel. SQNR (dB) = 10·log10(Σx² / Σ(x−q(x))²), computed in float64; +Inf when the
-// quantization is exact (above 200 dB: exact but for float64 rounding). A layer is flagged when the per-tensor SQNR of its weights, or of
-// its activations when measured, is below the threshold: those are the layers a per-tensor
-// int8 deployment loses accuracy in.
+// quantization is exact (above 200 dB: exact but for float64 rounding). A layer is flagged
+// when the per-tensor SQNR of its weights, or of its activations when measured, is below the
+// threshold: those are the layers a per-tensor int8 deployment loses accuracy in.
 //
 // Fusion widens ranges: the fused kernel spans (max − min) more than any of its BN-folded
 // branches, and its few large taps (the identity's gamma/std at the kernel centre) set the
@@ -39,7 +39,7 @@ import (
 // Options controls Analyze.
 type Options struct {
 	Bits        int     // quantization width, 2..16; 0 means 8
-	ThresholdDB float64 // flag layers whose per-tensor weight SQNR is below this; 0 means 30 dB
+	ThresholdDB float64 // flag layers whose per-tensor weight or activation SQNR is below this; 0 means 30 dB
 }
 
 // Stats describes one tensor and its quantization error.
@@ -100,15 +100,15 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range deploy.Nodes {
+		if (n.Op == ir.Conv || n.Op == ir.Linear) && n.Params == nil {
+			return nil, fmt.Errorf("%s has no parameters; quantization needs weights", n.Name)
+		}
+	}
 	var acts []*tensor.Tensor
 	if x != nil {
 		if acts, err = interp.RunAll(deploy, x); err != nil {
 			return nil, err
-		}
-	}
-	for _, n := range deploy.Nodes {
-		if (n.Op == ir.Conv || n.Op == ir.Linear) && n.Params == nil {
-			return nil, fmt.Errorf("%s has no parameters; quantization needs weights", n.Name)
 		}
 	}
 	users := deploy.Users()
@@ -158,10 +158,12 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	return r, nil
 }
 
-// blockName splits a node name "stage1.0.rbr_dense.conv" into the block prefix "stage1.0"
-// and the branch "rbr_dense"; "rbr_reparam" (a single-block graph) has prefix "".
+// blockName is a node name split at its RepVGG branch: the block prefix and the branch.
 type blockName struct{ prefix, branch string }
 
+// blockOf splits a node name "stage1.0.rbr_dense.conv" into the block prefix "stage1.0" and
+// the branch "rbr_dense"; "rbr_reparam" (a single-block graph) has prefix "". It returns
+// false for a name with no "rbr_" part.
 func blockOf(name string) (blockName, bool) {
 	parts := strings.Split(name, ".")
 	for i, p := range parts {
@@ -172,6 +174,7 @@ func blockOf(name string) (blockName, bool) {
 	return blockName{}, false
 }
 
+// blockBranch returns the branch part of a node name ("rbr_dense"), or "".
 func blockBranch(name string) string {
 	b, _ := blockOf(name)
 	return b.branch
@@ -192,6 +195,7 @@ func branchConvs(folded *ir.Graph) map[string][]*ir.Node {
 	return m
 }
 
+// branchRank orders branches as the reference lists them: dense, 1x1, identity.
 func branchRank(name string) int {
 	switch name {
 	case "rbr_dense":

@@ -50,15 +50,7 @@ func TestTinyFromPTH(t *testing.T) {
 	fused := 0
 	for _, k := range keys {
 		for _, want := range []*tensor.Tensor{ref.Tensors[k], npys[k]} {
-			if !tensor.SameShape(got[k].Shape, want.Shape) {
-				t.Fatalf("%s: shape %v, want %v", k, got[k].Shape, want.Shape)
-			}
-			for i := range want.F32 {
-				if math.Float32bits(got[k].F32[i]) != math.Float32bits(want.F32[i]) {
-					t.Errorf("%s[%d] = %v, want %v (bits differ)", k, i, got[k].F32[i], want.F32[i])
-					break
-				}
-			}
+			sameBits(t, k, got[k], want)
 		}
 		if strings.HasSuffix(k, ".rbr_reparam.weight") {
 			fused++
@@ -129,16 +121,7 @@ func TestResNet18Deploy(t *testing.T) {
 	if d.Params() != g.Params()-bn+bias {
 		t.Errorf("deploy params %d, want %d", d.Params(), g.Params()-bn+bias)
 	}
-	x := randomInput(2, 3, 32, 32)
-	yt, err := interp.Run(g, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	yd, err := interp.Run(d, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := relDiff(yd.F32, yt.F32); r > 1e-5 {
+	if r := formsDiff(t, g, d, randomInput(2, 3, 32, 32)); r > 1e-5 {
 		t.Errorf("interp(deploy) vs interp(train): max relative diff %g > 1e-5", r)
 	}
 }
@@ -151,7 +134,7 @@ func TestGoldenBlockOutputs(t *testing.T) {
 		cin, cout, stride, groups int
 	}{{"block_s1_g1", 8, 8, 1, 1}, {"block_s1_g2", 8, 8, 1, 2}, {"block_s2_8to16", 8, 16, 2, 1}} {
 		t.Run(c.dir, func(t *testing.T) {
-			dir := filepath.Join("../../shared/reference/golden", c.dir)
+			dir := filepath.Join(goldenDir, c.dir)
 			x, err := npy.ReadFile(filepath.Join(dir, "input.npy"))
 			if err != nil {
 				t.Fatal(err)
@@ -189,14 +172,7 @@ func TestGoldenBlockOutputs(t *testing.T) {
 				g    *ir.Graph
 				file string
 			}{{g, "train.output.npy"}, {d, "fused.output.npy"}} {
-				y, err := interp.Run(f.g, x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := npy.ReadFile(filepath.Join(dir, f.file))
-				if err != nil {
-					t.Fatal(err)
-				}
+				y, want := runAndRead(t, f.g, x, filepath.Join(dir, f.file))
 				if r := relDiff(y.F32, want.F32); r > 1e-6 {
 					t.Errorf("%s: max relative diff %g > 1e-6", f.file, r)
 				}
@@ -259,10 +235,7 @@ return %6
 	if len(d.Nodes) != 2 || !strings.Contains(d.String(), "conv[k=5x5 s=1 p=2 g=2 bias] %0 @rbr_reparam") {
 		t.Fatalf("5x5 block deploy form:\n%s", d)
 	}
-	x := randomInput(1, 4, 6, 6)
-	yt, _ := interp.Run(pg, x)
-	yd, _ := interp.Run(d, x)
-	if r := relDiff(yd.F32, yt.F32); r > 1e-6 {
+	if r := formsDiff(t, pg, d, randomInput(1, 4, 6, 6)); r > 1e-6 {
 		t.Errorf("5x5 block: max relative diff %g", r)
 	}
 }
@@ -346,6 +319,7 @@ func BenchmarkDeployB3(b *testing.B) {
 	}
 }
 
+// randomInput returns a tensor of the shape filled with seeded standard normal values.
 func randomInput(shape ...int) *tensor.Tensor {
 	x := tensor.New(shape...)
 	r := rand.New(rand.NewPCG(7, 7))
@@ -353,6 +327,21 @@ func randomInput(shape ...int) *tensor.Tensor {
 		x.F32[i] = float32(r.NormFloat64())
 	}
 	return x
+}
+
+// formsDiff runs the train form g and the deploy form d on x and returns the relative
+// difference of their outputs, relDiff(deploy, train).
+func formsDiff(t *testing.T, g, d *ir.Graph, x *tensor.Tensor) float64 {
+	t.Helper()
+	yt, err := interp.Run(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yd, err := interp.Run(d, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return relDiff(yd.F32, yt.F32)
 }
 
 // relDiff returns max|a-b| / max|b|.

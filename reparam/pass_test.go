@@ -14,15 +14,22 @@ import (
 // the previous section holds (parsed back, so a pass sees only what the text carries).
 // Refresh with go test -update; review the diff like code.
 
-// trainBlock adds a train-form RepVGG block, as models builds it.
+// trainBlock adds a train-form RepVGG block, as models builds it, its nodes named
+// name.rbr_dense.conv and so on (rbr_dense.conv when name is "").
 func trainBlock(b *ir.Builder, name string, x *ir.Value, cout, stride, groups int) *ir.Value {
-	d := b.BatchNorm(name+".rbr_dense.bn", b.Conv(name+".rbr_dense.conv", x, cout, 3, stride, 1, groups, false), 1e-5)
-	o := b.BatchNorm(name+".rbr_1x1.bn", b.Conv(name+".rbr_1x1.conv", x, cout, 1, stride, 0, groups, false), 1e-5)
+	at := func(node string) string {
+		if name == "" {
+			return node
+		}
+		return name + "." + node
+	}
+	d := b.BatchNorm(at("rbr_dense.bn"), b.Conv(at("rbr_dense.conv"), x, cout, 3, stride, 1, groups, false), 1e-5)
+	o := b.BatchNorm(at("rbr_1x1.bn"), b.Conv(at("rbr_1x1.conv"), x, cout, 1, stride, 0, groups, false), 1e-5)
 	sum := []*ir.Value{d, o}
 	if x.Shape.C == cout && stride == 1 {
-		sum = append(sum, b.BatchNorm(name+".rbr_identity", x, 1e-5))
+		sum = append(sum, b.BatchNorm(at("rbr_identity"), x, 1e-5))
 	}
-	return b.ReLU(name+".relu", b.Add(name+".add", sum...))
+	return b.ReLU(at("relu"), b.Add(at("add"), sum...))
 }
 
 // convBN adds torchvision's conv (no bias) + BatchNorm.

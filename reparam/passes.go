@@ -1,6 +1,7 @@
 package reparam
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ var Passes = []Pass{
 	{"fold-bn", "(BN (Conv x)) => (Conv+b x)", foldBN},
 	{"pad-1x1", "(Add (Conv3x3 p=1 x) (Conv1x1 p=0 x) ...) => (Add (Conv3x3 p=1 x) (Conv3x3 p=1 x) ...)", pad1x1},
 	{"merge-branches", "(Add (Conv3x3+b x) (Conv3x3+b x) ...) => (Conv3x3+b x)", mergeBranches},
-	{"dead-code", "drop the nodes whose values do not reach the output", deadCodePass},
+	{"dead-code", "drop the nodes whose values do not reach the output", deadCode},
 }
 
 // After lists ordering constraints as data: the first pass must run before the second.
@@ -134,6 +135,7 @@ func Deploy(g *ir.Graph, opts Options) (*ir.Graph, error) {
 	return d, nil
 }
 
+// known reports whether name is the name of a pass.
 func known(name string) bool {
 	for _, p := range Passes {
 		if p.Name == name {
@@ -152,22 +154,15 @@ func checkBound(g *ir.Graph) error {
 			continue
 		}
 		if n.Params == nil {
-			without = cmpNode(without, n)
+			without = cmp.Or(without, n) // the first one
 		} else {
-			with = cmpNode(with, n)
+			with = cmp.Or(with, n)
 		}
 	}
 	if with != nil && without != nil {
 		return fmt.Errorf("%s has parameters but %s has none; bind all parameters or none", with.Name, without.Name)
 	}
 	return nil
-}
-
-func cmpNode(a, b *ir.Node) *ir.Node {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // useCounts renumbers g and returns how many times each value is read (the graph output
@@ -526,6 +521,8 @@ func mergeable(add *ir.Node, uses []int) bool {
 	return true
 }
 
+// mergedName returns the name of the conv merged from add's branches: their common dotted
+// prefix followed by "rbr_reparam".
 func mergedName(add *ir.Node) string {
 	prefix := strings.Split(add.In[0].Producer.Name, ".")
 	for _, v := range add.In[1:] {
@@ -539,13 +536,12 @@ func mergedName(add *ir.Node) string {
 	return strings.Join(append(prefix, "rbr_reparam"), ".")
 }
 
-// deadCodePass drops every node whose value does not reach the output:
+// deadCode drops every node whose value does not reach the output (the input node stays)
+// and releases the parameters of the dropped ones:
 //
 //	(n ...) => ()   when no path leads from n's value to the graph output
-func deadCodePass(s *State) error { return deadCode(s) }
-
-// deadCode drops every node whose value does not reach the output (the input node stays)
-// and releases the parameters of the dropped ones.
+//
+// It is the dead-code pass, and fold-bn and merge-branches end with it.
 func deadCode(s *State) error {
 	g := s.G
 	pos := make(map[*ir.Value]int, len(g.Nodes))

@@ -26,14 +26,7 @@ func readGolden(t *testing.T, path string) *tensor.Tensor {
 func goldenBlock(t *testing.T, dir string, cin, cout, stride, groups, hw int) *ir.Graph {
 	t.Helper()
 	b := ir.NewBuilder(dir, ir.Shape{C: cin, H: hw, W: hw})
-	x := b.Input()
-	d := b.BatchNorm("rbr_dense.bn", b.Conv("rbr_dense.conv", x, cout, 3, stride, 1, groups, false), 1e-5)
-	o := b.BatchNorm("rbr_1x1.bn", b.Conv("rbr_1x1.conv", x, cout, 1, stride, 0, groups, false), 1e-5)
-	sum := []*ir.Value{d, o}
-	if cin == cout && stride == 1 {
-		sum = append(sum, b.BatchNorm("rbr_identity", x, 1e-5))
-	}
-	g, err := b.Finish(b.ReLU("relu", b.Add("add", sum...)))
+	g, err := b.Finish(trainBlock(b, "", b.Input(), cout, stride, groups))
 	if err != nil {
 		t.Fatal(err)
 	}

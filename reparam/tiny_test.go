@@ -15,7 +15,12 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-const tinyDir = "../../shared/reference/golden/tiny_repvgg"
+// goldenDir holds the reference outputs (CI lays shared/ beside the clone); tinyDir the tiny
+// RepVGG case.
+const (
+	goldenDir = "../../shared/reference/golden"
+	tinyDir   = goldenDir + "/tiny_repvgg"
+)
 
 // readStateDict reads every prefix.*.npy file of the tiny golden case.
 func readStateDict(t *testing.T, prefix string) ([]string, map[string]*tensor.Tensor) {
@@ -66,16 +71,8 @@ func TestTinyRepVGGBitExact(t *testing.T) {
 			t.Errorf("deploy form lacks %s", k)
 			continue
 		}
-		w := want[k]
-		if !tensor.SameShape(g.Shape, w.Shape) {
-			t.Errorf("%s: shape %v, want %v", k, g.Shape, w.Shape)
+		if !sameBits(t, k, g, want[k]) {
 			continue
-		}
-		for i := range w.F32 {
-			if math.Float32bits(g.F32[i]) != math.Float32bits(w.F32[i]) {
-				t.Errorf("%s[%d] = %v, want %v (bits differ)", k, i, g.F32[i], w.F32[i])
-				break
-			}
 		}
 		if strings.HasSuffix(k, "rbr_reparam.weight") {
 			layers++
@@ -94,14 +91,7 @@ func TestTinyRepVGGBitExact(t *testing.T) {
 		g    *ir.Graph
 		file string
 	}{{g, "train.logits.npy"}, {d, "deploy.logits.npy"}} {
-		y, err := interp.Run(c.g, x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := npy.ReadFile(filepath.Join(tinyDir, c.file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		y, ref := runAndRead(t, c.g, x, filepath.Join(tinyDir, c.file))
 		for i := range ref.F32 {
 			if d := math.Abs(float64(y.F32[i] - ref.F32[i])); d > 1e-5 {
 				t.Errorf("%s[%d] = %v, want %v (|diff| %g > 1e-5)", c.file, i, y.F32[i], ref.F32[i], d)
@@ -109,6 +99,37 @@ func TestTinyRepVGGBitExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sameBits reports whether got has want's shape and the same bits in every element; when not,
+// it fails t, naming the first element that differs.
+func sameBits(t *testing.T, name string, got, want *tensor.Tensor) bool {
+	t.Helper()
+	if !tensor.SameShape(got.Shape, want.Shape) {
+		t.Errorf("%s: shape %v, want %v", name, got.Shape, want.Shape)
+		return false
+	}
+	for i := range want.F32 {
+		if math.Float32bits(got.F32[i]) != math.Float32bits(want.F32[i]) {
+			t.Errorf("%s[%d] = %v, want %v (bits differ)", name, i, got.F32[i], want.F32[i])
+			return false
+		}
+	}
+	return true
+}
+
+// runAndRead runs g on x and reads the reference output it is compared with from the .npy
+// file ref.
+func runAndRead(t *testing.T, g *ir.Graph, x *tensor.Tensor, ref string) (got, want *tensor.Tensor) {
+	t.Helper()
+	got, err := interp.Run(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = npy.ReadFile(ref); err != nil {
+		t.Fatal(err)
+	}
+	return got, want
 }
 
 func TestMain(m *testing.M) {

@@ -1,15 +1,12 @@
 package reparam_test
 
 import (
-	"math"
-	"math/rand/v2"
+	"strings"
 	"testing"
 
-	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/reparam"
-	"github.com/vggsim/vggsim/tensor"
 )
 
 // TestZooTrainEqualsDeploy checks interp(train) ≈ interp(deploy) for every zoo model with
@@ -30,7 +27,7 @@ func TestZooTrainEqualsDeploy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ok, why := ir.IsPlain(d); ok != (name != "RepVGG-D2se" && isRepVGG(name)) {
+			if ok, why := ir.IsPlain(d); ok != (name != "RepVGG-D2se" && strings.HasPrefix(name, "RepVGG-")) {
 				t.Errorf("IsPlain = %v (%s)", ok, why)
 			}
 			// The structure must equal the directly built deploy graph.
@@ -73,29 +70,9 @@ func TestZooTrainEqualsDeploy(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			x := tensor.New(1, 3, size, size)
-			r := rand.New(rand.NewPCG(7, 7))
-			for i := range x.F32 {
-				x.F32[i] = float32(r.NormFloat64())
-			}
-			yt, err := interp.Run(g, x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			yd, err := interp.Run(d, x)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var maxAbs, maxDiff float64
-			for i := range yt.F32 {
-				maxAbs = math.Max(maxAbs, math.Abs(float64(yt.F32[i])))
-				maxDiff = math.Max(maxDiff, math.Abs(float64(yt.F32[i]-yd.F32[i])))
-			}
-			if maxDiff > 1e-4*maxAbs {
-				t.Errorf("max |train-deploy| = %g, max |train| = %g: relative %g > 1e-4", maxDiff, maxAbs, maxDiff/maxAbs)
+			if r := formsDiff(t, g, d, randomInput(1, 3, size, size)); r > 1e-4 {
+				t.Errorf("max |train-deploy| / max |train| = %g > 1e-4", r)
 			}
 		})
 	}
 }
-
-func isRepVGG(name string) bool { return len(name) > 7 && name[:7] == "RepVGG-" }

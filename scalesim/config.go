@@ -19,6 +19,7 @@ type ini struct {
 	order    []string
 }
 
+// iniValue is one value of an INI file and where it starts.
 type iniValue struct {
 	value string
 	line  int
@@ -32,6 +33,7 @@ type posError struct {
 	msg       string
 }
 
+// Error formats the problem as file:line:col: message, leaving out the unknown parts.
 func (e *posError) Error() string {
 	switch {
 	case e.line == 0:
@@ -42,6 +44,7 @@ func (e *posError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.file, e.line, e.col, e.msg)
 }
 
+// parseINI parses data, the INI file name, and returns it with every problem found.
 func parseINI(name string, data []byte) (*ini, []error) {
 	f := &ini{sections: map[string]map[string]iniValue{}}
 	var errs []error
@@ -158,59 +161,58 @@ func ParseConfig(name string, data []byte) (*sim.ScaleSimConfig, error) {
 		cfg.RunName = v.value
 	}
 	const arch = "architecture_presets"
-	if _, ok := f.sections[arch]; !ok {
-		errs = append(errs, &posError{file: name, msg: "missing section [architecture_presets]"})
-	}
-	intKey := func(key string, dst *int, required bool, minimum int) {
-		v, ok := f.get(arch, key)
-		if !ok {
+	// intValue parses key of [architecture_presets] as an integer; it reports a bad value, or
+	// a missing key when required, and then returns ok=false.
+	intValue := func(key string, required bool) (n int64, v iniValue, ok bool) {
+		v, found := f.get(arch, key)
+		if !found {
 			if required {
 				errs = append(errs, &posError{file: name, msg: fmt.Sprintf("[%s] %s: missing", arch, key)})
 			}
-			return
+			return 0, v, false
 		}
 		n, err := parsePyInt(v.value)
 		if err != nil {
 			errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("%s: %v", key, err)})
+			return 0, v, false
+		}
+		return n, v, true
+	}
+	// size reads a count that must be between 1 and 2^30.
+	size := func(key string, dst *int, required bool) {
+		n, v, ok := intValue(key, required)
+		if !ok {
 			return
 		}
-		if n < int64(minimum) || n > 1<<30 {
-			errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("%s: must be between %d and %d, got %d", key, minimum, 1<<30, n)})
+		if n < 1 || n > 1<<30 {
+			errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("%s: must be between %d and %d, got %d", key, 1, 1<<30, n)})
 			return
 		}
 		*dst = int(n)
 	}
-	int64Key := func(key string, dst *int64) {
-		v, ok := f.get(arch, key)
-		if !ok {
-			return
+	offset := func(key string, dst *int64) {
+		if n, _, ok := intValue(key, false); ok {
+			*dst = n
 		}
-		n, err := parsePyInt(v.value)
-		if err != nil {
-			errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("%s: %v", key, err)})
-			return
-		}
-		*dst = n
 	}
-	if _, ok := f.sections[arch]; ok {
-		intKey("ArrayHeight", &cfg.ArrayHeight, true, 1)
-		intKey("ArrayWidth", &cfg.ArrayWidth, true, 1)
-		intKey("IfmapSramSzkB", &cfg.IfmapSRAMkB, true, 1)
-		intKey("FilterSramSzkB", &cfg.FilterSRAMkB, true, 1)
-		intKey("OfmapSramSzkB", &cfg.OfmapSRAMkB, true, 1)
-		intKey("MemoryBanks", &cfg.MemoryBanks, false, 1)
-		int64Key("IfmapOffset", &cfg.IfmapOffset)
-		int64Key("FilterOffset", &cfg.FilterOffset)
-		int64Key("OfmapOffset", &cfg.OfmapOffset)
+	if _, ok := f.sections[arch]; !ok {
+		errs = append(errs, &posError{file: name, msg: "missing section [architecture_presets]"})
+	} else {
+		size("ArrayHeight", &cfg.ArrayHeight, true)
+		size("ArrayWidth", &cfg.ArrayWidth, true)
+		size("IfmapSramSzkB", &cfg.IfmapSRAMkB, true)
+		size("FilterSramSzkB", &cfg.FilterSRAMkB, true)
+		size("OfmapSramSzkB", &cfg.OfmapSRAMkB, true)
+		size("MemoryBanks", &cfg.MemoryBanks, false)
+		offset("IfmapOffset", &cfg.IfmapOffset)
+		offset("FilterOffset", &cfg.FilterOffset)
+		offset("OfmapOffset", &cfg.OfmapOffset)
 		if v, ok := f.get(arch, "Dataflow"); !ok {
 			errs = append(errs, &posError{file: name, msg: fmt.Sprintf("[%s] Dataflow: missing", arch)})
+		} else if df := hw.Dataflow(v.value); df.Valid() {
+			cfg.Dataflow = df
 		} else {
-			switch hw.Dataflow(v.value) {
-			case hw.OutputStationary, hw.WeightStationary, hw.InputStationary:
-				cfg.Dataflow = hw.Dataflow(v.value)
-			default:
-				errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("Dataflow: must be os, ws or is, got %q", v.value)})
-			}
+			errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("Dataflow: must be os, ws or is, got %q", v.value)})
 		}
 		if v, ok := f.get(arch, "Bandwidth"); ok && v.value != "" {
 			for part := range strings.SplitSeq(v.value, ",") {

@@ -2,7 +2,6 @@ package scalesim
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,20 +47,13 @@ func TestGoldenReports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, w := range []struct {
-				file string
-				fn   func(io.Writer, []sim.ScaleSimReport) error
-			}{
-				{ComputeReportFile, WriteComputeReport},
-				{DetailedReportFile, WriteDetailedReport},
-				{BandwidthReportFile, WriteBandwidthReport},
-			} {
+			for _, w := range reportWriters {
 				want, err := os.ReadFile(filepath.Join(refDir, "runs", g.run, w.file))
 				if err != nil {
 					t.Fatal(err)
 				}
 				var got bytes.Buffer
-				if err := w.fn(&got, reps); err != nil {
+				if err := w.write(&got, reps); err != nil {
 					t.Fatal(err)
 				}
 				compareCSV(t, w.file, got.String(), string(want))

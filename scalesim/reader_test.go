@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -38,10 +39,8 @@ InterfaceBandwidth = CALC
 	want := sim.ScaleSimConfig{RunName: "my run", ArrayHeight: 16, ArrayWidth: 8, IfmapSRAMkB: 1024,
 		FilterSRAMkB: 2, OfmapSRAMkB: 3, FilterOffset: -5, OfmapOffset: 20000000,
 		Dataflow: hw.WeightStationary, Bandwidth: []int{10, 20}, MemoryBanks: 2, InterfaceBandwidth: "CALC"}
-	if cfg.RunName != want.RunName || cfg.ArrayHeight != 16 || cfg.ArrayWidth != 8 || cfg.IfmapSRAMkB != 1024 ||
-		cfg.FilterSRAMkB != 2 || cfg.OfmapSRAMkB != 3 || cfg.FilterOffset != -5 || cfg.OfmapOffset != want.OfmapOffset ||
-		cfg.Dataflow != want.Dataflow || len(cfg.Bandwidth) != 2 || cfg.Bandwidth[1] != 20 || cfg.MemoryBanks != 2 {
-		t.Errorf("got %+v", *cfg)
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Errorf("got  %+v\nwant %+v", *cfg, want)
 	}
 }
 

@@ -40,22 +40,25 @@ func WriteReports(dir string, reports []sim.ScaleSimReport) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	writers := []struct {
-		name string
-		fn   func(io.Writer, []sim.ScaleSimReport) error
-	}{
-		{ComputeReportFile, WriteComputeReport},
-		{DetailedReportFile, WriteDetailedReport},
-		{BandwidthReportFile, WriteBandwidthReport},
-	}
-	for _, w := range writers {
-		if err := writeFile(filepath.Join(dir, w.name), reports, w.fn); err != nil {
+	for _, w := range reportWriters {
+		if err := writeFile(filepath.Join(dir, w.file), reports, w.write); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// reportWriters pairs each report file with the function that writes it.
+var reportWriters = []struct {
+	file  string
+	write func(io.Writer, []sim.ScaleSimReport) error
+}{
+	{ComputeReportFile, WriteComputeReport},
+	{DetailedReportFile, WriteDetailedReport},
+	{BandwidthReportFile, WriteBandwidthReport},
+}
+
+// writeFile writes reports to the file at path with fn.
 func writeFile(path string, reports []sim.ScaleSimReport, fn func(io.Writer, []sim.ScaleSimReport) error) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -83,6 +86,7 @@ func row(w io.Writer, id int, vals ...string) error {
 	return err
 }
 
+// itoa formats a count.
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
 // cyc formats a start or stop cycle, which SCALE-Sim holds in a NumPy float array.

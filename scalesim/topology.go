@@ -64,22 +64,23 @@ func ParseTopology(name string, data []byte, format TopologyFormat) ([]sim.Scale
 		if line == "" {
 			continue
 		}
-		fields := splitFields(line)
-		cols := fieldColumns(raw, len(fields))
 		if len(layers) > 1<<20 {
 			errs = append(errs, &posError{name, ln, 1, "too many layers"})
 			break
 		}
-		want := "8 or 9 fields (Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides[, column stride])"
-		if format == GEMMFormat {
-			want = "4 fields (Layer, M, N, K)"
-		}
-		nums := make([]int, 0, len(fields))
-		ok := true
-		if (format == GEMMFormat && len(fields) != 4) || (format == ConvFormat && len(fields) != 8 && len(fields) != 9) {
-			errs = append(errs, &posError{name, ln, 1, fmt.Sprintf("want %s, got %d", want, len(fields))})
+		fields := splitFields(line)
+		if format == GEMMFormat && len(fields) != 4 {
+			errs = append(errs, &posError{name, ln, 1, fmt.Sprintf("want 4 fields (Layer, M, N, K), got %d", len(fields))})
 			continue
 		}
+		if format == ConvFormat && len(fields) != 8 && len(fields) != 9 {
+			errs = append(errs, &posError{name, ln, 1, fmt.Sprintf("want 8 or 9 fields (Layer name, IFMAP Height, IFMAP Width, "+
+				"Filter Height, Filter Width, Channels, Num Filter, Strides[, column stride]), got %d", len(fields))})
+			continue
+		}
+		cols := fieldColumns(raw, len(fields))
+		nums := make([]int, 0, len(fields))
+		ok := true
 		for j := 1; j < len(fields); j++ {
 			v, err := strconv.Atoi(strings.TrimPrefix(fields[j], "+"))
 			if err != nil || v < 1 || v > maxTopoValue {
@@ -112,8 +113,7 @@ func ParseTopology(name string, data []byte, format TopologyFormat) ([]sim.Scale
 				errs = append(errs, &posError{name, ln, cols[5], "too many depthwise channels"})
 				continue
 			}
-			ch := l.Channels
-			for c := range ch {
+			for c := range l.Channels {
 				d := l
 				d.Name = lname + "Channel_" + strconv.Itoa(c)
 				d.Channels = 1

@@ -44,10 +44,16 @@ func (g FoldGrid) Folds() int64 { return int64(g.RowFolds) * int64(g.ColFolds) }
 // and is (the stationary block is shifted in over R cycles first). Every fold, partial or
 // not, pays the whole array's skew.
 func (g FoldGrid) ScaleSimFoldCycles() int64 {
-	if g.Dataflow == hw.OutputStationary {
-		return int64(g.T + g.R + g.C - 2)
+	return scaleSimFoldCycles(g.Dataflow != hw.OutputStationary, g.R, g.C, g.T)
+}
+
+// scaleSimFoldCycles returns SCALE-Sim's cycles for one fold of stream length t on an r×c
+// array: t+r+c−2 for os, 2r+c+t−2 for the stationary dataflows ws and is.
+func scaleSimFoldCycles(stationary bool, r, c, t int) int64 {
+	if stationary {
+		return 2*int64(r) + int64(c) + int64(t) - 2
 	}
-	return int64(2*g.R + g.C + g.T - 2)
+	return int64(t) + int64(r) + int64(c) - 2
 }
 
 // ScaleSimCycles returns the layer cycles SCALE-Sim reports: folds·per_fold − 1 (the −1 is

@@ -224,10 +224,10 @@ func applyChainResidency(cfg *hw.Config, layers []Layer, batch int) []Layer {
 	return ls
 }
 
+// total sums the layers into r.Total and derives the network-wide figures.
 func (r *Result) total(cfg *hw.Config) {
 	t := &r.Total
 	t.Name, t.Kind = "total", "total"
-	var stream int64
 	for i := range r.Layers {
 		l := &r.Layers[i]
 		t.Folds += l.Folds
@@ -264,14 +264,13 @@ func (r *Result) total(cfg *hw.Config) {
 		t.EnergyLeakageJ += l.EnergyLeakageJ
 		t.EnergyJ += l.EnergyJ
 		t.LatencyS += l.LatencyS
-		stream += l.StreamCycles
 	}
 	pes := float64(cfg.Rows * cfg.Cols)
 	if t.Cycles > 0 {
 		t.Utilization = float64(t.MACs) / (float64(t.Cycles) * pes)
 	}
-	if stream > 0 {
-		t.MappingEfficiency = float64(t.MACs) / (float64(stream) * pes)
+	if t.StreamCycles > 0 {
+		t.MappingEfficiency = float64(t.MACs) / (float64(t.StreamCycles) * pes)
 	}
 	r.LatencyS = t.LatencyS
 	r.EnergyJ = t.EnergyJ

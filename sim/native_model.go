@@ -340,8 +340,7 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 	if !inOn {
 		sweepA = m.sweepWords(l, g, au, MK)
 	}
-	fits := func(words int64, half int64) bool { return words*m.wb <= half }
-	fitsA := inOn || fits(au, m.ifHalf)
+	fitsA := inOn || m.fits(au, m.ifHalf)
 	// Partial sums of an output tile wait in the accumulator or the ofmap SRAM's active half,
 	// whichever is larger.
 	accWords := max(m.cfg.AccumBytes, m.oHalf) / m.ab
@@ -357,19 +356,18 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			return m.block(1, frun(cF-1, K, ru, C), frun(1, K, ru, cuL))
 		}
 		first := int64(min(K, R))
-		base := mapping{sramA: MK * cF, sramB: KN * rF, nK: 1,
+		base := mapping{sramA: MK * cF, sramB: KN * rF, nK: 1, a: sweepA * cF, b: KN * rF,
 			fa: int64(min(M, R)) * first, fb: int64(min(N, C)) * first, lo: int64(ruL) * int64(cuL)}
 
 		// n-outer (SCALE-Sim's order): a K×C filter block is reused by every row fold when it
 		// fits; the ifmap is swept once per column fold unless it fits.
 		n1 := base
 		n1.order, n1.loop, n1.outer = "n-outer", "os-n", cF
-		n1.tree = m.block(1, m.block(cF-1, nOuter(C)), nOuter(cuL))
-		n1.a, n1.b = sweepA*cF, KN*rF
+		n1.tree = m.seq(cF, nOuter(C), nOuter(cuL))
 		if fitsA {
 			n1.a, n1.aOnce = au, true
 		}
-		if fits(int64(K)*int64(min(N, C)), m.fHalf) {
+		if m.fits(int64(K)*int64(min(N, C)), m.fHalf) {
 			n1.b = KN
 		}
 		cands = append(cands, n1)
@@ -378,12 +376,11 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 		// once per row fold unless it fits.
 		m1 := base
 		m1.order, m1.loop, m1.outer = "m-outer", "os-m", rF
-		m1.tree = m.block(1, m.block(rF-1, mOuter(R)), mOuter(ruL))
-		m1.a, m1.b = sweepA*cF, KN*rF
-		if fitsA || fits(min(int64(min(M, R))*int64(K), au), m.ifHalf) {
+		m1.tree = m.seq(rF, mOuter(R), mOuter(ruL))
+		if fitsA || m.fits(min(int64(min(M, R))*int64(K), au), m.ifHalf) {
 			m1.a = sweepA
 		}
-		if fits(KN, m.fHalf) {
+		if m.fits(KN, m.fHalf) {
 			m1.b, m1.bOnce = KN, true
 		}
 		cands = append(cands, m1)
@@ -397,47 +394,45 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			if nt < N {
 				nt -= nt % C
 			}
-			nNt := ceilDiv64(int64(N), int64(nt))
-			ntL := N - int(nNt-1)*nt
+			nNt, ntL := split(N, nt)
 			tile := func(cols int) fnode { // one N tile: each row fold over the tile's column folds
-				cf := int64((cols + C - 1) / C)
-				cu := cols - int(cf-1)*C
+				cf, cu := split(cols, C)
 				row := func(ru int) fnode { return m.block(1, frun(cf-1, K, ru, C), frun(1, K, ru, cu)) }
-				return m.block(1, m.block(rF-1, row(R)), row(ruL))
+				return m.seq(rF, row(R), row(ruL))
 			}
 			n2 := base
 			n2.order, n2.loop, n2.nt, n2.outer = "n-outer", "os-nt", nt, nNt
-			n2.tree = m.block(1, m.block(nNt-1, tile(nt)), tile(ntL))
-			n2.a, n2.b = sweepA*cF, KN
+			n2.tree = m.seq(nNt, tile(nt), tile(ntL))
+			n2.b = KN
 			switch {
 			case fitsA:
 				n2.a, n2.aOnce = au, true
-			case fits(min(int64(min(M, R))*int64(K), au), m.ifHalf):
+			case m.fits(min(int64(min(M, R))*int64(K), au), m.ifHalf):
 				n2.a = sweepA * nNt
 			}
-			n2.lo = int64(ruL) * int64(ntL-int(ceilDiv64(int64(ntL), int64(C))-1)*C)
+			_, cuLt := split(ntL, C)
+			n2.lo = int64(ruL) * int64(cuLt)
 			cands = append(cands, n2)
 		}
 		if mt := m.ifmapRows(l, g, M, K, au); mt > R {
-			nMt := ceilDiv64(int64(M), int64(mt))
-			mtL := M - int(nMt-1)*mt
+			nMt, mtL := split(M, mt)
 			tile := func(rows int) fnode { // one M tile: each column fold over the tile's row folds
-				rf := int64((rows + R - 1) / R)
-				ru := rows - int(rf-1)*R
+				rf, ru := split(rows, R)
 				col := func(cu int) fnode { return m.block(1, frun(rf-1, K, R, cu), frun(1, K, ru, cu)) }
-				return m.block(1, m.block(cF-1, col(C)), col(cuL))
+				return m.seq(cF, col(C), col(cuL))
 			}
 			m2 := base
 			m2.order, m2.loop, m2.mt, m2.outer = "m-outer", "os-mt", mt, nMt
-			m2.tree = m.block(1, m.block(nMt-1, tile(mt)), tile(mtL))
-			m2.a, m2.b = sweepA, KN*rF
+			m2.tree = m.seq(nMt, tile(mt), tile(mtL))
+			m2.a = sweepA
 			switch {
-			case fits(KN, m.fHalf):
+			case m.fits(KN, m.fHalf):
 				m2.b, m2.bOnce = KN, true
-			case fits(int64(K)*int64(min(N, C)), m.fHalf):
+			case m.fits(int64(K)*int64(min(N, C)), m.fHalf):
 				m2.b = KN * nMt
 			}
-			m2.lo = int64(mtL-int(ceilDiv64(int64(mtL), int64(R))-1)*R) * int64(cuL)
+			_, ruLt := split(mtL, R)
+			m2.lo = int64(ruLt) * int64(cuL)
 			cands = append(cands, m2)
 		}
 
@@ -445,40 +440,34 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 		// each chunk is reused by the row folds of an M tile, the PEs drain partial sums after
 		// every chunk and the output path accumulates them in the accumulator (or the ofmap
 		// SRAM), M·C of them per M tile. Only when the whole block does not fit.
-		if cw := int64(min(N, C)); !fits(int64(K)*cw, m.fHalf) {
+		if cw := int64(min(N, C)); !m.fits(int64(K)*cw, m.fHalf) {
 			kc0 := m.fHalf / (cw * m.wb)
 			mt := min(int64(M), accWords/cw)
 			if mt < int64(M) {
 				mt -= mt % int64(R)
 			}
 			if kc0 >= 1 && mt >= 1 {
-				nK := ceilDiv64(int64(K), kc0)
-				kc := int(ceilDiv64(int64(K), nK))
-				nK = ceilDiv64(int64(K), int64(kc))
-				kcL := K - int(nK-1)*kc
-				nMt := ceilDiv64(int64(M), mt)
-				mtL := M - int(nMt-1)*int(mt)
+				kc := int(ceilDiv64(int64(K), ceilDiv64(int64(K), kc0))) // balanced chunks
+				nK, kcL := split(K, kc)
+				nMt, mtL := split(M, int(mt))
 				tile := func(rows, cu int) fnode { // one M tile of one column fold
-					rf := int64((rows + R - 1) / R)
-					ru := rows - int(rf-1)*R
+					rf, ru := split(rows, R)
 					return m.block(1,
 						m.block(nK-1, frun(rf-1, kc, R, cu), frun(1, kc, ru, cu)),
 						frun(rf-1, kcL, R, cu), frun(1, kcL, ru, cu))
 				}
-				col := func(cu int) fnode {
-					return m.block(1, m.block(nMt-1, tile(int(mt), cu)), tile(mtL, cu))
-				}
+				col := func(cu int) fnode { return m.seq(nMt, tile(int(mt), cu), tile(mtL, cu)) }
 				k1 := base
 				k1.order = "n-outer"
 				k1.loop, k1.kc, k1.mt = "os-k", kc, int(mt)
 				k1.outer, k1.nK = cF, nK
-				k1.tree = m.block(1, m.block(cF-1, col(C)), col(cuL))
-				k1.a, k1.b = sweepA*cF, KN*nMt
+				k1.tree = m.seq(cF, col(C), col(cuL))
+				k1.b = KN * nMt
 				if fitsA {
 					k1.a, k1.aOnce = au, true
 				}
 				k1.fa, k1.fb = int64(min(M, R))*int64(min(kc, R)), cw*int64(min(kc, R))
-				ruLt := mtL - (int(ceilDiv64(int64(mtL), int64(R)))-1)*R
+				_, ruLt := split(mtL, R)
 				k1.lo = int64(ruLt) * int64(cuL)
 				cands = append(cands, k1)
 			}
@@ -495,77 +484,71 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 	if rF > 1 {
 		stMax = int(min(int64(S), accWords/int64(C)))
 	}
-	var tiles []int
 	if stMax >= 1 {
-		tiles = append(tiles, stMax)
+		cands = m.stationaryMappings(cands, grid, stMax, false, au, sweepA, fitsA, M, N, K)
 		// The largest tile whose reused operand slice fits its SRAM half.
 		half := m.ifHalf
 		if df == hw.InputStationary {
 			half = m.fHalf
 		}
 		if t := int(min(int64(stMax), half/(int64(K)*m.wb))); t >= 1 && t < stMax {
-			tiles = append(tiles, t)
+			cands = m.stationaryMappings(cands, grid, t, false, au, sweepA, fitsA, M, N, K)
 		}
 	}
-	for _, st := range tiles {
-		cands = append(cands, m.stationaryMappings(grid, st, false, au, sweepA, fitsA, M, N, K)...)
-	}
 	if rF > 1 {
-		cands = append(cands, m.stationaryMappings(grid, S, true, au, sweepA, fitsA, M, N, K)...)
+		cands = m.stationaryMappings(cands, grid, S, true, au, sweepA, fitsA, M, N, K)
 	}
 	return cands
 }
 
-// stationaryMappings returns the two loop orders of a ws or is GEMM whose streamed dimension
-// (M for ws, N for is) is cut into tiles of st (spill: st is the whole dimension and partial
-// sums go to DRAM between K-blocks).
-func (m *model) stationaryMappings(grid FoldGrid, st int, spill bool, au, sweepA int64, fitsA bool, M, N, K int) []mapping {
+// stationaryMappings appends to cands the two loop orders of a ws or is GEMM whose streamed
+// dimension (M for ws, N for is) is cut into tiles of st (spill: st is the whole dimension
+// and partial sums go to DRAM between K-blocks).
+func (m *model) stationaryMappings(cands []mapping, grid FoldGrid, st int, spill bool, au, sweepA int64, fitsA bool, M, N, K int) []mapping {
 	R, C := m.R, m.C
 	df := grid.Dataflow
 	rF, cF := int64(grid.RowFolds), int64(grid.ColFolds)
 	KN, MK := int64(K)*int64(N), int64(M)*int64(K)
-	S := grid.T
-	nT := ceilDiv64(int64(S), int64(st))
-	stL := S - int(nT-1)*st
+	nT, stL := split(grid.T, st)
 	cuL, ruL := grid.ColsLast, grid.RowsLast
-	fits := func(words int64, half int64) bool { return words*m.wb <= half }
 	kblocks := func(T, cu int) fnode { return m.block(1, frun(rF-1, T, R, cu), frun(1, T, ruL, cu)) }
 	colOuter := func(cu int) fnode { // one column block: its tiles, each over the K-blocks
-		return m.block(1, m.block(nT-1, kblocks(st, cu)), kblocks(stL, cu))
+		return m.seq(nT, kblocks(st, cu), kblocks(stL, cu))
 	}
 	tileOuter := func(T int) fnode { // one tile: its column blocks, each over the K-blocks
-		return m.block(1, m.block(cF-1, kblocks(T, C)), kblocks(T, cuL))
+		return m.seq(cF, kblocks(T, C), kblocks(T, cuL))
 	}
-	base := mapping{nK: rF, spill: spill}
-	base.fa, base.fb = int64(min(K, R))*int64(min(st, R)), int64(min(K, R))*int64(min(N, C))
-	if df == hw.InputStationary {
+	base := mapping{nK: rF, spill: spill, st: st}
+	if df == hw.WeightStationary {
+		base.sramA, base.sramB = MK*cF, KN*nT
+		base.a, base.b = sweepA*cF, KN*nT
+		base.fa, base.fb = int64(min(K, R))*int64(min(st, R)), int64(min(K, R))*int64(min(N, C))
+	} else {
+		base.sramA, base.sramB = MK*nT, KN*cF
+		base.a, base.b = sweepA*nT, KN*cF
 		base.fa, base.fb = int64(min(K, R))*int64(min(M, C)), int64(min(K, R))*int64(min(st, R))
 	}
 	base.lo = int64(min(stL, R)) * int64(cuL)
 	first, second := base, base
-	first.tree = m.block(1, m.block(cF-1, colOuter(C)), colOuter(cuL))
-	second.tree = m.block(1, m.block(nT-1, tileOuter(st)), tileOuter(stL))
+	first.tree = m.seq(cF, colOuter(C), colOuter(cuL))
+	second.tree = m.seq(nT, tileOuter(st), tileOuter(stL))
 	first.outer, second.outer = cF, nT
 	first.loop, second.loop = "col", "tile"
-	first.st, second.st = st, st
 	if df == hw.WeightStationary {
 		// Column blocks are filter blocks, reused across M tiles when they fit; the ifmap is
 		// swept once per filter block unless it fits (n-outer), or an M tile's rows are
 		// reused across filter blocks when they fit (m-outer).
 		first.order, second.order = "n-outer", "m-outer"
-		first.sramA, first.sramB = MK*cF, KN*nT
-		second.sramA, second.sramB = MK*cF, KN*nT
-		first.a, first.b, second.a, second.b = sweepA*cF, KN*nT, sweepA*cF, KN*nT
 		if fitsA {
 			first.a, first.aOnce = au, true
 		}
-		if fits(int64(K)*int64(min(N, C)), m.fHalf) {
+		if m.fits(int64(K)*int64(min(N, C)), m.fHalf) {
 			first.b = KN
 		}
-		if fitsA || fits(min(int64(st)*int64(K), au), m.ifHalf) {
+		if fitsA || m.fits(min(int64(st)*int64(K), au), m.ifHalf) {
 			second.a = sweepA
 		}
-		if fits(KN, m.fHalf) {
+		if m.fits(KN, m.fHalf) {
 			second.b, second.bOnce = KN, true
 		}
 	} else {
@@ -573,23 +556,36 @@ func (m *model) stationaryMappings(grid FoldGrid, st int, spill bool, au, sweepA
 		// unless they fit (m-outer); the filter is swept once per pixel block unless it fits.
 		// Or N tiles outer, each tile's filter slice reused across pixel blocks (n-outer).
 		first.order, second.order = "m-outer", "n-outer"
-		first.sramA, first.sramB = MK*nT, KN*cF
-		second.sramA, second.sramB = MK*nT, KN*cF
-		first.a, first.b, second.a, second.b = sweepA*nT, KN*cF, sweepA*nT, KN*cF
-		if fitsA || fits(min(int64(min(M, C))*int64(K), au), m.ifHalf) {
+		if fitsA || m.fits(min(int64(min(M, C))*int64(K), au), m.ifHalf) {
 			first.a = sweepA
 		}
-		if fits(KN, m.fHalf) {
+		if m.fits(KN, m.fHalf) {
 			first.b, first.bOnce = KN, true
 		}
 		if fitsA {
 			second.a, second.aOnce = au, true
 		}
-		if fits(int64(K)*int64(st), m.fHalf) {
+		if m.fits(int64(K)*int64(st), m.fHalf) {
 			second.b = KN
 		}
 	}
-	return []mapping{first, second}
+	return append(cands, first, second)
+}
+
+// fits reports whether words operand words fit in half bytes of SRAM.
+func (m *model) fits(words, half int64) bool { return words*m.wb <= half }
+
+// seq returns n−1 repetitions of full followed by last: n folds or tiles of which only the
+// last may be partial.
+func (m *model) seq(n int64, full, last fnode) fnode {
+	return m.block(1, m.block(n-1, full), last)
+}
+
+// split cuts n into ⌈n/size⌉ pieces of size, the last one possibly smaller, and returns the
+// number of pieces and the size of the last.
+func split(n, size int) (pieces int64, last int) {
+	p := (n + size - 1) / size
+	return int64(p), n - (p-1)*size
 }
 
 // pipeline returns the compute cycles, the stream cycles (Σ fold stream lengths) and the
@@ -626,15 +622,12 @@ type feval struct {
 // iv returns the cycles between the start of a fold (T, ru) and the start of the next fold,
 // whose stream length is next.
 func (m *model) iv(T, ru, next int, stationary bool) int64 {
-	R, C := int64(m.R), int64(m.C)
 	t := int64(T)
 	switch {
-	case m.opts.Serial && stationary:
-		return 2*R + C + t - 2
 	case m.opts.Serial:
-		return t + R + C - 2
+		return scaleSimFoldCycles(stationary, m.R, m.C, T)
 	case stationary:
-		return max(t, R)
+		return max(t, int64(m.R))
 	default:
 		// The PEs are busy T cycles; a column's output bus carries ru results, the first
 		// of the next fold arriving T' cycles after it starts.
@@ -644,20 +637,17 @@ func (m *model) iv(T, ru, next int, stationary bool) int64 {
 
 // off returns the cycles from a fold's start to its end.
 func (m *model) off(T, ru, cu int, stationary bool) int64 {
-	R, C := int64(m.R), int64(m.C)
-	t := int64(T)
 	switch {
-	case m.opts.Serial && stationary:
-		return 2*R + C + t - 2
 	case m.opts.Serial:
-		return t + R + C - 2
+		return scaleSimFoldCycles(stationary, m.R, m.C, T)
 	case stationary:
-		return t + R + int64(cu) - 2
+		return int64(T) + int64(m.R) + int64(cu) - 2
 	default:
-		return t + int64(ru) + int64(cu) - 2
+		return int64(T) + int64(ru) + int64(cu) - 2
 	}
 }
 
+// eval returns the timing of the fold sequence n, walking its compressed form.
 func (m *model) eval(n fnode, stationary bool) feval {
 	if n.nk == 0 {
 		if n.n <= 0 {

@@ -123,9 +123,7 @@ func (c *ScaleSimConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must be at least 1, got %d", s.name, s.v))
 		}
 	}
-	switch c.Dataflow {
-	case hw.OutputStationary, hw.WeightStationary, hw.InputStationary:
-	default:
+	if !c.Dataflow.Valid() {
 		errs = append(errs, fmt.Errorf("key Dataflow must be os, ws or is, got %q", string(c.Dataflow)))
 	}
 	switch strings.ToUpper(c.InterfaceBandwidth) {

@@ -24,19 +24,10 @@ func newSSLayer(cfg *ScaleSimConfig, l *ScaleSimLayer) *ssLayer {
 	s := &ssLayer{df: cfg.Dataflow, R: cfg.ArrayHeight, C: cfg.ArrayWidth}
 	_, ew := l.OfmapDims()
 	s.M, s.N, s.K = l.GEMM()
-	switch s.df {
-	case hw.OutputStationary:
-		s.Sr, s.Sc, s.T = s.M, s.N, s.K
-		s.L = int64(s.T + s.R + s.C - 2)
-	case hw.WeightStationary:
-		s.Sr, s.Sc, s.T = s.K, s.N, s.M
-		s.L = int64(2*s.R + s.C + s.T - 2)
-	default: // is
-		s.Sr, s.Sc, s.T = s.K, s.M, s.N
-		s.L = int64(2*s.R + s.C + s.T - 2)
-	}
-	s.rowFolds = (s.Sr + s.R - 1) / s.R
-	s.colFolds = (s.Sc + s.C - 1) / s.C
+	g := MapGEMM(s.df, s.R, s.C, s.M, s.N, s.K)
+	s.Sr, s.Sc, s.T = g.Sr, g.Sc, g.T
+	s.rowFolds, s.colFolds = g.RowFolds, g.ColFolds
+	s.L = g.ScaleSimFoldCycles()
 
 	H, W, ch := l.IfmapH, l.IfmapW, l.Channels
 	s.ifmapWords = H * W * ch

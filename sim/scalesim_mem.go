@@ -13,7 +13,7 @@ const ssReadBWWords = 10
 const ssSets = 100
 
 // ssActiveSets is the number of sets in the active half (active_buf_frac = 0.5).
-const ssActiveSets = 50
+const ssActiveSets = ssSets / 2
 
 // ssReadBuf emulates ReadBufferEstimateBw. SCALE-Sim groups the distinct addresses it sees into
 // sets of floor(size/100) words; an address is a hit when it is already in one of the sets

@@ -67,11 +67,11 @@ func TestScaleSimA0Totals(t *testing.T) {
 	}
 }
 
-// TestScaleSimTinyFormulas checks the closed forms of scalesim.md on the tiny topology for
-// all three dataflows: cycles = folds·per_fold − 1 and the SRAM counts.
+// TestScaleSimTinyFormulas checks the closed form of scalesim.md on the tiny topology for
+// all three dataflows: cycles = folds·per_fold − 1.
 func TestScaleSimTinyFormulas(t *testing.T) {
 	tiny := []ScaleSimLayer{conv("c1", 10, 3, 3, 8, 1), conv("c2", 10, 3, 8, 16, 2), conv("fc", 1, 1, 16, 10, 1)}
-	for _, df := range []hw.Dataflow{hw.OutputStationary, hw.WeightStationary, hw.InputStationary} {
+	for _, df := range dataflows {
 		cfg := a0Config(df)
 		cfg.ArrayHeight, cfg.ArrayWidth = 8, 8
 		reps, err := SimulateScaleSim(cfg, tiny)

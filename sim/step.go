@@ -53,14 +53,8 @@ type StepResult struct {
 // error. StepGEMM is for small shapes: it costs O(cycles·rows·cols) time and builds a
 // reservation table of O(folds·(rows+cols)·(T+rows)) entries.
 func StepGEMM(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, mode StepMode) (*StepResult, error) {
-	if rows < 1 || cols < 1 || M < 1 || N < 1 || K < 1 {
-		return nil, errors.New("step: all dimensions must be at least 1")
-	}
-	if len(a) != M*K || len(b) != K*N {
-		return nil, fmt.Errorf("step: want a of %d and b of %d values, got %d and %d", M*K, K*N, len(a), len(b))
-	}
-	if !df.Valid() {
-		return nil, fmt.Errorf("step: unknown dataflow %q", df)
+	if err := checkStepArgs(df, rows, cols, M, N, K, a, b); err != nil {
+		return nil, err
 	}
 	g := MapGEMM(df, rows, cols, M, N, K)
 	var folds []StepFold
@@ -89,23 +83,11 @@ type StepFold struct {
 // added to the output. It checks that the folds cover every (row, column, stream) element of
 // the GEMM exactly once.
 func StepSchedule(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, folds []StepFold, mode StepMode) (*StepResult, error) {
-	if rows < 1 || cols < 1 || M < 1 || N < 1 || K < 1 {
-		return nil, errors.New("step: all dimensions must be at least 1")
+	if err := checkStepArgs(df, rows, cols, M, N, K, a, b); err != nil {
+		return nil, err
 	}
-	if len(a) != M*K || len(b) != K*N {
-		return nil, fmt.Errorf("step: want a of %d and b of %d values, got %d and %d", M*K, K*N, len(a), len(b))
-	}
-	s := &stepper{df: df, R: rows, C: cols, M: M, N: N, K: K, a: a, b: b, mode: mode}
-	switch df {
-	case hw.OutputStationary:
-		s.Sr, s.Sc, s.T = M, N, K
-	case hw.WeightStationary:
-		s.Sr, s.Sc, s.T = K, N, M
-	case hw.InputStationary:
-		s.Sr, s.Sc, s.T = K, M, N
-	default:
-		return nil, fmt.Errorf("step: unknown dataflow %q", df)
-	}
+	g := MapGEMM(df, rows, cols, M, N, K)
+	s := &stepper{df: df, R: rows, C: cols, M: M, N: N, K: K, Sr: g.Sr, Sc: g.Sc, T: g.T, a: a, b: b, mode: mode}
 	if len(folds) == 0 {
 		return nil, errors.New("step: no folds")
 	}
@@ -131,6 +113,20 @@ func StepSchedule(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, folds
 	}
 	s.plan()
 	return s.run()
+}
+
+// checkStepArgs reports the first problem with the arguments of StepGEMM and StepSchedule.
+func checkStepArgs(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64) error {
+	if rows < 1 || cols < 1 || M < 1 || N < 1 || K < 1 {
+		return errors.New("step: all dimensions must be at least 1")
+	}
+	if len(a) != M*K || len(b) != K*N {
+		return fmt.Errorf("step: want a of %d and b of %d values, got %d and %d", M*K, K*N, len(a), len(b))
+	}
+	if !df.Valid() {
+		return fmt.Errorf("step: unknown dataflow %q", df)
+	}
+	return nil
 }
 
 type stepFold struct {
@@ -178,6 +174,7 @@ func (s *stepper) plan() {
 	if stationary {
 		t = R // the first block is fed over cycles 0..R-1
 	}
+	var keys []resKey
 	for fi := range s.folds {
 		f := &s.folds[fi]
 		if s.mode == StepSerial {
@@ -188,7 +185,7 @@ func (s *stepper) plan() {
 			t = max(t, start)
 		}
 		for {
-			keys := s.reservations(f, t)
+			keys = s.reservations(keys[:0], f, t)
 			ok := true
 			for _, k := range keys {
 				if used[k] {
@@ -209,10 +206,9 @@ func (s *stepper) plan() {
 	}
 }
 
-// reservations lists the (resource, cycle) pairs a fold starting at t would hold.
-func (s *stepper) reservations(f *stepFold, t int64) []resKey {
+// reservations appends to keys the (resource, cycle) pairs a fold starting at t would hold.
+func (s *stepper) reservations(keys []resKey, f *stepFold, t int64) []resKey {
 	R, C, T := s.R, s.C, int64(f.T)
-	var keys []resKey
 	for i := range R {
 		for x := range T {
 			keys = append(keys, resKey{resRowPort, i, 0, t + int64(i) + x})

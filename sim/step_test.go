@@ -8,7 +8,7 @@ import (
 	"github.com/vggsim/vggsim/hw"
 )
 
-var dataflows = []hw.Dataflow{hw.OutputStationary, hw.WeightStationary, hw.InputStationary}
+var dataflows = hw.Dataflows()
 
 // stepShapes is the grid of GEMMs checked against the cycle-stepped engine, degenerate ones
 // included: 1×1×1, M < R, K = 1, N = 1, exact multiples and one-past multiples of the array.
