@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -19,16 +20,7 @@ func planArena(bufs []Buffer, align int64) int64 {
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		x, y := &bufs[a], &bufs[b]
-		switch {
-		case x.Bytes != y.Bytes:
-			if x.Bytes > y.Bytes {
-				return -1
-			}
-			return 1
-		case x.Start != y.Start:
-			return x.Start - y.Start
-		}
-		return x.ID - y.ID
+		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.Start, y.Start), cmp.Compare(x.ID, y.ID))
 	})
 	up := func(v int64) int64 { return (v + align - 1) / align * align }
 	type span struct{ lo, hi int64 }
@@ -45,20 +37,7 @@ func planArena(bufs []Buffer, align int64) int64 {
 				spans = append(spans, span{q.Offset, q.Offset + up(q.Bytes)})
 			}
 		}
-		slices.SortFunc(spans, func(a, b span) int {
-			if a.lo != b.lo {
-				if a.lo < b.lo {
-					return -1
-				}
-				return 1
-			}
-			if a.hi < b.hi {
-				return -1
-			} else if a.hi > b.hi {
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(spans, func(a, b span) int { return cmp.Or(cmp.Compare(a.lo, b.lo), cmp.Compare(a.hi, b.hi)) })
 		best, bestGap := int64(-1), int64(-1)
 		var cursor int64
 		for _, s := range spans {

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -216,10 +217,10 @@ func Fusion(g *ir.Graph, opts FusionOptions) (*FusionReport, error) {
 		}
 		fr.Hardware = fr.eng.cfg.Name
 	}
-	fr.LayerByLayer = fr.uniform(1)
 	for k := 1; k <= opts.MaxDepth; k++ {
 		fr.Depths = append(fr.Depths, fr.uniform(k))
 	}
+	fr.LayerByLayer = fr.Depths[0]
 	fr.Best = fr.best()
 	fr.Cache.ModelDRAMBytes = r.Traffic(opts.SRAMBytes).Bytes() + r.WeightsBytes
 	fr.Cache.DRAMBytes = fr.Cache.ModelDRAMBytes
@@ -354,6 +355,55 @@ func (fr *FusionReport) segment(ci, first, depth, band int, budget int64) Segmen
 		}
 		return s
 	}
+	per := fr.bandPlan(&s, band)
+	s.Fits = s.LineBufferBytes <= budget
+
+	// Weights: each layer's are either resident (read once) or re-read every band. Choose
+	// the resident set with the largest saving that fits beside the line buffers.
+	// w[j]: layer j's weight bytes, what they occupy and move when resident; every[j]: their
+	// traffic when re-read every band.
+	var bw *bandWork
+	var w, every []int64
+	if fr.eng != nil {
+		bw = fr.eng.bands(c, ci, first, depth, per)
+		w, every = bw.weights, bw.filterDRAM
+	} else {
+		w, every = make([]int64, depth), make([]int64, depth)
+		for j := range depth {
+			l := &c.Layers[first+j]
+			w[j], every[j] = l.WeightsBytes, int64(s.Bands)*l.WeightsBytes
+		}
+	}
+	resident := make([]bool, depth)
+	if s.Fits {
+		resident = chooseResident(w, every, budget-s.LineBufferBytes)
+	}
+	s.WeightTrafficBytes = 0
+	for j := range depth {
+		l := &c.Layers[first+j]
+		if resident[j] {
+			s.ResidentWeightsBytes += w[j]
+			s.WeightTrafficBytes += l.WeightsBytes
+		} else {
+			s.WeightTrafficBytes += int64(s.Bands) * l.WeightsBytes
+		}
+	}
+	s.SRAMBytes = s.LineBufferBytes + s.ResidentWeightsBytes
+	s.ModelDRAMBytes = s.ReadBytes + s.WriteBytes + s.WeightTrafficBytes
+	s.DRAMBytes = s.ModelDRAMBytes
+	if bw != nil {
+		s.DRAMBytes, s.Cost = fr.eng.fused(bw, resident, s.Bands)
+	}
+	return s
+}
+
+// bandPlan fills in the band geometry of s, a segment of depth 2 or more, with band rows of
+// the last output per band: BandRows, Bands, LineRows, LineBufferBytes, HaloBytes and
+// SavedBytes. It returns the rows each layer computes per band.
+func (fr *FusionReport) bandPlan(s *Segment, band int) (per []int) {
+	c := &fr.Chains[s.Chain]
+	first, depth := s.First, s.Depth
+	last := &c.Layers[first+depth-1]
 	hold, per := lineRows(c, first, depth, band)
 	s.LineRows = hold
 	s.BandRows = min(band, last.OutShape.H)
@@ -381,52 +431,15 @@ func (fr *FusionReport) segment(ci, first, depth, band int, budget int64) Segmen
 			s.LineBufferBytes = max(s.LineBufferBytes, held[j-1]+held[j])
 		}
 	}
-	s.Fits = s.LineBufferBytes <= budget
-
-	// Weights: each layer's are either resident (read once) or re-read every band. Choose
-	// the resident set with the largest saving that fits beside the line buffers.
-	var bw *bandWork
-	w := make([]int64, depth)     // bytes a resident layer's weights occupy
-	once := make([]int64, depth)  // its traffic when resident
-	every := make([]int64, depth) // its traffic when not
-	for j := range depth {
-		l := &c.Layers[first+j]
-		w[j], once[j], every[j] = l.WeightsBytes, l.WeightsBytes, int64(s.Bands)*l.WeightsBytes
-	}
-	if fr.eng != nil {
-		bw = fr.eng.bands(c, ci, first, depth, per)
-		for j := range depth {
-			w[j], once[j], every[j] = bw.weights[j], bw.weights[j], bw.filterDRAM[j]
-		}
-	}
-	resident := make([]bool, depth)
-	if s.Fits {
-		resident = chooseResident(w, once, every, budget-s.LineBufferBytes)
-	}
-	s.WeightTrafficBytes = 0
-	for j := range depth {
-		l := &c.Layers[first+j]
-		if resident[j] {
-			s.ResidentWeightsBytes += w[j]
-			s.WeightTrafficBytes += l.WeightsBytes
-		} else {
-			s.WeightTrafficBytes += int64(s.Bands) * l.WeightsBytes
-		}
-	}
-	s.SRAMBytes = s.LineBufferBytes + s.ResidentWeightsBytes
-	s.ModelDRAMBytes = s.ReadBytes + s.WriteBytes + s.WeightTrafficBytes
-	s.DRAMBytes = s.ModelDRAMBytes
-	if bw != nil {
-		s.DRAMBytes, s.Cost = fr.eng.fused(bw, resident, s.Bands)
-	}
-	return s
+	return per
 }
 
 // chooseResident returns the layers whose weights stay on chip: the set with the largest
-// traffic saving Σ (every − once) whose bytes w fit in capacity (ties: fewer bytes). The
-// search is exhaustive up to exactSubsetDepth layers, so the saving never shrinks when the
-// capacity grows; deeper segments take layers greedily by saving per byte.
-func chooseResident(w, once, every []int64, capacity int64) []bool {
+// traffic saving Σ (every − w) whose bytes w fit in capacity (ties: fewer bytes), where a
+// resident layer's weights occupy and move w bytes and a streamed one's move every bytes.
+// The search is exhaustive up to exactSubsetDepth layers, so the saving never shrinks when
+// the capacity grows; deeper segments take layers greedily by saving per byte.
+func chooseResident(w, every []int64, capacity int64) []bool {
 	n := len(w)
 	res := make([]bool, n)
 	if capacity <= 0 {
@@ -437,20 +450,11 @@ func chooseResident(w, once, every []int64, capacity int64) []bool {
 		for i := range order {
 			order[i] = i
 		}
-		density := func(i int) float64 { return float64(every[i]-once[i]) / float64(max(w[i], 1)) }
-		slices.SortStableFunc(order, func(a, b int) int {
-			da, db := density(a), density(b)
-			switch {
-			case da > db:
-				return -1
-			case da < db:
-				return 1
-			}
-			return 0
-		})
+		density := func(i int) float64 { return float64(every[i]-w[i]) / float64(max(w[i], 1)) }
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(density(b), density(a)) })
 		left := capacity
 		for _, i := range order {
-			if every[i] > once[i] && w[i] <= left {
+			if every[i] > w[i] && w[i] <= left {
 				res[i], left = true, left-w[i]
 			}
 		}
@@ -462,7 +466,7 @@ func chooseResident(w, once, every []int64, capacity int64) []bool {
 		for x := m; x != 0; x &= x - 1 {
 			i := bits.TrailingZeros32(x)
 			bytes += w[i]
-			save += every[i] - once[i]
+			save += every[i] - w[i]
 		}
 		if bytes <= capacity && (save > bestSave || (save == bestSave && save > 0 && bytes < bestBytes)) {
 			best, bestSave, bestBytes = m, save, bytes
@@ -483,11 +487,14 @@ func (fr *FusionReport) bestSegment(ci, first, depth int, budget int64) Segment 
 		return fr.segment(ci, first, 1, 0, budget)
 	}
 	h := c.Layers[first+depth-1].OutShape.H
-	var best Segment
+	var best, oneRow Segment
 	found := false
 	for band := 1; ; band *= 2 {
 		b := min(band, h)
 		s := fr.segment(ci, first, depth, b, budget)
+		if band == 1 {
+			oneRow = s
+		}
 		if s.Fits && (!found || fr.better(&s, &best)) {
 			best, found = s, true
 		}
@@ -496,7 +503,7 @@ func (fr *FusionReport) bestSegment(ci, first, depth int, budget int64) Segment 
 		}
 	}
 	if !found {
-		best = fr.segment(ci, first, depth, 1, budget)
+		return oneRow
 	}
 	return best
 }
@@ -581,7 +588,9 @@ func (fr *FusionReport) total(p *FusionPlan) {
 		p.SRAMBytes = max(p.SRAMBytes, s.SRAMBytes)
 		p.Fits = p.Fits && s.Fits
 		if s.Depth > 1 {
-			one := fr.segment(s.Chain, s.First, s.Depth, 1, 0)
+			// The line buffers of one-row bands; no need to price the segment.
+			one := Segment{Chain: s.Chain, First: s.First, Depth: s.Depth}
+			fr.bandPlan(&one, 1)
 			p.MinSRAMBytes = max(p.MinSRAMBytes, one.LineBufferBytes)
 		}
 	}

@@ -85,6 +85,25 @@ func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	return h, nil
 }
 
+// Sweep returns the report's activation traffic at each SRAM size (TrafficSweep) as a chart
+// series labelled with the model and form; with cfg, also the simulator's whole DRAM traffic
+// at each size as the activation SRAM (Simulate(cfg, size).DRAMBytes).
+func (r *Report) Sweep(sizes []int64, cfg *hw.Config) (TrafficSeries, error) {
+	s := TrafficSeries{Label: label(r), Batch: r.Batch, Points: r.TrafficSweep(sizes)}
+	if cfg == nil {
+		return s, nil
+	}
+	s.Engine = make([]int64, len(sizes))
+	for i, size := range sizes {
+		h, err := r.Simulate(cfg, size)
+		if err != nil {
+			return TrafficSeries{}, err
+		}
+		s.Engine[i] = h.DRAMBytes
+	}
+	return s, nil
+}
+
 // loweredGraph is a graph as sim layers: step[i] is the node of layers[i], and dram[i] the
 // activation DRAM bytes the spill model charges that layer under the residency it was
 // lowered with (the broadcast operand of Mul included, which the sim layer leaves out).

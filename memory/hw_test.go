@@ -3,6 +3,7 @@ package memory
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/vggsim/vggsim/hw"
@@ -306,6 +307,42 @@ func TestAdaptivePool(t *testing.T) {
 		if lr.Name == "avgpool" && (lr.Kind != "adaptive_pool" || lr.VectorOps != 2*512*49 ||
 			lr.DRAMIfmapReadBytes != in || lr.DRAMOfmapWriteBytes != out) {
 			t.Errorf("simulated avgpool %+v", lr)
+		}
+	}
+}
+
+// TestSweep: a sweep is TrafficSweep at every size, labelled with the model and form, and
+// with hardware the simulator's whole DRAM traffic at each size as the activation SRAM.
+func TestSweep(t *testing.T) {
+	cfg := edge32(t)
+	train, deploy := zooPair(t, "RepVGG-A0", models.Options{InputH: 64})
+	c, err := Compare(train, deploy, Options{Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Deploy
+	sizes := SweepSizes(16<<10, r.PeakBytes, 2)
+	plain, err := r.Sweep(sizes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Label != "RepVGG-A0 deploy" || plain.Batch != 2 || plain.Engine != nil || !slices.Equal(plain.Points, r.TrafficSweep(sizes)) {
+		t.Errorf("sweep without hardware: %+v", plain)
+	}
+	s, err := r.Sweep(sizes, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Points, plain.Points) || len(s.Engine) != len(sizes) {
+		t.Fatalf("sweep on %s: %+v", cfg.Name, s)
+	}
+	for i, size := range sizes {
+		h, err := r.Simulate(cfg, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Engine[i] != h.DRAMBytes {
+			t.Errorf("at %d bytes: sweep %d, Simulate %d", size, s.Engine[i], h.DRAMBytes)
 		}
 	}
 }

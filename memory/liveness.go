@@ -105,7 +105,8 @@ type liveness struct {
 	steps    []Step
 }
 
-// inPlaceOps are the elementwise ops whose result may take over an operand's buffer.
+// inPlaceOperands returns how many of n's leading operands its result may take the buffer
+// of: 0 unless n is an elementwise op (see doc.go, "Schedule and buffers").
 func inPlaceOperands(n *ir.Node) int {
 	switch n.Op {
 	case ir.ReLU, ir.BatchNorm, ir.Sigmoid:

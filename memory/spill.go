@@ -1,14 +1,15 @@
 package memory
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/vggsim/vggsim/ir"
 )
 
 // Traffic is the activation traffic between the chip and DRAM for one run (one batch) when
-// the on-chip activation SRAM holds SRAMBytes. Weights are not included (see Report.Weights
-// and the hardware costs).
+// the on-chip activation SRAM holds SRAMBytes. Weights are not included (see
+// Report.WeightsBytes and the hardware costs).
 type Traffic struct {
 	SRAMBytes  int64 `json:"sram_bytes"`
 	ReadBytes  int64 `json:"dram_read_bytes"`  // activation bytes read from DRAM
@@ -202,7 +203,7 @@ func (lv *liveness) residency(cs []bufCost, s int64) (Traffic, []bool) {
 			}
 			states, next = next, states
 			if len(states) > maxStates {
-				slices.SortFunc(states, func(a, b spillState) int { return cmpCost(a, b) })
+				slices.SortFunc(states, cmpCost)
 				states = states[:maxStates]
 				t.Exact = false
 			}
@@ -257,18 +258,7 @@ func (lv *liveness) residency(cs []bufCost, s int64) (Traffic, []bool) {
 
 // cmpCost orders states by total traffic, then by fewer spilled bytes.
 func cmpCost(a, b spillState) int {
-	ca, cb := a.r+a.w, b.r+b.w
-	switch {
-	case ca < cb:
-		return -1
-	case ca > cb:
-		return 1
-	case a.spBytes < b.spBytes:
-		return -1
-	case a.spBytes > b.spBytes:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.r+a.w, b.r+b.w), cmp.Compare(a.spBytes, b.spBytes))
 }
 
 // minSRAMNoSpill returns the smallest SRAM at which traffic equals the compulsory traffic:

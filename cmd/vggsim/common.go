@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -212,11 +211,4 @@ func toForm(g *ir.Graph, form string) (*ir.Graph, error) {
 	}
 	d, err := reparam.Deploy(g, reparam.Options{})
 	return d, badInput(err)
-}
-
-// writeJSON writes v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

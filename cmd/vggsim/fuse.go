@@ -37,7 +37,6 @@ the reference's conversion bit for bit.`, stderr)
 	default:
 		return fail(stderr, "fuse", badInput(fmt.Errorf("-o %s: unknown extension; want .safetensors, .npz or .pth", *out)))
 	}
-	mf.form = "train"
 	o, err := mf.options()
 	if err != nil {
 		return fail(stderr, "fuse", badInput(err))

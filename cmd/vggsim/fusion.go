@@ -11,6 +11,7 @@ import (
 
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/memory"
+	"github.com/vggsim/vggsim/models"
 )
 
 const fusionDesc = `Depth-first (line-buffer) fusion of MODEL's chains of windowed layers (conv3x3
@@ -113,19 +114,16 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 	}
 	budget := memory.ActivationSRAM(cfg)
 	if mf.sram != "" {
-		if budget, err = memParseSize("sram", mf.sram); err != nil {
+		if budget, err = parseSRAM(mf.sram); err != nil {
 			return fail(stderr, "fusion", err)
 		}
 	}
+	o.Deploy = *form == "deploy"
 	var outs []*fusionOut
 	for _, arg := range pos {
-		train, deploy, err := memBuildForms(arg, o)
+		g, err := models.Resolve(arg, o)
 		if err != nil {
-			return fail(stderr, "fusion", err)
-		}
-		g := deploy
-		if *form == "train" {
-			g = train
+			return fail(stderr, "fusion", badInput(err))
 		}
 		fr, err := memory.Fusion(g, memory.FusionOptions{Bits: bits, Batch: mf.batch, SRAMBytes: budget,
 			MaxDepth: hi, Objective: *objective, Hardware: cfg})
@@ -221,9 +219,9 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 	batch := int64(fr.Batch)
 	input := fmt.Sprintf("%dx%d", o.Input[0], o.Input[1])
 	fmt.Fprintf(w, "%s %s, %s, %d-bit, batch %d, on %s, %s on chip for line buffers and resident weights\n",
-		o.Model, o.Form, input, o.Bits, o.Batch, o.Hardware, memBytesString(o.SRAMBytes))
+		o.Model, o.Form, input, o.Bits, o.Batch, o.Hardware, bytesString(o.SRAMBytes))
 	fmt.Fprintf(w, "%d fusable chain(s), %d layers. DRAM, cycles, energy: the simulator's; model: every byte once (floor %s).\n",
-		len(fr.Chains), layers, memBytesString(fr.FloorBytes/batch))
+		len(fr.Chains), layers, bytesString(fr.FloorBytes/batch))
 	flags := ""
 	if input != "224x224" {
 		flags += " --input " + input
@@ -257,10 +255,10 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 		if !r.Fits {
 			fits = "NO"
 		}
-		cyc, en := strconv.FormatInt(r.Cycles, 10), memEnergyString(r.EnergyJ/float64(fr.Batch))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", lab(name), memBytesString(r.DRAMBytes/batch),
-			memRatioString(float64(r.DRAMBytes), lbl), memBytesString(r.ModelDRAMBytes/batch), memBytesString(r.LineBufferBytes),
-			memBytesString(r.SRAMBytes), fits, r.Segments, cyc, en)
+		cyc, en := strconv.FormatInt(r.Cycles, 10), energyString(r.EnergyJ/float64(fr.Batch))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", lab(name), bytesString(r.DRAMBytes/batch),
+			ratioString(float64(r.DRAMBytes), lbl), bytesString(r.ModelDRAMBytes/batch), bytesString(r.LineBufferBytes),
+			bytesString(r.SRAMBytes), fits, r.Segments, cyc, en)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "best plan (depth-1 segments: layer by layer):")
@@ -277,8 +275,8 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 			rows = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.LineRows)), ","), "[]")
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", names, s.Depth, s.BandRows, s.Bands, rows,
-			memBytesString(s.LineBufferBytes), memBytesString(s.HaloBytes), memBytesString(s.ResidentWeightsBytes),
-			memBytesString(s.DRAMBytes), memBytesString(s.ModelDRAMBytes))
+			bytesString(s.LineBufferBytes), bytesString(s.HaloBytes), bytesString(s.ResidentWeightsBytes),
+			bytesString(s.DRAMBytes), bytesString(s.ModelDRAMBytes))
 	}
 	tw.Flush()
 }

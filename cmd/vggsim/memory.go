@@ -54,15 +54,13 @@ func (m *memFlags) register(fs *flag.FlagSet, hwDefault string) {
 	fs.StringVar(&m.format, "format", "table", "output `format`: table, json or csv")
 }
 
-// resolve checks the shared flags and returns the model options, the hardware (nil when
-// none was asked for), the data width and the batch.
+// resolve checks the shared flags, reporting every problem at once, and returns the model
+// options, the hardware (nil when none was asked for) and the data width.
 func (m *memFlags) resolve() (models.Options, *hw.Config, int, error) {
 	var o models.Options
 	var errs []error
-	switch m.format {
-	case "table", "json", "csv":
-	default:
-		errs = append(errs, fmt.Errorf("--format %q: want table, json or csv", m.format))
+	if err := checkFormat(m.format, "table", "json", "csv"); err != nil {
+		errs = append(errs, err)
 	}
 	if m.batch < 1 || m.batch > 1<<16 {
 		errs = append(errs, fmt.Errorf("--batch %d: want 1..65536", m.batch))
@@ -103,14 +101,14 @@ func (m *memFlags) resolve() (models.Options, *hw.Config, int, error) {
 	return o, cfg, bits, nil
 }
 
-// memParseSize parses a --sram value: a size such as 256KiB or a byte count.
-func memParseSize(flagName, s string) (int64, error) {
+// parseSRAM parses a --sram value: a size such as 256KiB or a byte count.
+func parseSRAM(s string) (int64, error) {
 	v, err := hw.ParseSize(s)
 	if err != nil {
-		return 0, badInput(fmt.Errorf("--%s %q: %w", flagName, s, err))
+		return 0, badInput(fmt.Errorf("--sram %q: %w", s, err))
 	}
 	if v < 0 {
-		return 0, badInput(fmt.Errorf("--%s %q must not be negative", flagName, s))
+		return 0, badInput(fmt.Errorf("--sram %q must not be negative", s))
 	}
 	return v, nil
 }
@@ -203,13 +201,13 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		if cfg == nil {
 			return fail(stderr, "memory", badInput(errors.New("--sram needs --hw")))
 		}
-		if actSRAM, err = memParseSize("sram", mf.sram); err != nil {
+		if actSRAM, err = parseSRAM(mf.sram); err != nil {
 			return fail(stderr, "memory", err)
 		}
 	}
 	mo := memory.Options{Bits: bits, Batch: mf.batch, NoInPlace: *noInPlace}
 	var comps []*memory.Comparison
-	var inputs []string
+	var reps []*memory.Report // the train and deploy forms of each model, in order
 	var dims [][2]int
 	for _, arg := range pos {
 		train, deploy, err := memBuildForms(arg, o)
@@ -220,13 +218,14 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "memory", err)
 		}
-		comps = append(comps, c)
+		comps, reps = append(comps, c), append(reps, c.Train, c.Deploy)
 		in := train.Input().Shape
-		inputs = append(inputs, fmt.Sprintf("%dx%d", in.H, in.W))
 		dims = append(dims, [2]int{in.H, in.W})
 	}
+	// The summary's runs on the hardware: with the activation SRAM, and with none (layer by
+	// layer). --sweep prints its own runs instead.
 	var hws, lbls [][2]*memory.HWResult
-	if cfg != nil {
+	if cfg != nil && !*sweep {
 		for _, c := range comps {
 			var pair, lbl [2]*memory.HWResult
 			for k, r := range []*memory.Report{c.Train, c.Deploy} {
@@ -240,17 +239,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 			hws, lbls = append(hws, pair), append(lbls, lbl)
 		}
 	}
-	var sizes []int64
-	var peak int64
-	for _, c := range comps {
-		peak = max(peak, c.Train.PeakBytes)
-	}
-	sizes = memory.SweepSizes(16<<10, peak, 2)
 	if mf.plot != "" {
-		var reps []*memory.Report
-		for _, c := range comps {
-			reps = append(reps, c.Train, c.Deploy)
-		}
 		p, err := memory.PlotLive(reps)
 		if err == nil {
 			err = memory.SavePlot(p, mf.plot)
@@ -259,24 +248,26 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "memory", err)
 		}
 	}
-	if *plotTraffic != "" {
-		var series []memory.TrafficSeries
-		hwName := ""
+	// One traffic sweep per form serves both the --plot-traffic chart and --sweep.
+	var series []memory.TrafficSeries
+	if *sweep || *plotTraffic != "" {
+		var peak int64
 		for _, c := range comps {
-			for _, r := range []*memory.Report{c.Train, c.Deploy} {
-				s := memory.TrafficSeries{Label: r.Model + " " + r.Form, Batch: r.Batch, Points: r.TrafficSweep(sizes)}
-				if cfg != nil {
-					hwName = cfg.Name
-					for _, size := range sizes {
-						h, err := r.Simulate(cfg, size)
-						if err != nil {
-							return fail(stderr, "memory", err)
-						}
-						s.Engine = append(s.Engine, h.DRAMBytes)
-					}
-				}
-				series = append(series, s)
+			peak = max(peak, c.Train.PeakBytes)
+		}
+		sizes := memory.SweepSizes(16<<10, peak, 2)
+		for _, r := range reps {
+			s, err := r.Sweep(sizes, cfg)
+			if err != nil {
+				return fail(stderr, "memory", err)
 			}
+			series = append(series, s)
+		}
+	}
+	if *plotTraffic != "" {
+		hwName := ""
+		if cfg != nil {
+			hwName = cfg.Name
 		}
 		p, err := memory.PlotTraffic(series, hwName)
 		if err == nil {
@@ -287,7 +278,10 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *sweep {
-		return writeMemorySweep(stdout, stderr, mf.format, comps, sizes, cfg)
+		if err := writeMemorySweep(stdout, mf.format, reps, series, cfg); err != nil {
+			return fail(stderr, "memory", err)
+		}
+		return exitOK
 	}
 	var rows []memoryRow
 	for i, c := range comps {
@@ -333,80 +327,49 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 			if hws != nil {
 				pair, lbl = &hws[i], &lbls[i]
 			}
-			writeMemoryTable(stdout, c, inputs[i], pair, lbl)
+			writeMemoryTable(stdout, c, dims[i], pair, lbl)
 		}
 	}
 	return exitOK
 }
 
 // writeMemoryTable prints one model's train and deploy forms side by side.
-func writeMemoryTable(w io.Writer, c *memory.Comparison, input string, h, lbl *[2]*memory.HWResult) {
+func writeMemoryTable(w io.Writer, c *memory.Comparison, input [2]int, h, lbl *[2]*memory.HWResult) {
 	t, d := c.Train, c.Deploy
-	fmt.Fprintf(w, "%s, %s, %d-bit, batch %d\n", t.Model, input, t.Bits, t.Batch)
+	fmt.Fprintf(w, "%s, %dx%d, %d-bit, batch %d\n", t.Model, input[0], input[1], t.Bits, t.Batch)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	// Labels are padded to one width so that the right-aligned first column reads left-aligned.
 	const labelW = 38
 	lab := func(s string) string { return fmt.Sprintf("%-*s", labelW, s) }
 	fmt.Fprintf(tw, "%s\ttrain\tdeploy\ttrain/deploy\t\n", lab(""))
 	line := func(name string, a, b int64, format func(int64) string) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab(name), format(a), format(b), memRatioString(float64(a), float64(b)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab(name), format(a), format(b), ratioString(float64(a), float64(b)))
 	}
-	line("peak activations (working set)", t.PeakBytes, d.PeakBytes, memBytesString)
-	line("resident peak (paper Fig. 3)", t.ResidentPeakBytes, d.ResidentPeakBytes, memBytesString)
-	line("arena (greedy by size)", t.ArenaBytes, d.ArenaBytes, memBytesString)
-	line("all activations, no reuse", t.TotalBytes, d.TotalBytes, memBytesString)
-	line("min SRAM, no activation spill", t.MinSRAMNoSpill, d.MinSRAMNoSpill, memBytesString)
-	line("weights", t.WeightsBytes, d.WeightsBytes, memBytesString)
-	line("act. DRAM, no SRAM (model)", t.StreamBytes, d.StreamBytes, memBytesString)
-	line("act. DRAM, unlimited SRAM (model)", t.CompulsoryBytes, d.CompulsoryBytes, memBytesString)
+	line("peak activations (working set)", t.PeakBytes, d.PeakBytes, bytesString)
+	line("resident peak (paper Fig. 3)", t.ResidentPeakBytes, d.ResidentPeakBytes, bytesString)
+	line("arena (greedy by size)", t.ArenaBytes, d.ArenaBytes, bytesString)
+	line("all activations, no reuse", t.TotalBytes, d.TotalBytes, bytesString)
+	line("min SRAM, no activation spill", t.MinSRAMNoSpill, d.MinSRAMNoSpill, bytesString)
+	line("weights", t.WeightsBytes, d.WeightsBytes, bytesString)
+	line("act. DRAM, no SRAM (model)", t.StreamBytes, d.StreamBytes, bytesString)
+	line("act. DRAM, unlimited SRAM (model)", t.CompulsoryBytes, d.CompulsoryBytes, bytesString)
 	line("buffers", int64(len(t.Buffers)), int64(len(d.Buffers)), func(v int64) string { return strconv.FormatInt(v, 10) })
 	if h != nil {
 		a, b := h[0], h[1]
 		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("simulated on %s:", a.Hardware)))
-		line("  DRAM/image, no act. SRAM (depth 1)", int64(lbl[0].DRAMBytesPerImage), int64(lbl[1].DRAMBytesPerImage), memBytesString)
-		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("  with %s activation SRAM:", memBytesString(a.ActivationSRAMBytes))))
+		line("  DRAM/image, no act. SRAM (depth 1)", int64(lbl[0].DRAMBytesPerImage), int64(lbl[1].DRAMBytesPerImage), bytesString)
+		fmt.Fprintf(tw, "%s\t\t\t\t\n", lab(fmt.Sprintf("  with %s activation SRAM:", bytesString(a.ActivationSRAMBytes))))
 		line("    spilled buffers", int64(a.Residency.SpilledBuffers), int64(b.Residency.SpilledBuffers), func(v int64) string { return strconv.FormatInt(v, 10) })
-		line("    DRAM per image", int64(a.DRAMBytesPerImage), int64(b.DRAMBytesPerImage), memBytesString)
-		line("      activations", a.ActivationDRAMBytes/int64(t.Batch), b.ActivationDRAMBytes/int64(d.Batch), memBytesString)
-		line("        (model)", a.Residency.Bytes()/int64(t.Batch), b.Residency.Bytes()/int64(d.Batch), memBytesString)
-		line("      weights", a.WeightDRAMBytes/int64(t.Batch), b.WeightDRAMBytes/int64(d.Batch), memBytesString)
-		line("        (model)", t.WeightsBytes, d.WeightsBytes, memBytesString)
+		line("    DRAM per image", int64(a.DRAMBytesPerImage), int64(b.DRAMBytesPerImage), bytesString)
+		line("      activations", a.ActivationDRAMBytes/int64(t.Batch), b.ActivationDRAMBytes/int64(d.Batch), bytesString)
+		line("        (model)", a.Residency.Bytes()/int64(t.Batch), b.Residency.Bytes()/int64(d.Batch), bytesString)
+		line("      weights", a.WeightDRAMBytes/int64(t.Batch), b.WeightDRAMBytes/int64(d.Batch), bytesString)
+		line("        (model)", t.WeightsBytes, d.WeightsBytes, bytesString)
 		line("    cycles (batch)", a.Cycles, b.Cycles, func(v int64) string { return strconv.FormatInt(v, 10) })
-		fmt.Fprintf(tw, "%s\t%.3f ms\t%.3f ms\t%s\t\n", lab("    latency (batch)"), a.LatencyS*1e3, b.LatencyS*1e3, memRatioString(a.LatencyS, b.LatencyS))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab("    energy per image"), memEnergyString(a.EnergyPerImageJ), memEnergyString(b.EnergyPerImageJ), memRatioString(a.EnergyPerImageJ, b.EnergyPerImageJ))
+		fmt.Fprintf(tw, "%s\t%.3f ms\t%.3f ms\t%s\t\n", lab("    latency (batch)"), a.LatencyS*1e3, b.LatencyS*1e3, ratioString(a.LatencyS, b.LatencyS))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", lab("    energy per image"), energyString(a.EnergyPerImageJ), energyString(b.EnergyPerImageJ), ratioString(a.EnergyPerImageJ, b.EnergyPerImageJ))
 	}
 	tw.Flush()
-}
-
-func memRatioString(a, b float64) string {
-	if b == 0 {
-		if a == 0 {
-			return "-"
-		}
-		return "inf"
-	}
-	return fmt.Sprintf("%.2fx", a/b)
-}
-
-// memEnergyString formats joules as mJ, or µJ below 0.1 mJ.
-func memEnergyString(j float64) string {
-	if j < 1e-4 {
-		return fmt.Sprintf("%.3f µJ", j*1e6)
-	}
-	return fmt.Sprintf("%.3f mJ", j*1e3)
-}
-
-// memBytesString formats a byte count with a binary unit and two decimals.
-func memBytesString(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.2f KiB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", b)
 }
 
 func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
@@ -439,34 +402,27 @@ func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
 }
 
 // writeMemorySweep prints activation DRAM traffic against on-chip SRAM size for every model and
-// form (and, with hardware, the simulator's whole DRAM traffic per image at each size).
-func writeMemorySweep(stdout, stderr io.Writer, format string, comps []*memory.Comparison, sizes []int64, cfg *hw.Config) int {
+// form: series[k] is the sweep of reps[k] (with hardware, also the simulator's whole DRAM
+// traffic per image at each size).
+func writeMemorySweep(w io.Writer, format string, reps []*memory.Report, series []memory.TrafficSeries, cfg *hw.Config) error {
 	var rows []sweepRow
-	var reps []*memory.Report
-	for _, c := range comps {
-		reps = append(reps, c.Train, c.Deploy)
-	}
-	for _, r := range reps {
-		for _, t := range r.TrafficSweep(sizes) {
+	for k, r := range reps {
+		s := series[k]
+		for i, t := range s.Points {
 			row := sweepRow{Model: r.Model, Form: r.Form, SRAMBytes: t.SRAMBytes, DRAMBytes: t.Bytes(),
 				DRAMBytesPerImage: float64(t.Bytes()) / float64(r.Batch), SpilledBuffers: t.SpilledBuffers}
-			if cfg != nil {
-				h, err := r.Simulate(cfg, t.SRAMBytes)
-				if err != nil {
-					return fail(stderr, "memory", err)
-				}
-				row.SimDRAMPerImage = &h.DRAMBytesPerImage
+			if s.Engine != nil {
+				perImage := float64(s.Engine[i]) / float64(r.Batch)
+				row.SimDRAMPerImage = &perImage
 			}
 			rows = append(rows, row)
 		}
 	}
 	switch format {
 	case "json":
-		if err := writeJSON(stdout, rows); err != nil {
-			return fail(stderr, "memory", err)
-		}
+		return writeJSON(w, rows)
 	case "csv":
-		cw := csv.NewWriter(stdout)
+		cw := csv.NewWriter(w)
 		cw.Write([]string{"model", "form", "sram_bytes", "dram_bytes", "dram_bytes_per_image", "spilled_buffers", "sim_dram_bytes_per_image"})
 		for _, r := range rows {
 			sim := ""
@@ -477,35 +433,32 @@ func writeMemorySweep(stdout, stderr io.Writer, format string, comps []*memory.C
 				strconv.FormatFloat(r.DRAMBytesPerImage, 'f', -1, 64), strconv.Itoa(r.SpilledBuffers), sim})
 		}
 		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return fail(stderr, "memory", err)
-		}
-	default:
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		var head []string
-		for _, r := range reps {
-			head = append(head, r.Model+" "+r.Form)
-		}
-		what := "activation DRAM per image (spill model)"
-		if cfg != nil {
-			what += " / all DRAM per image on " + cfg.Name + " (engine, weights included)"
-		}
-		fmt.Fprintf(stdout, "%s, against on-chip activation SRAM\n", what)
-		fmt.Fprintf(tw, "SRAM\t%s\t\n", strings.Join(head, "\t"))
-		n := len(sizes)
-		for i := range n {
-			cells := []string{memBytesString(sizes[i])}
-			for k := range reps {
-				r := rows[k*n+i]
-				cell := memBytesString(int64(math.Round(r.DRAMBytesPerImage)))
-				if r.SimDRAMPerImage != nil {
-					cell += " / " + memBytesString(int64(*r.SimDRAMPerImage))
-				}
-				cells = append(cells, cell)
-			}
-			fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
-		}
-		tw.Flush()
+		return cw.Error()
 	}
-	return exitOK
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var head []string
+	for _, r := range reps {
+		head = append(head, r.Model+" "+r.Form)
+	}
+	what := "activation DRAM per image (spill model)"
+	if cfg != nil {
+		what += " / all DRAM per image on " + cfg.Name + " (engine, weights included)"
+	}
+	fmt.Fprintf(w, "%s, against on-chip activation SRAM\n", what)
+	fmt.Fprintf(tw, "SRAM\t%s\t\n", strings.Join(head, "\t"))
+	n := len(series[0].Points)
+	for i := range n {
+		cells := []string{bytesString(series[0].Points[i].SRAMBytes)}
+		for k := range reps {
+			r := rows[k*n+i]
+			cell := bytesString(int64(math.Round(r.DRAMBytesPerImage)))
+			if r.SimDRAMPerImage != nil {
+				cell += " / " + bytesString(int64(*r.SimDRAMPerImage))
+			}
+			cells = append(cells, cell)
+		}
+		fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	return nil
 }

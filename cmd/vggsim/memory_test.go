@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,25 +17,6 @@ import (
 	"github.com/vggsim/vggsim/memory"
 	"github.com/vggsim/vggsim/models"
 )
-
-func memRunCmd(t *testing.T, f func([]string, io.Writer, io.Writer) int, args ...string) (string, string, int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := f(args, &out, &errb)
-	return out.String(), errb.String(), code
-}
-
-// runLine runs the CLI exactly as a user would type it (without the program name).
-func runLine(t *testing.T, line string) string {
-	t.Helper()
-	out, errs, code := memRunCmd(t, run, strings.Fields(line)...)
-	if code != exitOK {
-		t.Fatalf("vggsim %s: exit %d: %s", line, code, errs)
-	}
-	return out
-}
-
-var memoryCmd, fusionCmd = cmdMemory, cmdFusion
 
 // memoryKeys are the documented keys of `vggsim memory --format json` (docs/memory.md §5);
 // memoryHWKeys are added with --hw.
@@ -148,7 +128,7 @@ func TestMemoryJSONWithoutHW(t *testing.T) {
 }
 
 func TestMemoryTable(t *testing.T) {
-	out, errs, code := memRunCmd(t, memoryCmd, "a0", "--input", "64", "--hw", "edge-32")
+	out, errs, code := runCmd(t, cmdMemory, "a0", "--input", "64", "--hw", "edge-32")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -258,7 +238,7 @@ func TestFusionAgreesWithMemory(t *testing.T) {
 func TestMemorySweepAndPlots(t *testing.T) {
 	dir := t.TempDir()
 	live, traffic := filepath.Join(dir, "live.svg"), filepath.Join(dir, "traffic.png")
-	out, errs, code := memRunCmd(t, memoryCmd, "RepVGG-A0", "--input", "64", "--sweep", "--format", "csv", "--plot", live, "--plot-traffic", traffic)
+	out, errs, code := runCmd(t, cmdMemory, "RepVGG-A0", "--input", "64", "--sweep", "--format", "csv", "--plot", live, "--plot-traffic", traffic)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -317,7 +297,7 @@ func TestMemoryBadInput(t *testing.T) {
 		{},
 		{"A0", "--frobnicate"},
 	} {
-		_, errs, code := memRunCmd(t, memoryCmd, append([]string{"--input-size", "64"}, args...)...)
+		_, errs, code := runCmd(t, cmdMemory, append([]string{"--input-size", "64"}, args...)...)
 		if code != exitUsage || errs == "" {
 			t.Errorf("%v: exit %d (%q), want %d with a message", args, code, errs, exitUsage)
 		}
@@ -325,7 +305,7 @@ func TestMemoryBadInput(t *testing.T) {
 }
 
 func TestFusionJSON(t *testing.T) {
-	out, errs, code := memRunCmd(t, fusionCmd, "RepVGG-A0", "--input", "64", "--hw", "edge-32", "--depth", "1..3", "--sram", "64KiB", "--format", "json")
+	out, errs, code := runCmd(t, cmdFusion, "RepVGG-A0", "--input", "64", "--hw", "edge-32", "--depth", "1..3", "--sram", "64KiB", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -397,7 +377,7 @@ func TestFusionBadInput(t *testing.T) {
 		{"A0", "--sram", "-5"},
 		{"A0", "--plot", "fusion.txt"},
 	} {
-		_, errs, code := memRunCmd(t, fusionCmd, append([]string{"--input", "64"}, args...)...)
+		_, errs, code := runCmd(t, cmdFusion, append([]string{"--input", "64"}, args...)...)
 		if code != exitUsage || errs == "" {
 			t.Errorf("%v: exit %d (%q), want %d with a message", args, code, errs, exitUsage)
 		}

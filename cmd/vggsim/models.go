@@ -48,32 +48,22 @@ is skipped with a note; naming it explicitly makes that an input error.`
 func cmdModels(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("models", "[MODEL ...] [--format table|json|csv] [--input-size H[xW]] [--classes N]", modelsDesc, stderr)
 	format := fs.String("format", "table", "output `format`: table, json or csv")
-	var input string
-	fs.StringVar(&input, "input-size", "", "input image size `H[xW]` (default 224, or a model file's input)")
-	fs.StringVar(&input, "input", "", "same as --input-size")
-	classes := fs.Int("classes", 0, "classifier width (default 1000, or a model file's num_classes)")
+	// The model flags without --form (both forms are counted), with this command's help text.
+	mf := modelFlags{form: "train"}
+	fs.StringVar(&mf.input, "input-size", "", "input image size `H[xW]` (default 224, or a model file's input)")
+	fs.StringVar(&mf.input, "input", "", "same as --input-size")
+	fs.IntVar(&mf.classes, "classes", 0, "classifier width (default 1000, or a model file's num_classes)")
 	pos, code, ok := parseArgs(fs, args, 0, -1)
 	if !ok {
 		return code
 	}
-	switch *format {
-	case "table", "json", "csv":
-	default:
-		fmt.Fprintf(stderr, "vggsim models: --format %q: want table, json or csv\n", *format)
-		return exitUsage
+	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
+		return fail(stderr, "models", badInput(err))
 	}
-	var o models.Options
-	if input != "" {
-		h, w, err := parseSize(input)
-		if err != nil {
-			return fail(stderr, "models", badInput(err))
-		}
-		o.InputH, o.InputW = h, w
+	o, err := mf.options()
+	if err != nil {
+		return fail(stderr, "models", badInput(err))
 	}
-	if *classes < 0 {
-		return fail(stderr, "models", badInput(fmt.Errorf("--classes %d must be positive", *classes)))
-	}
-	o.NumClasses = *classes
 
 	explicit := len(pos) > 0
 	if !explicit {
@@ -101,7 +91,6 @@ func cmdModels(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vggsim models: %v\n", err)
 	}
 
-	var err error
 	switch *format {
 	case "json":
 		err = writeJSON(stdout, rows)

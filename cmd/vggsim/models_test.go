@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -12,15 +11,8 @@ import (
 	"github.com/vggsim/vggsim/models"
 )
 
-func runModels(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = cmdModels(args, &out, &errb)
-	return out.String(), errb.String(), code
-}
-
 func TestModelsJSON(t *testing.T) {
-	out, errs, code := runModels(t, "--format", "json")
+	out, errs, code := runCmd(t, cmdModels, "--format", "json")
 	if code != exitOK || errs != "" {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -61,7 +53,7 @@ func TestModelsJSON(t *testing.T) {
 }
 
 func TestModelsTable(t *testing.T) {
-	out, _, code := runModels(t)
+	out, _, code := runCmd(t, cmdModels)
 	if code != exitOK {
 		t.Fatal(code)
 	}
@@ -88,7 +80,7 @@ func TestModelsCSVAndArgs(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "net.yaml")
 	os.WriteFile(spec, []byte("num_blocks: [1, 2, 2, 1]\nwidth_multiplier: [0.125, 0.125, 0.125, 0.0625]\noverride_groups_map: {2: 2, 3: 2}\nnum_classes: 10\ninput: [32, 32]\n"), 0o644)
-	out, errs, code := runModels(t, "a0", spec, "--format=csv", "--input", "64x96")
+	out, errs, code := runCmd(t, cmdModels, "a0", spec, "--format=csv", "--input", "64x96")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -100,23 +92,23 @@ func TestModelsCSVAndArgs(t *testing.T) {
 		t.Errorf("csv:\n%s", out)
 	}
 	// The file's own input applies without --input.
-	out, _, _ = runModels(t, spec, "--format", "csv")
+	out, _, _ = runCmd(t, cmdModels, spec, "--format", "csv")
 	if !strings.Contains(out, "net,32x32,29402,26034,205120,184640,7,14,") {
 		t.Errorf("tiny counts:\n%s", out)
 	}
 	// The zoo at 32x32 lists VGG-16 too, with torchvision's adaptive pool to 7x7: the same
 	// parameters as at 224, and 313,196,544 conv + 123,633,664 classifier MACs (see
 	// models.TestVGG16AnySize).
-	out, errs, code = runModels(t, "--input", "32", "--format", "csv")
+	out, errs, code = runCmd(t, cmdModels, "--input", "32", "--format", "csv")
 	if code != exitOK || errs != "" || !strings.Contains(out, "\nVGG-16,32x32,138357544,138357544,436830208,436830208,13,13,") {
 		t.Errorf("VGG at 32: exit %d, stderr %q\n%s", code, errs, out)
 	}
 	// Below 32 the zoo skips VGG-16 with a note; naming it explicitly is an input error.
-	out, errs, code = runModels(t, "--input", "16", "--format", "json")
+	out, errs, code = runCmd(t, cmdModels, "--input", "16", "--format", "json")
 	if code != exitOK || !strings.Contains(errs, "skipping VGG-16: ") || strings.Contains(out, "VGG-16") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
-	if _, errs, code = runModels(t, "vgg16", "--input", "31"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
+	if _, errs, code = runCmd(t, cmdModels, "vgg16", "--input", "31"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
 		t.Errorf("explicit VGG at 31: exit %d, %q", code, errs)
 	}
 }
@@ -136,7 +128,7 @@ func TestModelsErrors(t *testing.T) {
 		{[]string{"--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"-h"}, exitOK, "usage: vggsim models"},
 	} {
-		out, errs, code := runModels(t, c.args...)
+		out, errs, code := runCmd(t, cmdModels, c.args...)
 		if code != c.code || !strings.Contains(errs, c.msg) || (code != exitOK && out != "") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d and %q", c.args, code, out, errs, c.code, c.msg)
 		}
@@ -148,7 +140,7 @@ func TestModelsErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("num_blocks: [1, 2, 2, 1]\nwidth_multiplier: [1, 1, 1, 1]\noverride_groups_map: {9: 2}\n"), 0o644)
-	if _, errs, code := runModels(t, bad); code != exitUsage || !strings.Contains(errs, bad+":3:23: override_groups_map[9]: block 9 does not exist") {
+	if _, errs, code := runCmd(t, cmdModels, bad); code != exitUsage || !strings.Contains(errs, bad+":3:23: override_groups_map[9]: block 9 does not exist") {
 		t.Errorf("bad yaml: exit %d, %q", code, errs)
 	}
 }

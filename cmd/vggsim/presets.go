@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -22,9 +21,8 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if *format != "table" && *format != "json" && *format != "yaml" {
-		fmt.Fprintf(stderr, "vggsim presets: --format %q: want table, json or yaml\n", *format)
-		return exitUsage
+	if err := checkFormat(*format, "table", "json", "yaml"); err != nil {
+		return fail(stderr, "presets", badInput(err))
 	}
 	presets := hw.Presets()
 	if len(names) > 0 {
@@ -32,8 +30,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 		for _, n := range names {
 			c, err := hw.Preset(n)
 			if err != nil {
-				fmt.Fprintf(stderr, "vggsim presets: %v\n", err)
-				return exitUsage
+				return fail(stderr, "presets", badInput(err))
 			}
 			presets = append(presets, c)
 		}
@@ -92,9 +89,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 				DRAMpJPerByte: c.Energy.DRAMpJPerByte, LeakageW: c.Energy.LeakageW,
 			})
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(out)
+		err = writeJSON(stdout, out)
 	case "yaml":
 		for i, c := range presets {
 			if i > 0 {
@@ -108,8 +103,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "vggsim presets: %v\n", err)
-		return exitFail
+		return fail(stderr, "presets", err)
 	}
 	return exitOK
 }

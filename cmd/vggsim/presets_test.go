@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,13 +9,13 @@ import (
 )
 
 func TestPresetsTable(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := cmdPresets(nil, &out, &errb); code != exitOK {
-		t.Fatalf("exit %d: %s", code, errb.String())
+	out, errs, code := runCmd(t, cmdPresets)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
-	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) != 1+len(hw.PresetNames()) {
-		t.Fatalf("got %d lines, want a header and one per preset:\n%s", len(lines), out.String())
+		t.Fatalf("got %d lines, want a header and one per preset:\n%s", len(lines), out)
 	}
 	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "DESCRIPTION") {
 		t.Errorf("header = %q", lines[0])
@@ -25,19 +24,19 @@ func TestPresetsTable(t *testing.T) {
 		"tpu-v1  ", "256x256", "700MHz", "28.25MiB", "34GB/s",
 		"edge-32", "(default)", "eyeriss", "12x14", "720MB/s",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("table lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
 }
 
 func TestPresetsJSON(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := cmdPresets([]string{"--format", "json", "tpu-v1", "edge-32"}, &out, &errb); code != exitOK {
-		t.Fatalf("exit %d: %s", code, errb.String())
+	out, errs, code := runCmd(t, cmdPresets, "--format", "json", "tpu-v1", "edge-32")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
 	var got []map[string]any
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0]["name"] != "tpu-v1" || got[1]["default"] != true {
@@ -55,13 +54,13 @@ func TestPresetsJSON(t *testing.T) {
 
 // TestPresetsYAML checks that --format yaml prints files that parse back to the presets.
 func TestPresetsYAML(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := cmdPresets([]string{"nvdla-small", "--format=yaml", "eyeriss"}, &out, &errb); code != exitOK {
-		t.Fatalf("exit %d: %s", code, errb.String())
+	out, errs, code := runCmd(t, cmdPresets, "nvdla-small", "--format=yaml", "eyeriss")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
-	docs := strings.Split(out.String(), "---\n")
+	docs := strings.Split(out, "---\n")
 	if len(docs) != 2 {
-		t.Fatalf("got %d documents:\n%s", len(docs), out.String())
+		t.Fatalf("got %d documents:\n%s", len(docs), out)
 	}
 	for i, name := range []string{"nvdla-small", "eyeriss"} {
 		c, err := hw.Parse(name+".yaml", []byte(docs[i]))
@@ -83,10 +82,9 @@ func TestPresetsErrors(t *testing.T) {
 		{[]string{"--colour"}, exitUsage, "flag provided but not defined"},
 		{[]string{"-h"}, exitOK, "usage: vggsim presets"},
 	} {
-		var out, errb bytes.Buffer
-		code := cmdPresets(tc.args, &out, &errb)
-		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
+		_, errs, code := runCmd(t, cmdPresets, tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errs, tc.code, tc.want)
 		}
 	}
 }

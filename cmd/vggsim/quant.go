@@ -38,13 +38,12 @@ quantization (SQNR +Inf) is written as 999.`, stderr)
 	if *bits < 4 || *bits > 16 {
 		return fail(stderr, "quant", badInput(fmt.Errorf("--bits %d: want 4..16", *bits)))
 	}
-	if *format != "table" && *format != "json" {
-		return fail(stderr, "quant", badInput(fmt.Errorf("--format %q: want table or json", *format)))
+	if err := checkFormat(*format, "table", "json"); err != nil {
+		return fail(stderr, "quant", badInput(err))
 	}
 	if math.IsNaN(*thr) || math.IsInf(*thr, 0) {
 		return fail(stderr, "quant", badInput(fmt.Errorf("--threshold %v: want a number of dB", *thr)))
 	}
-	mf.form = "train"
 	o, err := mf.options()
 	if err != nil {
 		return fail(stderr, "quant", badInput(err))

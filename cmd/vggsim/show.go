@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/reparam"
@@ -9,7 +10,7 @@ import (
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("show", "MODEL [--form train|deploy] [--dump-after PASS] [--input-size H[xW]] [--classes N]",
-		"Print MODEL's graph in the IR text form. --dump-after prints the graph after the named\nre-parameterization pass ("+joinPasses()+") instead.", stderr)
+		"Print MODEL's graph in the IR text form. --dump-after prints the graph after the named\nre-parameterization pass ("+strings.Join(reparam.PassNames(), ", ")+") instead.", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	dump := fs.String("dump-after", "", "print the IR after this reparam `pass`")
@@ -34,15 +35,4 @@ func cmdShow(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "show", err)
 	}
 	return exitOK
-}
-
-func joinPasses() string {
-	s := ""
-	for i, p := range reparam.PassNames() {
-		if i > 0 {
-			s += ", "
-		}
-		s += p
-	}
-	return s
 }

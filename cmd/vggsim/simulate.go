@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,8 +49,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	if *cfgPath != "" || *topo != "" {
 		if len(pos) > 0 {
-			fmt.Fprintln(stderr, "vggsim simulate: MODEL and --scalesim-config/--topology exclude each other")
-			return exitUsage
+			return fail(stderr, "simulate", badInput(errors.New("MODEL and --scalesim-config/--topology exclude each other")))
 		}
 		// The .cfg describes the hardware and the topology the layers: the native mode's
 		// flags would be silently ignored.
@@ -61,17 +61,15 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 			}
 		})
 		if len(native) > 0 {
-			fmt.Fprintf(stderr, "vggsim simulate: %s: not used with --scalesim-config (the .cfg and the topology describe the run)\n", strings.Join(native, ", "))
-			return exitUsage
+			return fail(stderr, "simulate", badInput(fmt.Errorf("%s: not used with --scalesim-config (the .cfg and the topology describe the run)", strings.Join(native, ", "))))
 		}
 		return runScaleSim(*cfgPath, *topo, *outDir, *format, stdout, stderr)
 	}
-	if *format != "table" && *format != "json" && *format != "csv" {
-		why := ""
+	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
 		if *format == "scalesim" {
-			why = " (scalesim needs --scalesim-config and --topology)"
+			err = fmt.Errorf("%w (scalesim needs --scalesim-config and --topology)", err)
 		}
-		return fail(stderr, "simulate", badInput(fmt.Errorf("--format %q: want table, json or csv%s", *format, why)))
+		return fail(stderr, "simulate", badInput(err))
 	}
 	if *outDir != "" {
 		return fail(stderr, "simulate", badInput(fmt.Errorf("-o %s: -o names the directory for SCALE-Sim reports (with --scalesim-config); the native simulator prints to stdout", *outDir)))
@@ -153,7 +151,7 @@ func writeSimTable(w io.Writer, s *simulation, cfg *hw.Config) error {
 	fmt.Fprintf(w, "DRAM %.2f MiB per image; per run: ifmap %.2f, filter %.2f (weights %.2f), ofmap %.2f, partial sums %.2f MiB\n",
 		s.DRAMBytesPerImage/(1<<20), mib(t.DRAMIfmapReadBytes), mib(t.DRAMFilterReadBytes), mib(t.UniqueFilterBytes), mib(t.DRAMOfmapWriteBytes), mib(t.DRAMPsumReadBytes+t.DRAMPsumWriteBytes))
 	fmt.Fprintf(w, "SRAM per run %.2f MiB read, %.2f MiB written, partial sums %.2f MiB; activations kept on chip in %s\n",
-		mib(t.SRAMReadBytes), mib(t.SRAMWriteBytes), mib(t.AccReadBytes+t.AccWriteBytes), sizeStr(s.ActivationSRAMBytes))
+		mib(t.SRAMReadBytes), mib(t.SRAMWriteBytes), mib(t.AccReadBytes+t.AccWriteBytes), hw.FormatSize(s.ActivationSRAMBytes))
 	fmt.Fprintf(w, "energy %.3f mJ per image: MAC %.3f, SRAM %.3f, DRAM %.3f, leakage %.3f mJ\n",
 		r.EnergyPerImageJ*1e3, t.EnergyMACJ*1e3/img, t.EnergySRAMJ*1e3/img, t.EnergyDRAMJ*1e3/img, t.EnergyLeakageJ*1e3/img)
 	return nil
@@ -200,5 +198,3 @@ func yesNo(b bool) string {
 	}
 	return "n"
 }
-
-func sizeStr(b int64) string { return hw.FormatSize(b) }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -23,43 +23,33 @@ import (
 // (and also write the three reports when outDir is given). An empty format means table.
 // Exit status: 0 ok, 1 the reports could not be written, 2 bad usage or bad input.
 func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Writer) int {
-	const me = "vggsim simulate"
 	if format == "" {
 		format = "table"
 	}
-	switch format {
-	case "scalesim", "table", "json", "csv":
-	default:
-		fmt.Fprintf(stderr, "%s: --format %q: want scalesim, table, json or csv with --scalesim-config\n", me, format)
-		return exitUsage
+	if err := checkFormat(format, "scalesim", "table", "json", "csv"); err != nil {
+		return fail(stderr, "simulate", badInput(fmt.Errorf("%w with --scalesim-config", err)))
 	}
 	if cfgPath == "" || topoPath == "" {
-		fmt.Fprintf(stderr, "%s: --scalesim-config and --topology go together\n", me)
-		return exitUsage
+		return fail(stderr, "simulate", badInput(errors.New("--scalesim-config and --topology go together")))
 	}
 	if format == "scalesim" && outDir == "" {
-		fmt.Fprintf(stderr, "%s: --format scalesim writes three report files: give the directory with -o DIR\n", me)
-		return exitUsage
+		return fail(stderr, "simulate", badInput(errors.New("--format scalesim writes three report files: give the directory with -o DIR")))
 	}
 	cfg, err := scalesim.ReadConfig(cfgPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", me, err)
-		return exitUsage
+		return fail(stderr, "simulate", badInput(err))
 	}
 	layers, err := scalesim.ReadTopology(topoPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", me, err)
-		return exitUsage
+		return fail(stderr, "simulate", badInput(err))
 	}
 	reps, err := sim.SimulateScaleSim(*cfg, layers)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %s: %v\n", me, cfgPath, err)
-		return exitUsage
+		return fail(stderr, "simulate", badInput(fmt.Errorf("%s: %w", cfgPath, err)))
 	}
 	if outDir != "" {
 		if err := scalesim.WriteReports(outDir, reps); err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", me, err)
-			return exitFail
+			return fail(stderr, "simulate", err)
 		}
 	}
 	var total int64
@@ -74,9 +64,7 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Wri
 	case "table":
 		err = scaleSimTable(stdout, cfg, reps, total)
 	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(struct {
+		err = writeJSON(stdout, struct {
 			RunName     string               `json:"run_name"`
 			Array       string               `json:"array"`
 			Dataflow    string               `json:"dataflow"`
@@ -87,8 +75,7 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Wri
 		err = scaleSimCSV(stdout, reps)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", me, err)
-		return exitFail
+		return fail(stderr, "simulate", err)
 	}
 	return exitOK
 }
