@@ -145,7 +145,7 @@ func TestInferBadInput(t *testing.T) {
 		{[]string{tinyYAML, "--weights", filepath.Join(dir, "missing.pth")}, "missing.pth"},
 		{[]string{tinyYAML, "--weights", notZip}, "notzip.pth"},
 		{[]string{tinyYAML, "--weights", trunc}, "trunc.pth"},
-		{[]string{tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_deploy.pth")}, "--form deploy"},
+		{[]string{tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_deploy.pth"), "--form", "train"}, "--form deploy"},
 		{[]string{"RepVGG-A0", "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth")}, "mis-shaped"},
 		{[]string{"RepVGG-A7", "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth")}, "RepVGG-A0"},
 	}
@@ -205,5 +205,19 @@ func TestQuant(t *testing.T) {
 	}
 	if _, errs, code := vggsim(t, "quant", tinyYAML, "--bits", "3"); code != exitUsage || !strings.Contains(errs, "--bits 3") {
 		t.Errorf("bad bits: exit %d %q", code, errs)
+	}
+}
+
+// TestInferDeployCheckpointImpliesDeploy: without --form, a deploy-form checkpoint runs the
+// deploy form and reproduces the reference deploy logits.
+func TestInferDeployCheckpointImpliesDeploy(t *testing.T) {
+	y := filepath.Join(t.TempDir(), "y.npy")
+	out, errs, code := vggsim(t, "infer", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_deploy.pth"),
+		"--input", filepath.Join(tinyGolden, "input.npy"), "-o", y)
+	if code != exitOK || !strings.Contains(out, "(deploy form)") {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	if d := maxDiff(readNPY(t, y), readNPY(t, filepath.Join(tinyGolden, "deploy.logits.npy"))); d > 1e-5 {
+		t.Errorf("logits differ from the reference deploy logits by %g", d)
 	}
 }

@@ -114,6 +114,7 @@ func parseSize(s string) (h, w int, err error) {
 // modelFlags are the flags every model-taking subcommand shares.
 type modelFlags struct {
 	form    string
+	formSet bool // --form was given on the command line
 	weights string
 	input   string
 	seed    uint64
@@ -130,7 +131,11 @@ const (
 func (m *modelFlags) register(fs *flag.FlagSet, which int) {
 	m.form = "train"
 	if which&withForm != 0 {
-		fs.StringVar(&m.form, "form", "train", "model form: train (multi-branch) or deploy (fused)")
+		usage := "model `form`: train (multi-branch) or deploy (fused)"
+		if which&withWeights != 0 {
+			usage += "; a deploy-form --weights checkpoint implies deploy"
+		}
+		fs.Var(formFlag{m}, "form", usage)
 	}
 	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or the model file's input)")
 	fs.IntVar(&m.classes, "classes", 0, "classifier width (default 1000, or the model file's num_classes)")
@@ -194,6 +199,9 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 		return nil, err
 	}
 	if deploy {
+		if !m.formSet {
+			m.form = "deploy" // the checkpoint decides when the user did not
+		}
 		if m.form != "deploy" {
 			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (%s); run it with --form deploy", m.weights, fusedWhy(sd.Keys)))
 		}
@@ -203,6 +211,22 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 		return nil, badInput(fmt.Errorf("%s: %w", m.weights, err))
 	}
 	return toForm(g, m.form)
+}
+
+// formFlag is the --form flag; it records that the user chose a form, so that a deploy-form
+// checkpoint can select the deploy form when they did not.
+type formFlag struct{ m *modelFlags }
+
+func (f formFlag) String() string {
+	if f.m == nil {
+		return ""
+	}
+	return f.m.form
+}
+
+func (f formFlag) Set(s string) error {
+	f.m.form, f.m.formSet = s, true
+	return nil
 }
 
 func toForm(g *ir.Graph, form string) (*ir.Graph, error) {

@@ -395,7 +395,7 @@ func TestResNetDeployRoundTrip(t *testing.T) {
 	if d := maxDiff(logits[1], logits[0]); d > 1e-4 {
 		t.Errorf("deploy vs train logits differ by %g", d)
 	}
-	if _, errs, code := vggsim(t, "infer", "ResNet-18", "--classes", "10", "--weights", deploy, "--input", x, "-o", filepath.Join(dir, "y.npy")); code != exitUsage ||
+	if _, errs, code := vggsim(t, "infer", "ResNet-18", "--classes", "10", "--weights", deploy, "--form", "train", "--input", x, "-o", filepath.Join(dir, "y.npy")); code != exitUsage ||
 		!strings.Contains(errs, "r18_deploy.safetensors is a deploy-form checkpoint (no BatchNorm statistics); run it with --form deploy") {
 		t.Errorf("deploy checkpoint as train: exit %d %q", code, errs)
 	}
