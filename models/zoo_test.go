@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
@@ -475,9 +474,9 @@ func TestOptions(t *testing.T) {
 	mustBuild(t, "resnet152", models.Options{InputH: 1, InputW: 1})
 }
 
-// TestZooFast checks that building the whole zoo in both forms stays cheap (no weights).
-func TestZooFast(t *testing.T) {
-	start := time.Now()
+// TestZooBuildsWithoutWeights checks that building the whole zoo in both forms allocates no
+// weights (speed is measured by BenchmarkBuildZoo, not asserted).
+func TestZooBuildsWithoutWeights(t *testing.T) {
 	for _, n := range models.Names() {
 		for _, dep := range []bool{false, true} {
 			g := mustBuild(t, n, models.Options{Deploy: dep})
@@ -487,9 +486,6 @@ func TestZooFast(t *testing.T) {
 				}
 			}
 		}
-	}
-	if el := time.Since(start); el > 2*time.Second {
-		t.Errorf("building the zoo took %v", el)
 	}
 }
 
