@@ -1,7 +1,7 @@
 # vggsim — build, test, benchmark.
 GO ?= go
 
-.PHONY: all build test check bench fuzz deps torch-check
+.PHONY: all build test check bench benchcmp fuzz deps torch-check
 
 all: build test
 
@@ -25,9 +25,15 @@ check:
 	$(GO) vet ./...
 	@command -v staticcheck >/dev/null && staticcheck ./... || echo "staticcheck not installed; skipped"
 
-# Benchmarks, 6 runs each so benchstat can compare: make bench > new.txt; benchstat old.txt new.txt
+# Benchmarks, 6 runs each so benchstat can compare two runs made on the same machine:
+#   make bench > old.txt; (change); make bench > new.txt; make benchcmp OLD=old.txt NEW=new.txt
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./...
+
+OLD ?= old.txt
+NEW ?= new.txt
+benchcmp:
+	$(GO) run golang.org/x/perf/cmd/benchstat@latest $(OLD) $(NEW)
 
 # A fuzzing pass over every parser (FUZZTIME each). Crashers land in the package's
 # testdata/fuzz and become regression cases of `make test`.
