@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -329,8 +330,12 @@ func TestPresetsA0(t *testing.T) {
 			if res.Total.MACs != macs || res.Utilization <= 0 || res.Utilization > 1 || res.ThroughputIPS <= 0 {
 				t.Errorf("%s batch %d: %+v", cfg.Name, batch, res.Total)
 			}
-			if res.EnergyJ <= 0 || res.EnergyJ != res.Total.EnergyJ {
-				t.Errorf("%s: energy %v", cfg.Name, res.EnergyJ)
+			// Energy is positive, the sum of its components, and per image is per run / batch.
+			tt := res.Total
+			parts := tt.EnergyMACJ + tt.EnergySRAMJ + tt.EnergyDRAMJ + tt.EnergyLeakageJ
+			if res.EnergyJ <= 0 || math.Abs(parts-res.EnergyJ) > 1e-12*res.EnergyJ ||
+				math.Abs(res.EnergyPerImageJ*float64(batch)-res.EnergyJ) > 1e-12*res.EnergyJ {
+				t.Errorf("%s batch %d: energy %v, components sum %v, per image %v", cfg.Name, batch, res.EnergyJ, parts, res.EnergyPerImageJ)
 			}
 		}
 	}
