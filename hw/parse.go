@@ -3,7 +3,6 @@ package hw
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vggsim/vggsim/internal/suggest"
+	"github.com/vggsim/vggsim/internal/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -126,9 +126,9 @@ func (p *parser) decode(data []byte) (root *yaml.Node) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
-	n = deref(n)
+	n = yamlnode.Deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.errs.add(p.nodePos(n), "", "want a mapping with name, array, dataflow, clock, data_bits, sram and dram, got %s", describe(n))
+		p.errs.add(p.nodePos(n), "", "want a mapping with name, array, dataflow, clock, data_bits, sram and dram, got %s", yamlnode.Describe(n))
 		return nil
 	}
 	return n
@@ -145,30 +145,6 @@ func (p *parser) syntaxError(err error) {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	p.errs.add(pos, "", "yaml: %s", msg)
-}
-
-// deref follows aliases to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// describe names a node's kind for error messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
 }
 
 // join appends key to a dotted field path.
@@ -202,16 +178,16 @@ func (p *parser) section(parent *yaml.Node, n *yaml.Node, path string, known []s
 	s.node = n
 	p.pos[path] = p.nodePos(n)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, path, "want a mapping of %s, got %s", strings.Join(known, ", "), describe(n))
+		p.errorf(n, path, "want a mapping of %s, got %s", strings.Join(known, ", "), yamlnode.Describe(n))
 		p.markBad(path, known)
 		return s
 	}
 	s.ok = true
 	keyAt := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
+		k, v := yamlnode.Deref(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			p.errs.add(p.nodePos(k), path, "field names must be plain words, got %s", describe(k))
+			p.errs.add(p.nodePos(k), path, "field names must be plain words, got %s", yamlnode.Describe(k))
 			continue
 		}
 		field := join(path, k.Value)
@@ -228,7 +204,7 @@ func (p *parser) section(parent *yaml.Node, n *yaml.Node, path string, known []s
 			p.errs.add(p.nodePos(k), field, "unknown field%s", hint)
 			continue
 		}
-		s.vals[k.Value] = deref(v)
+		s.vals[k.Value] = yamlnode.Deref(v)
 	}
 	return s
 }
@@ -259,7 +235,7 @@ func (p *parser) scalar(s *section, key string, required bool, want string) (v s
 	p.pos[field] = p.nodePos(n)
 	switch {
 	case n.Kind != yaml.ScalarNode:
-		p.errorf(n, field, "want %s, got %s", want, describe(n))
+		p.errorf(n, field, "want %s, got %s", want, yamlnode.Describe(n))
 		return "", n, false
 	case n.Tag == "!!null":
 		p.errorf(n, field, "no value (want %s)", want)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/vggsim/vggsim/internal/suggest"
+	"github.com/vggsim/vggsim/internal/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -143,7 +144,7 @@ func (p *specParser) parse(data []byte) (s *Spec, ok bool) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	root = deref(root)
+	root = yamlnode.Deref(root)
 	if root.Kind != yaml.MappingNode {
 		p.errorAt(posOfNode(root), "a model file is a mapping of keys (%s)", strings.Join(specKeys, ", "))
 		return s, false
@@ -151,7 +152,7 @@ func (p *specParser) parse(data []byte) (s *Spec, ok bool) {
 	seen := map[string]yamlPos{}
 	required := map[string]bool{"num_blocks": true, "width_multiplier": true}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := deref(root.Content[i]), deref(root.Content[i+1])
+		k, v := yamlnode.Deref(root.Content[i]), yamlnode.Deref(root.Content[i+1])
 		at := posOfNode(k)
 		key := k.Value
 		if k.Kind != yaml.ScalarNode {
@@ -191,7 +192,7 @@ func (p *specParser) value(s *Spec, key string, at yamlPos, v *yaml.Node) {
 		if v.Kind == yaml.ScalarNode && v.Value != "" {
 			s.Name = v.Value
 		} else {
-			p.errorAt(posOfNode(v), "name: want a name, got %s", describe(v))
+			p.errorAt(posOfNode(v), "name: want a name, got %s", yamlnode.Describe(v))
 		}
 	case "num_blocks":
 		for j, n := range p.list(key, v, 4, 4) {
@@ -220,7 +221,7 @@ func (p *specParser) value(s *Spec, key string, at yamlPos, v *yaml.Node) {
 		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" && v.Decode(&b) == nil {
 			s.UseSE = b
 		} else {
-			p.errorAt(posOfNode(v), "use_se: want true or false, got %s", describe(v))
+			p.errorAt(posOfNode(v), "use_se: want true or false, got %s", yamlnode.Describe(v))
 		}
 	case "input":
 		p.input(s, v)
@@ -262,34 +263,9 @@ func locateAnchor(data []byte, msg string) yamlPos {
 	return yamlPos{line, col}
 }
 
-// deref follows YAML aliases to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-// describe names a node's kind and value for error messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		v := n.Value
-		if len(v) > 40 {
-			v = v[:40] + "…"
-		}
-		return strconv.Quote(v)
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	}
-	return "nothing"
-}
-
 func (p *specParser) str(field string, n *yaml.Node) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		p.errorAt(posOfNode(n), "%s: want a string, got %s", field, describe(n))
+		p.errorAt(posOfNode(n), "%s: want a string, got %s", field, yamlnode.Describe(n))
 		return "", false
 	}
 	return n.Value, true
@@ -298,7 +274,7 @@ func (p *specParser) str(field string, n *yaml.Node) (string, bool) {
 // list checks that n is a sequence of lo..hi elements and returns them.
 func (p *specParser) list(field string, n *yaml.Node, lo, hi int) []*yaml.Node {
 	if n.Kind != yaml.SequenceNode {
-		p.errorAt(posOfNode(n), "%s: want a list of %d numbers, got %s", field, lo, describe(n))
+		p.errorAt(posOfNode(n), "%s: want a list of %d numbers, got %s", field, lo, yamlnode.Describe(n))
 		return nil
 	}
 	if len(n.Content) < lo || len(n.Content) > hi {
@@ -311,7 +287,7 @@ func (p *specParser) list(field string, n *yaml.Node, lo, hi int) []*yaml.Node {
 	}
 	out := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		out[i] = deref(c)
+		out[i] = yamlnode.Deref(c)
 		p.pos[fmt.Sprintf("%s[%d]", field, i)] = posOfNode(out[i])
 	}
 	return out
@@ -324,10 +300,10 @@ func (p *specParser) integer(field string, n *yaml.Node) (int, bool) {
 		if err := n.Decode(&x); err == nil && x >= -1<<31 && x < 1<<31 {
 			return int(x), true
 		}
-		p.errorAt(posOfNode(n), "%s: integer %s out of range", field, describe(n))
+		p.errorAt(posOfNode(n), "%s: integer %s out of range", field, yamlnode.Describe(n))
 		return 0, false
 	}
-	p.errorAt(posOfNode(n), "%s: want an integer, got %s", field, describe(n))
+	p.errorAt(posOfNode(n), "%s: want an integer, got %s", field, yamlnode.Describe(n))
 	return 0, false
 }
 
@@ -339,7 +315,7 @@ func (p *specParser) number(field string, n *yaml.Node) (float64, bool) {
 			return x, true
 		}
 	}
-	p.errorAt(posOfNode(n), "%s: want a number, got %s", field, describe(n))
+	p.errorAt(posOfNode(n), "%s: want a number, got %s", field, yamlnode.Describe(n))
 	return 0, false
 }
 
@@ -348,12 +324,12 @@ func (p *specParser) groupsMap(field string, n *yaml.Node) map[int]int {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorAt(posOfNode(n), "%s: want a mapping of block index to groups, e.g. {2: 4, 4: 4}, got %s", field, describe(n))
+		p.errorAt(posOfNode(n), "%s: want a mapping of block index to groups, e.g. {2: 4, 4: 4}, got %s", field, yamlnode.Describe(n))
 		return nil
 	}
 	m := map[int]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := yamlnode.Deref(n.Content[i]), yamlnode.Deref(n.Content[i+1])
 		idx, ok := p.integer(field+" key", k)
 		if !ok {
 			continue
