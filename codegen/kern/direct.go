@@ -18,18 +18,18 @@ const (
 	// MaxAccumulators caps RK·RW: measured on Zen 5 with clang-19, tiles of 24 or more
 	// accumulators spill in the inner loop and run at half speed; 21 do not.
 	MaxAccumulators = 21
-	L1Bytes   = 48 << 10
-	L2Bytes   = 1 << 20
+	L1Bytes         = 48 << 10
+	L2Bytes         = 1 << 20
 )
 
 // Conv is the shape of one convolution: a C×H×W input, K output channels, a KH×KW kernel,
 // stride, symmetric zero padding and groups; Bias and ReLU say what the store fuses.
 type Conv struct {
-	C, H, W        int
-	K, KH, KW      int
-	Stride, Pad    int
-	Groups         int
-	ReLU           bool
+	C, H, W     int
+	K, KH, KW   int
+	Stride, Pad int
+	Groups      int
+	ReLU        bool
 }
 
 // Out returns the output height and width.

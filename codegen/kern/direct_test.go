@@ -14,8 +14,8 @@ import (
 	"github.com/llir/llvm/ir/enum"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	vir "github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/interp"
+	vir "github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
 )
 
