@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vggsim/vggsim/codegen/emit"
+	"github.com/vggsim/vggsim/codegen/kern"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/memory"
 )
@@ -24,8 +25,8 @@ type Options struct {
 }
 
 // DefaultFamilies returns the kernel families tried before the generic one. Fast kernel
-// families register here.
-func DefaultFamilies() []emit.Family { return nil }
+// families register here: the register-tiled direct convolutions of codegen/kern.
+func DefaultFamilies() []emit.Family { return []emit.Family{kern.Family{}} }
 
 // Slot.Buffer values of the caller's arrays: the input image (read in place unless an
 // in-place op reuses its storage) and the output image.

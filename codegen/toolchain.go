@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vggsim/vggsim/codegen/kern"
 )
 
 // DefaultFlags are the optimization flags the toolchain compiles generated code with.
@@ -124,6 +126,8 @@ func (tc *Toolchain) Compile(m *Module) (*Artifacts, error) {
 	h.Write([]byte(m.LL))
 	h.Write([]byte{0})
 	h.Write([]byte(mainC))
+	h.Write([]byte{0})
+	h.Write([]byte(kern.PoolC))
 	key := hex.EncodeToString(h.Sum(nil))[:32]
 	sym := m.Plan.Symbol
 	names := func(dir string) *Artifacts {
@@ -153,10 +157,16 @@ func (tc *Toolchain) Compile(m *Module) (*Artifacts, error) {
 	if err := os.WriteFile(cfile, []byte(mainC), 0o644); err != nil {
 		return nil, err
 	}
+	// The thread pool the fast kernels run on (codegen/kern), linked into every artifact.
+	poolC, poolO := filepath.Join(tmp, "pool.c"), filepath.Join(tmp, "pool.o")
+	if err := os.WriteFile(poolC, []byte(kern.PoolC), 0o644); err != nil {
+		return nil, err
+	}
 	steps := [][]string{
 		append(append([]string{}, tc.Flags...), "-fPIC", "-c", ll, "-o", a.Object),
-		append(append([]string{}, tc.Flags...), "-std=c11", "-o", a.Exe, cfile, a.Object, "-lm"),
-		{"-shared", "-o", a.Lib, a.Object, "-lm"},
+		append(append([]string{}, tc.Flags...), "-fPIC", "-c", poolC, "-o", poolO),
+		append(append([]string{}, tc.Flags...), "-std=c11", "-o", a.Exe, cfile, a.Object, poolO, "-lm", "-lpthread"),
+		{"-shared", "-o", a.Lib, a.Object, poolO, "-lm", "-lpthread"},
 	}
 	for _, args := range steps {
 		if err := tc.run(tmp, args, ll); err != nil {

@@ -162,3 +162,19 @@ func (g *fb) when(name string, cond value.Value, body func()) {
 }
 
 var voidT = types.Void
+
+// TaskType is the type of a kernel's range function: void (float** args, i64 lo, i64 hi).
+var TaskType = types.NewFunc(types.Void, f32pp, i64, i64)
+
+// TaskPtr is a pointer to TaskType.
+var TaskPtr = types.NewPointer(TaskType)
+
+// parallelDecl returns the declaration of the pool's vggsim_parallel in m, adding it once.
+func parallelDecl(m *ir.Module) *ir.Func {
+	for _, f := range m.Funcs {
+		if f.Name() == "vggsim_parallel" {
+			return f
+		}
+	}
+	return m.NewFunc("vggsim_parallel", types.Void, ir.NewParam("fn", TaskPtr), ir.NewParam("args", f32pp), ir.NewParam("n", i64))
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 )
 
@@ -185,12 +186,13 @@ func (d *Direct) Pack(w, b []float32) (pw, pb []float32, err error) {
 
 // Define adds the kernel to m as three functions and returns the first:
 //
-//	void NAME(float* out, float* in, float* w, float* bias)          whole image, one thread
+//	void NAME(float* out, float* in, float* w, float* bias)          whole image, over the pool
 //	void NAME_range(float** args, i64 lo, i64 hi)                     items [lo, hi) of args {out, in, w, bias}
 //	void NAME_body(float* noalias out, … , i64 lo, i64 hi)            internal, the loop nest
 //
 // The first two have the given linkage (internal for a module of one model, external for a
-// test harness).
+// test harness). NAME runs the items through vggsim_parallel (runtime/pool.c, PoolC), which
+// the module must be linked with.
 func (d *Direct) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 	body := d.defineBody(m)
 	args := ir.NewParam("args", f32pp)
@@ -211,7 +213,12 @@ func (d *Direct) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 	f.Linkage = linkage
 	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
 	e := f.NewBlock("entry")
-	e.NewCall(body, params[0], params[1], params[2], params[3], c64(0), c64(d.Items()))
+	arr := e.NewAlloca(types.NewArray(4, f32p))
+	for i, p := range params {
+		e.NewStore(p, e.NewGetElementPtr(types.NewArray(4, f32p), arr, c64(0), c64(i)))
+	}
+	argv := e.NewGetElementPtr(types.NewArray(4, f32p), arr, c64(0), c64(0))
+	e.NewCall(parallelDecl(m), rf, argv, c64(d.Items()))
 	e.NewRet(nil)
 	return f
 }

@@ -1,10 +1,12 @@
 // vggsim's persistent thread pool: N-1 workers created once, woken per parallel region.
-// A region splits items [0, n) into N contiguous shares; the caller runs share 0. Workers
+// The first region starts the pool with $VGGSIM_THREADS threads (default 1) unless
+// vggsim_pool_start was called before. A region splits items [0, n) into N contiguous shares; the caller runs share 0. Workers
 // spin briefly after a region (layers follow each other within microseconds), then sleep
 // on a condition variable so an idle pool costs no CPU.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 typedef void (*vggsim_task)(float **args, int64_t lo, int64_t hi);
 
@@ -12,6 +14,7 @@ enum { VGGSIM_MAX_THREADS = 64, VGGSIM_SPIN = 200000 };
 
 static int pool_n = 1;      // threads created (the caller included)
 static int pool_active = 1; // threads a region is split across
+static int pool_started;
 static pthread_t pool_th[VGGSIM_MAX_THREADS];
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
@@ -52,6 +55,7 @@ static void *pool_worker(void *p) {
 // vggsim_pool_start sets the pool to n threads (the caller included); it creates the
 // missing workers once. It returns the thread count in effect.
 int vggsim_pool_start(int n) {
+	pool_started = 1;
 	if (n < 1) n = 1;
 	if (n > VGGSIM_MAX_THREADS) n = VGGSIM_MAX_THREADS;
 	for (int i = pool_n; i < n; i++) {
@@ -66,6 +70,10 @@ int vggsim_pool_start(int n) {
 // vggsim_parallel runs fn over items [0, n) split across the pool and returns when all
 // shares are done.
 void vggsim_parallel(vggsim_task fn, float **args, int64_t n) {
+	if (!pool_started) {
+		const char *e = getenv("VGGSIM_THREADS");
+		vggsim_pool_start(e ? atoi(e) : 1);
+	}
 	if (pool_active == 1 || n < 2) {
 		fn(args, 0, n);
 		return;

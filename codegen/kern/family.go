@@ -1,0 +1,83 @@
+package kern
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/vggsim/vggsim/codegen/emit"
+	vir "github.com/vggsim/vggsim/ir"
+)
+
+// Family is the direct-convolution kernel family for the codegen planner: it takes every
+// conv CheckDirect accepts, reads and writes NCHW16c, packs weights at build time and fuses
+// bias and a following ReLU. Other ops (and convs it declines) fall through to the next
+// family.
+type Family struct{}
+
+// Name returns "direct".
+func (Family) Name() string { return "direct" }
+
+// Choose returns the direct kernel of a conv node, or nil.
+func (Family) Choose(req emit.Request) emit.Kernel {
+	n := req.Node
+	if n.Op != vir.Conv || len(n.In) != 1 {
+		return nil
+	}
+	if req.OutFixed && req.Out != emit.Blocked(Lanes) {
+		return nil
+	}
+	d, err := NewDirect(ConvOf(n, req.Act == emit.ActReLU))
+	if err != nil {
+		return nil
+	}
+	return &convKernel{d: d, n: n}
+}
+
+// ConvOf returns the Conv shape of an IR conv node; relu says whether a ReLU is fused.
+func ConvOf(n *vir.Node, relu bool) Conv {
+	in, a := n.In[0].Shape, n.Attrs
+	return Conv{C: in.C, H: in.H, W: in.W, K: n.Out.Shape.C, KH: a.KH, KW: a.KW,
+		Stride: a.Stride, Pad: a.Pad, Groups: max(a.Groups, 1), ReLU: relu}
+}
+
+type convKernel struct {
+	d *Direct
+	n *vir.Node
+}
+
+func (k *convKernel) Name() string      { return k.d.Name() }
+func (k *convKernel) Family() string    { return "direct" }
+func (k *convKernel) In() []emit.Layout { return []emit.Layout{emit.Blocked(Lanes)} }
+func (k *convKernel) Out() emit.Layout  { return emit.Blocked(Lanes) }
+
+// Weights returns the packed weights and the padded bias (zeros for a conv without one).
+func (k *convKernel) Weights() ([][]float32, error) {
+	w := k.n.Params["weight"]
+	if w == nil {
+		return nil, fmt.Errorf("node %s: no weight parameter", k.n.Name)
+	}
+	var b []float32
+	if k.n.Attrs.Bias {
+		t := k.n.Params["bias"]
+		if t == nil {
+			return nil, fmt.Errorf("node %s: no bias parameter", k.n.Name)
+		}
+		b = t.F32
+	}
+	pw, pb, err := k.d.Pack(w.F32, b)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", k.n.Name, err)
+	}
+	return [][]float32{pw, pb}, nil
+}
+
+// Define adds the kernel (and its range and body functions) to m.
+func (k *convKernel) Define(m *emit.Module) *ir.Func {
+	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
+	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
+	c, t := k.d.Conv, k.d.Tile
+	ho, wo := c.Out()
+	m.Comment(k.d.Name(), fmt.Sprintf("direct conv %s -> %dx%dx%d, NCHW16c, tile %d blocks x %d pixels, %d work items over the pool", c, c.K, ho, wo, t.RK, t.RW, k.d.Items()))
+	return k.d.Define(m.M, enum.LinkageInternal)
+}

@@ -1,0 +1,93 @@
+package kern_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/codegen/emit"
+	"github.com/vggsim/vggsim/codegen/kern"
+	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/reparam"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+// TestFamilyInNetworks compiles whole networks with the direct family (RepVGG-A0 and the
+// grouped B1g4 deploy forms at 1, 2 and 3 pool threads; A0's train form, with unfused BN,
+// at 1) and A0 with the family forced off (generic kernels only), runs them at batch 1 and
+// 2 and compares every run with the interpreter.
+func TestFamilyInNetworks(t *testing.T) {
+	tc, err := codegen.NewToolchain("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	build := func(name string, deploy bool) *ir.Graph {
+		g, err := models.Build(name, models.Options{InputH: 32, InputW: 32})
+		require.NoError(t, err)
+		models.InitWeights(g, 3)
+		if deploy {
+			g, err = reparam.Deploy(g, reparam.Options{})
+			require.NoError(t, err)
+		}
+		return g
+	}
+	nets := []*ir.Graph{build("RepVGG-A0", true), build("RepVGG-B1g4", true), build("RepVGG-A0", false)}
+	for ni, g := range nets {
+		for _, fams := range []struct {
+			name string
+			f    []emit.Family
+		}{{"direct", []emit.Family{kern.Family{}}}, {"generic", []emit.Family{}}} {
+			if fams.name == "generic" && ni > 0 {
+				continue // forcing generic once is enough; codegen's own tests cover it
+			}
+			c, err := codegen.Compile(g, codegen.Options{Families: fams.f}, tc)
+			require.NoError(t, err, g.Name)
+			direct := 0
+			for _, f := range c.Module.Functions {
+				if f.Family == "direct" {
+					direct++
+				}
+			}
+			if fams.name == "direct" {
+				assert.Positive(t, direct, "%s: no direct kernel chosen", g.Name)
+			} else {
+				assert.Zero(t, direct, g.Name)
+			}
+			for threads := 1; threads <= 3; threads++ {
+				if (fams.name == "generic" || ni == 2) && threads > 1 {
+					break // the generic family does not use the pool; the train form once
+				}
+				t.Setenv("VGGSIM_THREADS", strconv.Itoa(threads))
+				for _, batch := range []int{1, 2} {
+					x := tensor.New(batch, 3, 32, 32)
+					r := rand.New(rand.NewPCG(uint64(batch), 5))
+					for i := range x.F32 {
+						x.F32[i] = float32(r.NormFloat64())
+					}
+					got, err := c.Run(x)
+					require.NoError(t, err)
+					want, err := interp.Run(g, x)
+					require.NoError(t, err)
+					require.Equal(t, want.Len(), got.Len())
+					var num, den float64
+					for i, w := range want.F32 {
+						num = math.Max(num, math.Abs(float64(got.F32[i]-w)))
+						den = math.Max(den, math.Abs(float64(w)))
+					}
+					assert.LessOrEqual(t, num/den, 1e-4, "%s %s threads %d batch %d", g.Name, fams.name, threads, batch)
+				}
+			}
+			c.Close()
+		}
+	}
+}
