@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/sim"
 )
 
-// refDir holds SCALE-Sim v2.0.2's own outputs (shared/ is cloned beside the repository).
-const refDir = "../../shared/reference/scalesim"
+// refDir holds SCALE-Sim v2.0.2's own outputs (testdata/reference/scalesim).
+var refDir = testref.ScaleSim()
 
 var goldenRuns = []struct {
 	run, topology string
@@ -25,7 +26,7 @@ var goldenRuns = []struct {
 func loadRun(t testing.TB, run, topo string) (*sim.ScaleSimConfig, []sim.ScaleSimLayer) {
 	t.Helper()
 	if _, err := os.Stat(refDir); err != nil {
-		t.Fatalf("reference data not available (CI lays shared/ beside the clone): %v", err)
+		t.Fatalf("reference data (testdata/reference/scalesim) not available: %v", err)
 	}
 	cfg, err := ReadConfig(filepath.Join(refDir, "configs", run+".cfg"))
 	if err != nil {

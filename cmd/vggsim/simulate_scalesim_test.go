@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vggsim/vggsim/internal/testref"
 )
 
-const scaleSimRef = "../../../shared/reference/scalesim"
+var scaleSimRef = testref.ScaleSim()
 
 func TestRunScaleSim(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {
-		t.Fatal("reference data not available (CI lays shared/ beside the clone)")
+		t.Fatal("reference data (testdata/reference/scalesim) not available")
 	}
 	cfg := filepath.Join(scaleSimRef, "configs", "tiny_8x8_ws_calc.cfg")
 	topo := filepath.Join(scaleSimRef, "topologies", "tiny3.csv")
@@ -62,7 +64,7 @@ func TestRunScaleSim(t *testing.T) {
 // report files are byte-identical to SCALE-Sim's.
 func TestSimulateScaleSimGolden(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {
-		t.Fatal("reference data not available (CI lays shared/ beside the clone)")
+		t.Fatal("reference data (testdata/reference/scalesim) not available")
 	}
 	for _, run := range []struct{ name, topo string }{
 		{"tiny_8x8_os_calc", "tiny3.csv"},
