@@ -12,7 +12,7 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir is the reference data of the official RepVGG code (testdata/reference/golden).
+// goldenDir is the reference data of the official RepVGG code (testdata/golden).
 var goldenDir = testref.Golden()
 
 // golden returns the path of a file in the golden tiny_repvgg case, skipping the test if
@@ -21,7 +21,7 @@ func golden(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(goldenDir, "tiny_repvgg", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("golden data (testdata/reference/golden): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	return p
 }

@@ -29,7 +29,7 @@ func readGolden(t *testing.T, name string) *tensor.Tensor {
 	t.Helper()
 	x, err := npy.ReadFile(filepath.Join(tinyDir, name))
 	if err != nil {
-		t.Fatalf("golden data (testdata/reference/golden): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	return x
 }

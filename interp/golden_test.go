@@ -11,7 +11,7 @@ import (
 )
 
 // goldenDir holds data produced by the official RepVGG code under PyTorch 1.13 (see
-// manifest.json there). The data lives in testdata/reference/golden.
+// manifest.json there). The data lives in testdata/golden.
 var goldenDir = testref.Golden()
 
 // trainBlock builds one train-form RepVGG block on x with the official branch names under

@@ -30,7 +30,7 @@ func tinyCase(t *testing.T) manifestCase {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
 	if err != nil {
-		t.Fatalf("golden data (testdata/reference/golden): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	var m struct {
 		Cases []manifestCase `json:"cases"`

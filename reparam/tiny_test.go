@@ -16,7 +16,7 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir holds the reference outputs of the official RepVGG code (testdata/reference);
+// goldenDir holds the reference outputs of the official RepVGG code (testdata);
 // tinyDir the tiny RepVGG case.
 var (
 	goldenDir = testref.Golden()

@@ -11,7 +11,7 @@ import (
 	"github.com/vggsim/vggsim/sim"
 )
 
-// refDir holds SCALE-Sim v2.0.2's own outputs (testdata/reference/scalesim).
+// refDir holds SCALE-Sim v2.0.2's own outputs (testdata/scalesim/README.md says how they were produced).
 var refDir = testref.ScaleSim()
 
 var goldenRuns = []struct {
@@ -21,12 +21,15 @@ var goldenRuns = []struct {
 	{"tiny_8x8_ws_calc", "tiny3.csv"},
 	{"tiny_8x8_is_calc", "tiny3.csv"},
 	{"a0_32x32_os_64kB_calc", "repvgg_a0.csv"},
+	{"a0first5_16x32_os_32kB_calc", "a0_first5.csv"},
+	{"a0first5_16x32_ws_32kB_calc", "a0_first5.csv"},
+	{"a0first5_16x32_is_32kB_calc", "a0_first5.csv"},
 }
 
 func loadRun(t testing.TB, run, topo string) (*sim.ScaleSimConfig, []sim.ScaleSimLayer) {
 	t.Helper()
 	if _, err := os.Stat(refDir); err != nil {
-		t.Fatalf("reference data (testdata/reference/scalesim) not available: %v", err)
+		t.Fatalf("reference data missing from testdata/scalesim: %v", err)
 	}
 	cfg, err := ReadConfig(filepath.Join(refDir, "configs", run+".cfg"))
 	if err != nil {

@@ -15,7 +15,7 @@ var scaleSimRef = testref.ScaleSim()
 
 func TestRunScaleSim(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {
-		t.Fatal("reference data (testdata/reference/scalesim) not available")
+		t.Fatal("reference data missing from testdata/scalesim")
 	}
 	cfg := filepath.Join(scaleSimRef, "configs", "tiny_8x8_ws_calc.cfg")
 	topo := filepath.Join(scaleSimRef, "topologies", "tiny3.csv")
@@ -64,13 +64,16 @@ func TestRunScaleSim(t *testing.T) {
 // report files are byte-identical to SCALE-Sim's.
 func TestSimulateScaleSimGolden(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {
-		t.Fatal("reference data (testdata/reference/scalesim) not available")
+		t.Fatal("reference data missing from testdata/scalesim")
 	}
 	for _, run := range []struct{ name, topo string }{
 		{"tiny_8x8_os_calc", "tiny3.csv"},
 		{"tiny_8x8_ws_calc", "tiny3.csv"},
 		{"tiny_8x8_is_calc", "tiny3.csv"},
 		{"a0_32x32_os_64kB_calc", "repvgg_a0.csv"},
+		{"a0first5_16x32_os_32kB_calc", "a0_first5.csv"},
+		{"a0first5_16x32_ws_32kB_calc", "a0_first5.csv"},
+		{"a0first5_16x32_is_32kB_calc", "a0_first5.csv"},
 	} {
 		dir := filepath.Join(t.TempDir(), "reports")
 		out, errs, code := vggsim(t, "simulate", "--scalesim-config", filepath.Join(scaleSimRef, "configs", run.name+".cfg"),

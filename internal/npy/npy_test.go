@@ -17,7 +17,7 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir is the reference data of the official RepVGG code (testdata/reference/golden).
+// goldenDir is the reference data of the official RepVGG code (testdata/golden).
 var goldenDir = testref.Golden()
 
 func goldenFiles(t *testing.T) []string {
