@@ -7,8 +7,8 @@ import (
 
 	"github.com/vggsim/vggsim/codegen"
 	"github.com/vggsim/vggsim/internal/npy"
-	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
 )
 
