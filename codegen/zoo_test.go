@@ -41,6 +41,7 @@ func TestZoo(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", form.name, err)
 				}
+				parseBack(t, c.Module)
 				t1 := time.Now()
 				want, err := interp.Run(form.g, x)
 				if err != nil {
