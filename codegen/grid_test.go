@@ -17,7 +17,7 @@ type convCase struct {
 }
 
 func (c convCase) String() string {
-	return fmt.Sprintf("c%d_k%d_%dx%d_k%d_s%d_p%d_g%d_b%v_r%v", c.cin, c.cout, c.h, c.w, c.k, c.stride, c.pad, c.groups, c.bias, c.relu)
+	return fmt.Sprintf("in%d_out%d_%dx%d_k%d_s%d_p%d_g%d_bias%v_relu%v", c.cin, c.cout, c.h, c.w, c.k, c.stride, c.pad, c.groups, c.bias, c.relu)
 }
 
 // gridCases draws n seeded convolutions over the degenerate corners the kernels must
