@@ -1,7 +1,7 @@
 # vggsim — build, test, benchmark.
 GO ?= go
 
-.PHONY: all build test check bench benchcmp fuzz deps torch-check
+.PHONY: all build test check bench benchcmp fuzz deps torch-check onnx-testdata
 
 all: build test
 
@@ -53,6 +53,7 @@ fuzz:
 	$(FUZZ) '^FuzzReadTopology$$' ./scalesim
 	$(FUZZ) '^FuzzLoadPTH$$' ./checkpoint
 	$(FUZZ) '^FuzzSafetensors$$' ./checkpoint
+	$(FUZZ) '^FuzzRead$$' ./onnx
 	$(FUZZ) '^FuzzPickle$$' ./checkpoint
 	$(FUZZ) '^FuzzRead$$' ./internal/npy
 
@@ -64,3 +65,8 @@ PYTHON ?= /usr/bin/python3
 torch-check:
 	$(GO) build -o $${TMPDIR:-/tmp}/vggsim-torchcheck ./cmd/vggsim
 	$(PYTHON) tools/torchcheck/check.py --vggsim $${TMPDIR:-/tmp}/vggsim-torchcheck
+
+# Regenerates the PyTorch-exported ONNX test data and the timm-named checkpoint (needs
+# Debian's python3-torch and python3-onnx; the tests themselves do not).
+onnx-testdata:
+	/usr/bin/python3 tools/onnxgen/gen.py
