@@ -1,4 +1,4 @@
-package onnx
+package onnx_test
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
+	. "github.com/vggsim/vggsim/onnx"
 )
 
 // tinyModel is a conv+relu model exported by Export, to be edited by the error tests.
@@ -93,7 +94,7 @@ func TestExternalData(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, m.Marshal(), 0o644))
 	g, err := Load(path, Options{})
 	require.NoError(t, err)
-	assert.Equal(t, leFloats(want), g.Node("conv").Params["weight"].F32)
+	assert.Equal(t, LEFloats(want), g.Node("conv").Params["weight"].F32)
 
 	_, err = Read(m.Marshal(), Options{})
 	assert.ErrorContains(t, err, "external data is not allowed here")
@@ -144,7 +145,7 @@ func FuzzRead(f *testing.F) {
 }
 
 func mustStructure(t *testing.T, g *ir.Graph) []byte {
-	m, err := export(g, true)
+	m, err := ExportStructure(g, true)
 	if err != nil {
 		t.Skip(err) // graphs ONNX cannot hold (uneven adaptive pooling)
 	}

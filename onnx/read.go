@@ -385,7 +385,8 @@ func (im *importer) setOut(a act) error {
 // name returns a unique ir node name for the current node: the state_dict prefix of its
 // weight initializer when it has one ("layer1.0.conv1.weight" → "layer1.0.conv1"), else
 // its name, where PyTorch's scope names become dotted module paths
-// ("/layer1/layer1.0/relu/Relu" → "layer1.0.relu.relu"); "" lets the builder number it.
+// ("/layer1/layer1.0/relu/Relu" → "layer1.0.relu", "/stage1/stage1.1/Add_1" →
+// "stage1.1.add"); "" lets the builder number it.
 func (im *importer) name(weight string) string {
 	base := ""
 	if p, ok := strings.CutSuffix(weight, ".weight"); ok && p != "" {
@@ -405,13 +406,17 @@ func (im *importer) name(weight string) string {
 			}
 			prev = c
 		}
-		last := strings.ToLower(parts[len(parts)-1])
-		if weight != "" && path != "" {
-			base = path
-		} else if path != "" {
-			base = path + "." + last
-		} else {
-			base = last
+		op := strings.ToLower(parts[len(parts)-1])
+		if i := strings.LastIndexByte(op, '_'); i > 0 && isDigits(op[i+1:]) {
+			op = op[:i] // Add_1 → add
+		}
+		switch {
+		case path == "":
+			base = op
+		case functional[im.node.OpType]:
+			base = path + "." + op // x + y in a block's forward: stage1.1.add
+		default:
+			base = path // a module's own op: layer1.0.relu, avgpool
 		}
 	} else {
 		base = n
@@ -425,6 +430,19 @@ func (im *importer) name(weight string) string {
 	}
 	im.names[name] = true
 	return name
+}
+
+// functional lists the ops PyTorch emits for tensor arithmetic in a forward method (named
+// after the enclosing module), rather than for a module of their own.
+var functional = map[string]bool{"Add": true, "Sum": true, "Mul": true, "Reshape": true, "Flatten": true}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (im *importer) convert(n *Node) error {

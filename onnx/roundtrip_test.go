@@ -1,4 +1,4 @@
-package onnx
+package onnx_test
 
 import (
 	"math"
@@ -14,6 +14,7 @@ import (
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
+	. "github.com/vggsim/vggsim/onnx"
 	"github.com/vggsim/vggsim/reparam"
 	"github.com/vggsim/vggsim/tensor"
 )
@@ -21,7 +22,7 @@ import (
 // roundTrip exports g and reads it back.
 func roundTrip(t *testing.T, g *ir.Graph, structure bool) *ir.Graph {
 	t.Helper()
-	m, err := export(g, structure)
+	m, err := ExportStructure(g, structure)
 	require.NoError(t, err)
 	back, err := Read(m.Marshal(), Options{Structure: structure})
 	require.NoError(t, err)
