@@ -11,7 +11,7 @@
 // BatchNormalization (inference), Relu, Add and Sum of activations, Mul (equal shapes or a
 // per-channel scale), Sigmoid, MaxPool, GlobalAveragePool, AveragePool when it is global or
 // its windows tile the input (PyTorch's adaptive pooling), Flatten and Reshape to 2-D, Gemm,
-// MatMul by a constant followed by the Add of a constant, and Identity; plus the constant
+// MatMul by a constant followed by the Add of a constant, Identity, and Pad by zero; plus the constant
 // shape arithmetic PyTorch emits for x.view(x.size(0), -1) (Constant, Shape, Gather,
 // Unsqueeze, Squeeze, Concat). Initializers become the nodes' parameters. Any other node is
 // an *UnsupportedError naming the node, its op type and the opset.

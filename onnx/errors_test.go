@@ -3,6 +3,7 @@ package onnx_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,6 +54,8 @@ func TestImportErrors(t *testing.T) {
 			`graph inputs "input" and "x2": only single-input models are supported`},
 		{"rank-3 input", func(m *Model) { m.Graph.Inputs[0].Dims = m.Graph.Inputs[0].Dims[:3] },
 			`graph input "input": want a float tensor [N, C, H, W]`},
+		{"pad", func(m *Model) { insertPad(m, 1) },
+			`node "pad" (Pad, opset 13): pads [0 0 1 1 0 0 1 1]: only a pad by zero (the identity) is supported`},
 		{"missing operand", func(m *Model) { m.Graph.Nodes[1].Inputs[0] = "nowhere" },
 			`node "relu" (Relu, opset 13): input 0 (nowhere) is not defined before the node`},
 	}
@@ -150,4 +153,43 @@ func mustStructure(t *testing.T, g *ir.Graph) []byte {
 		t.Skip(err) // graphs ONNX cannot hold (uneven adaptive pooling)
 	}
 	return m.Marshal()
+}
+
+// insertPad puts a Pad by p (on H and W) between the conv and the relu of tinyModel.
+func insertPad(m *Model, p int64) {
+	pads := &Tensor{Name: "pads", Dims: []int64{8}, DataType: 7, Int64s: []int64{0, 0, p, p, 0, 0, p, p}}
+	m.Graph.Initializers = append(m.Graph.Initializers, pads)
+	pad := &Node{Name: "pad", OpType: "Pad", Inputs: []string{"conv", "pads"}, Outputs: []string{"padded"}}
+	m.Graph.Nodes[1].Inputs[0] = "padded"
+	m.Graph.Nodes = append([]*Node{m.Graph.Nodes[0], pad}, m.Graph.Nodes[1:]...)
+}
+
+// TestPadByZeroAndFixedBatch: a Pad by zero is the identity, and a Reshape to [2, -1] in a
+// model whose input batch is fixed at 2 keeps the batch.
+func TestPadByZeroAndFixedBatch(t *testing.T) {
+	m := tinyModel(t)
+	insertPad(m, 0)
+	g, err := Read(m.Marshal(), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"input", "conv", "relu"}, nodeNames(g))
+
+	m = tinyModel(t)
+	m.Graph.Inputs[0].Dims[0], m.Graph.Inputs[0].DimNames[0] = 2, ""
+	m.Graph.Initializers = append(m.Graph.Initializers, &Tensor{Name: "shape", Dims: []int64{2}, DataType: 7, Int64s: []int64{2, -1}})
+	m.Graph.Nodes = append(m.Graph.Nodes, &Node{Name: "/Reshape", OpType: "Reshape", Inputs: []string{"relu", "shape"}, Outputs: []string{"flat"}})
+	m.Graph.Outputs[0].Name = "flat"
+	g, err = Read(m.Marshal(), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "%3 = flatten %2 @reshape : 48x1x1", strings.Split(g.String(), "\n")[4])
+	m.Graph.Initializers[len(m.Graph.Initializers)-1].Int64s = []int64{3, -1}
+	_, err = Read(m.Marshal(), Options{})
+	assert.ErrorContains(t, err, `node "/Reshape" (Reshape, opset 13): shape [3 -1]: only reshapes that keep the batch dimension are supported`)
+}
+
+func nodeNames(g *ir.Graph) []string {
+	var s []string
+	for _, n := range g.Nodes {
+		s = append(s, n.Name)
+	}
+	return s
 }

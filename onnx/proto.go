@@ -607,6 +607,13 @@ func (t *Tensor) marshal() []byte {
 		}
 		return appendVarint(b, 14, 1)
 	}
+	if t.Raw == nil && t.Int64s != nil {
+		var packed []byte
+		for _, v := range t.Int64s {
+			packed = protowire.AppendVarint(packed, uint64(v))
+		}
+		return appendMessage(b, 7, packed)
+	}
 	b = protowire.AppendTag(b, 9, protowire.BytesType)
 	return protowire.AppendBytes(b, t.Raw)
 }

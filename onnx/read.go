@@ -150,6 +150,9 @@ type importer struct {
 	names  map[string]bool
 	node   *Node
 	index  int
+	batch  int64 // the input's batch dimension when the file fixes it, else -1
+
+	containers map[string]bool // PyTorch module paths that contain other modules
 }
 
 // Import builds an ir graph from a decoded model. Every node must be in the default domain
@@ -197,12 +200,14 @@ func Import(m *Model, opts Options) (*ir.Graph, error) {
 		return nil, fmt.Errorf("graph has %d outputs; only single-output models are supported", len(g.Outputs))
 	}
 	nodes := rewrite(g.Nodes, im.consts)
+	im.containers = containerPaths(nodes)
 	for _, n := range nodes {
 		for _, in := range n.Inputs {
 			im.uses[in]++
 		}
 	}
 	im.uses[g.Outputs[0].Name]++
+	im.batch = input.Dims[0]
 	im.b = ir.NewBuilder(g.Name, ir.Shape{C: int(input.Dims[1]), H: int(input.Dims[2]), W: int(input.Dims[3])})
 	im.acts[input.Name] = act{im.b.Input(), 4}
 	for i, n := range nodes {
@@ -392,31 +397,14 @@ func (im *importer) name(weight string) string {
 	if p, ok := strings.CutSuffix(weight, ".weight"); ok && p != "" {
 		base = p
 	} else if n := im.node.Name; strings.HasPrefix(n, "/") {
-		parts := strings.Split(strings.Trim(n, "/"), "/")
-		// Each scope is named relative to its parent's parent: /layer2/layer2.0/downsample/downsample.0.
-		path, prev := "", ""
-		for _, c := range parts[:len(parts)-1] {
-			switch {
-			case path == "":
-				path = c
-			case prev != "" && strings.HasPrefix(c, prev+"."):
-				path = strings.TrimSuffix(path, prev) + c
-			default:
-				path += "." + c
-			}
-			prev = c
-		}
-		op := strings.ToLower(parts[len(parts)-1])
-		if i := strings.LastIndexByte(op, '_'); i > 0 && isDigits(op[i+1:]) {
-			op = op[:i] // Add_1 → add
-		}
+		path, op := scopePath(n)
 		switch {
 		case path == "":
 			base = op
-		case functional[im.node.OpType]:
-			base = path + "." + op // x + y in a block's forward: stage1.1.add
+		case functional[im.node.OpType] || im.containers[path]:
+			base = path + "." + op // x + y or F.relu in a module's forward: stage1.1.add, stage0.se.relu
 		default:
-			base = path // a module's own op: layer1.0.relu, avgpool
+			base = path // a leaf module's own op: layer1.0.relu, avgpool
 		}
 	} else {
 		base = n
@@ -430,6 +418,49 @@ func (im *importer) name(weight string) string {
 	}
 	im.names[name] = true
 	return name
+}
+
+// scopePath splits a PyTorch node name into the module path and the lowercased op:
+// "/layer2/layer2.0/downsample/downsample.0/Conv" → "layer2.0.downsample.0", "conv"
+// (each scope is named relative to its parent's parent), "/stage1/stage1.1/Add_1" →
+// "stage1.1", "add".
+func scopePath(name string) (path, op string) {
+	parts := strings.Split(strings.Trim(name, "/"), "/")
+	prev := ""
+	for _, c := range parts[:len(parts)-1] {
+		switch {
+		case path == "":
+			path = c
+		case prev != "" && strings.HasPrefix(c, prev+"."):
+			path = strings.TrimSuffix(path, prev) + c
+		default:
+			path += "." + c
+		}
+		prev = c
+	}
+	op = strings.ToLower(parts[len(parts)-1])
+	if i := strings.LastIndexByte(op, '_'); i > 0 && isDigits(op[i+1:]) {
+		op = op[:i] // Add_1 → add
+	}
+	return path, op
+}
+
+// containerPaths returns the module paths that hold other modules' nodes (the proper
+// dot-prefixes of every node's module path).
+func containerPaths(nodes []*Node) map[string]bool {
+	c := map[string]bool{}
+	for _, n := range nodes {
+		if !strings.HasPrefix(n.Name, "/") {
+			continue
+		}
+		path, _ := scopePath(n.Name)
+		for i := range len(path) {
+			if path[i] == '.' {
+				c[path[:i]] = true
+			}
+		}
+	}
+	return c
 }
 
 // functional lists the ops PyTorch emits for tensor arithmetic in a forward method (named
@@ -462,6 +493,25 @@ func (im *importer) convert(n *Node) error {
 		}
 		im.consts[n.Outputs[0]] = k
 		return nil
+	case "Pad": // F.avg_pool2d exports a Pad by zero before its AveragePool
+		x, err := im.in(0)
+		if err != nil {
+			return err
+		}
+		k, err := im.konstIn(1)
+		if err != nil || k == nil {
+			return cmpErr(err, im.unsupported("no pads"))
+		}
+		pads, err := im.ints(k)
+		if err != nil {
+			return err
+		}
+		for _, p := range pads {
+			if p != 0 {
+				return im.unsupported("pads %v: only a pad by zero (the identity) is supported; pad in the Conv or MaxPool", pads)
+			}
+		}
+		return im.setOut(x)
 	case "Conv":
 		return im.conv()
 	case "BatchNormalization":
@@ -761,11 +811,14 @@ func (im *importer) reshape() error {
 	if x.rank == 2 {
 		in = []int64{0, per}
 	}
-	// Resolve 0 (copy) and -1 (infer) against a batch of 1.
+	// Resolve 0 (copy) and -1 (infer) against a batch of 1; a model exported with a fixed
+	// batch names it.
 	dims := make([]int64, len(target))
 	infer, prod := -1, int64(1)
 	for i, d := range target {
 		switch {
+		case i == 0 && d > 1 && d == im.batch:
+			dims[i] = 1
 		case d == 0 && i < len(in):
 			dims[i] = max(in[i], 1)
 		case d == -1 && infer < 0:

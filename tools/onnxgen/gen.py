@@ -11,6 +11,7 @@ Written to onnx/testdata/torch:
   <name>.onnx             scaled-down models with weights (about 400 KB in all):
                           tiny_repvgg_train (BatchNorms kept: TrainingMode.PRESERVE),
                           tiny_repvgg_deploy (the reference conversion of the same weights),
+                          se_small_train (models/testdata/se_small.yaml's SE RepVGG at 32x32),
                           resnet18_small (ResNet-18, widths /16, 10 classes, BN folded by the exporter),
                           vgg16_small (VGG-16, widths /32, classifier 32 wide, 10 classes)
   <name>.input.npy        the input each was run on; <name>.output.npy PyTorch's output
@@ -31,6 +32,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from onnx.external_data_helper import convert_model_to_external_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -119,6 +121,19 @@ class VGG16(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+def se_forward(self, inputs):
+    """The reference SEBlock.forward with the pooling window as a Python int: torch 1.13's
+    tracer hands inputs.size(3) over as a tensor, which avg_pool2d refuses."""
+    x = F.avg_pool2d(inputs, kernel_size=int(inputs.size(3)))
+    x = self.up(F.relu(self.down(x)))
+    x = torch.sigmoid(x)
+    x = x.view(-1, self.input_channels, 1, 1)
+    return inputs * x
+
+
+tc.SEBlock.forward = se_forward
+
+
 # ---- helpers -------------------------------------------------------------------------------
 
 def randomize(model, seed):
@@ -140,12 +155,12 @@ def randomize(model, seed):
     return model.eval()
 
 
-def export(model, name, size, preserve=False, seed=7, batch=2):
+def export(model, name, size, preserve=False, seed=7, batch=2, dynamic=True):
     x = torch.randn((batch, 3, size, size), generator=torch.Generator().manual_seed(seed))
     path = os.path.join(OUT, name + '.onnx')
     training = torch.onnx.TrainingMode.PRESERVE if preserve else torch.onnx.TrainingMode.EVAL
     torch.onnx.export(model, x, path, opset_version=13, input_names=['input'], output_names=['output'],
-                      dynamic_axes={'input': {0: 'N'}, 'output': {0: 'N'}}, training=training)
+                      dynamic_axes={'input': {0: 'N'}, 'output': {0: 'N'}} if dynamic else None, training=training)
     onnx.checker.check_model(onnx.load(path))
     with torch.no_grad():
         y = model(x)
@@ -202,6 +217,11 @@ def main():
     deploy.load_state_dict(deploy_sd, strict=True)
     export(train, 'tiny_repvgg_train', 32, preserve=True)
     export(deploy.eval(), 'tiny_repvgg_deploy', 32)
+    # SE blocks (D2se-style): models/testdata/se_small.yaml at a square 32x32 input (the
+    # reference SE pools with a square window of the input's width, so its batch is fixed:
+    # a traced size would be a tensor there).
+    tc.SPECS['se_small'] = ([1, 1, 1, 1], [0.25, 0.25, 0.25, 0.0625], None, True)
+    export(randomize(tc.build('se_small', deploy=False, num_classes=5), 8), 'se_small_train', 32, preserve=True, dynamic=False)
     export(randomize(ResNet18(widths=(4, 8, 16, 32), num_classes=10), 2), 'resnet18_small', 32)
     export(randomize(VGG16(div=32, hidden=32, num_classes=10), 3), 'vgg16_small', 224, batch=1)
 
