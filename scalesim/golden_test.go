@@ -24,6 +24,9 @@ var goldenRuns = []struct {
 	{"a0first5_16x32_os_32kB_calc", "a0_first5.csv"},
 	{"a0first5_16x32_ws_32kB_calc", "a0_first5.csv"},
 	{"a0first5_16x32_is_32kB_calc", "a0_first5.csv"},
+	{"a0first5_16x32_os_32kB_user_bw4", "a0_first5.csv"},
+	{"a0first5_16x32_ws_32kB_user_bw4", "a0_first5.csv"},
+	{"a0first5_16x32_is_32kB_user_bw4", "a0_first5.csv"},
 }
 
 func loadRun(t testing.TB, run, topo string) (*sim.ScaleSimConfig, []sim.ScaleSimLayer) {
