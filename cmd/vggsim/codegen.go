@@ -53,7 +53,7 @@ func cmdCodegen(args []string, stdout, stderr io.Writer) int {
 			"The text does not depend on the weights. Without -o the module goes to stdout.", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
-	mf.form = "deploy"
+	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
 	out := fs.String("o", "", "output `file` (.ll)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
@@ -87,7 +87,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 			"(<sym> weights in.npy out.npy). Builds are cached by content under the user cache dir.", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm|withWeights|withSeed)
-	mf.form = "deploy"
+	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
 	var tf toolFlags
 	tf.register(fs)
 	out := fs.String("o", "", "output `directory` (required)")

@@ -79,7 +79,11 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if err := npy.WriteFile(*out, y); err != nil {
 		return fail(stderr, "infer", err)
 	}
-	fmt.Fprintf(stdout, "%s (%s form, %s): %s %v -> %s %v\n", g.Name, mf.form, *backend, *in, x.Shape, *out, y.Shape)
+	form := mf.form + " form"
+	if *backend != "interp" {
+		form += ", " + *backend
+	}
+	fmt.Fprintf(stdout, "%s (%s): %s %v -> %s %v\n", g.Name, form, *in, x.Shape, *out, y.Shape)
 	if len(y.Shape) == 2 {
 		for n := range min(y.Shape[0], 8) {
 			row := y.F32[n*y.Shape[1] : (n+1)*y.Shape[1]]
