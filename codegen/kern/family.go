@@ -76,6 +76,7 @@ func (k *convKernel) Weights() ([][]float32, error) {
 func (k *convKernel) Define(m *emit.Module) *ir.Func {
 	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
 	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
+	m.AddCSource("pool.c", PoolC)
 	c, t := k.d.Conv, k.d.Tile
 	ho, wo := c.Out()
 	m.Comment(k.d.Name(), fmt.Sprintf("direct conv %s -> %dx%dx%d, NCHW16c, tile %d blocks x %d pixels, %d work items over the pool", c, c.K, ho, wo, t.RK, t.RW, k.d.Items()))
