@@ -49,7 +49,11 @@ def peer_cmd(peer, d, model, threads, runs, warmup, work):
     if peer == "torch":
         return [PY, os.path.join(HERE, "torch_bench.py"), d, "--threads", str(threads)] + common, omp
     if peer == "vggsim":
-        return [os.path.join(work, "vggsim"), "bench", model, "--threads", str(threads), "--format", "json"] + common, {}
+        return [os.path.join(work, "vggsim"), "bench", model, "--threads", str(threads), "--format", "json",
+                "--layer-runs", "0"] + common, {}
+    if peer == "vggsim-train":
+        return [os.path.join(work, "vggsim"), "bench", model, "--threads", str(threads), "--format", "json",
+                "--form", "train", "--layer-runs", "0"] + common, {}
     raise ValueError(peer)
 
 
@@ -66,11 +70,10 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     peers = a.peers.split(",")
-    sh(["cc", "-O2", "-o", os.path.join(a.work, "onednn_bench"), os.path.join(HERE, "onednn_bench.c"), "-ldnnl", "-lm"])
+    sh(["cc", "-O2", "-o", os.path.join(a.work, "onednn_bench"), os.path.join(HERE, "onednn", "onednn_bench.c"), "-ldnnl", "-lm"])
     if "vggsim" in peers:
         sh(["go", "build", "-o", os.path.join(a.work, "vggsim"), "./cmd/vggsim"], cwd=ROOT)
-        if subprocess.run([os.path.join(a.work, "vggsim"), "bench", "-h"], capture_output=True).returncode == 127:
-            peers.remove("vggsim")
+
     if "ort" in peers and not os.path.isdir(os.path.join(HERE, "ort", "node_modules")):
         sh(["npm", "install", "--no-audit", "--no-fund"], env={"ONNXRUNTIME_NODE_INSTALL": "skip"}, cwd=os.path.join(HERE, "ort"))
     rows = []
@@ -88,7 +91,11 @@ def main():
                 for p in order:
                     cmd, env = peer_cmd(p, d, model, threads, a.runs, a.warmup, a.work)
                     try:
-                        out = json.loads(sh(cmd, env=env).strip().splitlines()[-1])
+                        text = sh(cmd, env=env).strip()
+                        try:
+                            out = json.loads(text)
+                        except json.JSONDecodeError:
+                            out = json.loads(text.splitlines()[-1])
                     except (RuntimeError, json.JSONDecodeError) as e:
                         print(f"compare: {p} on {model}: {e}", file=sys.stderr)
                         continue

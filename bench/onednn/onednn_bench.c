@@ -7,7 +7,7 @@
 // post-op; weights are reordered into the chosen layout once, before timing. Activation
 // reorders between primitives whose chosen layouts differ are part of the timed forward.
 //
-// build: cc -O2 -o onednn_bench bench/onednn_bench.c -ldnnl
+// build: cc -O2 -o onednn_bench bench/onednn/onednn_bench.c -ldnnl
 // usage: OMP_NUM_THREADS=N OMP_PROC_BIND=close ./onednn_bench DIR [--runs N] [--warmup N]
 //        [--algo direct|winograd|auto]
 // Prints one JSON line: {"peer": "onednn", "times_ms": [...], "relerr": ..., "impl": "..."}.

@@ -1,0 +1,178 @@
+// Package bench times vggsim's generated code on this CPU: a model is generated, compiled
+// (codegen, with the direct kernels of codegen/kern on the thread pool), run N times after
+// warm-up, checked against the reference interpreter, and compared with the FMA peak that
+// a loop vggsim emits measures on the same threads. The peer baselines (oneDNN, ONNX
+// Runtime, PyTorch) live beside this package as scripts; see bench/README.md.
+package bench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/codegen/kern"
+	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+// Options configures a benchmark.
+type Options struct {
+	Threads int // pool threads (≥ 1)
+	Runs    int // timed forwards
+	Warmup  int // untimed forwards before them
+	// LayerRuns times every direct conv layer on its own this many times (0: skip).
+	LayerRuns int
+}
+
+// Layer is one conv layer of the model as generated: its kernel and, when timed alone,
+// its time.
+type Layer struct {
+	Name   string  `json:"name"`
+	Kernel string  `json:"kernel"`
+	Family string  `json:"algorithm"`
+	MACs   int64   `json:"macs"`
+	Ms     float64 `json:"ms,omitempty"`
+	GFlops float64 `json:"gflops,omitempty"`
+}
+
+// Result is the timing of one model form.
+type Result struct {
+	Model      string    `json:"model"`
+	Threads    int       `json:"threads"`
+	MedianMs   float64   `json:"median_ms"`
+	MinMs      float64   `json:"min_ms"`
+	SpreadPct  float64   `json:"spread_pct"` // (p90 − p10) / median
+	GFlops     float64   `json:"gflops"`     // 2·MACs / median
+	PeakGFlops float64   `json:"peak_gflops"`
+	PctPeak    float64   `json:"pct_peak"`
+	RelErr     float64   `json:"relerr"` // vs interp, max-abs over max-abs
+	TimesMs    []float64 `json:"times_ms"`
+	Layers     []Layer   `json:"layers"`
+	MACs       int64     `json:"macs"`
+}
+
+// Peak returns the FMA peak in GFLOP/s on threads threads, measured with the loop of
+// kern.DefinePeak.
+func Peak(threads int, dir string) (float64, error) {
+	m, err := kern.Measure(nil, threads, 1, dir)
+	if err != nil {
+		return 0, err
+	}
+	return m.PeakGFlops, nil
+}
+
+// Run compiles g with tc, times it and checks it against the interpreter on a seeded
+// input. peak (GFLOP/s) is the measured peak the result is compared with.
+func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, error) {
+	c, err := codegen.Compile(g, codegen.Options{}, tc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	dir, err := os.MkdirTemp("", "vggsim-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	s := g.Input().Shape
+	x := tensor.New(1, s.C, s.H, s.W)
+	r := rand.New(rand.NewPCG(1, 0xbe))
+	for i := range x.F32 {
+		x.F32[i] = 2*r.Float32() - 1
+	}
+	in, out := filepath.Join(dir, "in.npy"), filepath.Join(dir, "out.npy")
+	if err := npy.WriteFile(in, x); err != nil {
+		return nil, err
+	}
+	// The runner's pool reads its thread count from the environment it inherits.
+	os.Setenv("VGGSIM_THREADS", strconv.Itoa(max(o.Threads, 1)))
+	defer os.Unsetenv("VGGSIM_THREADS")
+	stderr, err := c.Artifacts.Exec(c.Blob, in, out, "-r", strconv.Itoa(o.Warmup+o.Runs))
+	if err != nil {
+		return nil, err
+	}
+	var times []float64
+	for _, line := range strings.Split(stderr, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "time_ms" {
+			for _, v := range f[1:] {
+				t, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return nil, fmt.Errorf("bench: runner printed %q", line)
+				}
+				times = append(times, t)
+			}
+		}
+	}
+	if len(times) != o.Warmup+o.Runs {
+		return nil, fmt.Errorf("bench: runner printed %d times, want %d", len(times), o.Warmup+o.Runs)
+	}
+	times = times[o.Warmup:]
+	y, err := npy.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	want, err := interp.Run(g, x)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Model: g.Name, Threads: o.Threads, TimesMs: times, PeakGFlops: peak, RelErr: relErr(y.F32, want.F32)}
+	sorted := slices.Sorted(slices.Values(times))
+	res.MedianMs = sorted[len(sorted)/2]
+	res.MinMs = sorted[0]
+	res.SpreadPct = 100 * (sorted[len(sorted)*9/10] - sorted[len(sorted)/10]) / res.MedianMs
+	var convs []kern.Conv
+	var convLayer []int
+	for _, st := range c.Module.Plan.Steps {
+		if len(st.Nodes) == 0 {
+			continue
+		}
+		n := st.Nodes[0]
+		res.MACs += n.MACs()
+		if n.Op != ir.Conv && n.Op != ir.Linear {
+			continue
+		}
+		res.Layers = append(res.Layers, Layer{Name: n.Name, Kernel: st.Kernel.Name(), Family: st.Kernel.Family(), MACs: n.MACs()})
+		if st.Kernel.Family() == "direct" {
+			convs = append(convs, kern.ConvOf(n, len(st.Nodes) > 1))
+			convLayer = append(convLayer, len(res.Layers)-1)
+		}
+	}
+	res.GFlops = 2 * float64(res.MACs) / res.MedianMs / 1e6
+	if peak > 0 {
+		res.PctPeak = 100 * res.GFlops / peak
+	}
+	if o.LayerRuns > 0 && len(convs) > 0 {
+		m, err := kern.Measure(convs, o.Threads, o.LayerRuns, dir)
+		if err != nil {
+			return nil, err
+		}
+		for i, l := range m.Layers {
+			res.Layers[convLayer[i]].Ms = l.Ms
+			res.Layers[convLayer[i]].GFlops = l.GFlops
+		}
+	}
+	return res, nil
+}
+
+func relErr(got, want []float32) float64 {
+	if len(got) != len(want) {
+		return math.NaN()
+	}
+	var num, den float64
+	for i, w := range want {
+		num = math.Max(num, math.Abs(float64(got[i]-w)))
+		den = math.Max(den, math.Abs(float64(w)))
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}

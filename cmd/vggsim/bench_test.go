@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vggsim/vggsim/codegen"
+)
+
+func TestBenchBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "A0", "--form", "fused"},
+		{"bench", "A0", "--format", "csv"},
+		{"bench", "A0", "--threads", "0"},
+		{"bench", "NoSuchNet", "--runs", "1"},
+	} {
+		var out, errb bytes.Buffer
+		assert.Equal(t, exitUsage, run(args, &out, &errb), "%v: %s", args, errb.String())
+		assert.Contains(t, errb.String(), "bench", args)
+	}
+}
+
+// TestBenchJSON runs the benchmark for real on a small input (no timing asserted): the
+// JSON carries the documented fields, the output matches the interpreter and the deploy
+// form's train-form companion is reported.
+func TestBenchJSON(t *testing.T) {
+	if _, err := codegen.NewToolchain(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"bench", "A0", "--input-size", "32", "--runs", "2", "--warmup", "1", "--threads", "2", "--form", "both", "--format", "json"}, &out, &errb)
+	require.Equal(t, exitOK, code, errb.String())
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	for _, k := range []string{"model", "threads", "median_ms", "min_ms", "gflops", "peak_gflops", "pct_peak", "train_form_median_ms", "layers", "relerr"} {
+		assert.Contains(t, rep, k)
+	}
+	assert.Equal(t, "RepVGG-A0", rep["model"])
+	assert.EqualValues(t, 2, rep["threads"])
+	assert.Less(t, rep["relerr"].(float64), 1e-4)
+	assert.Positive(t, rep["peak_gflops"].(float64))
+	layers := rep["layers"].([]any)
+	require.Len(t, layers, 23) // 22 convs and the classifier
+	assert.Equal(t, "direct", layers[0].(map[string]any)["algorithm"])
+	assert.Positive(t, layers[0].(map[string]any)["ms"].(float64))
+}
