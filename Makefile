@@ -14,10 +14,15 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-# Tools and system packages the tests need. Nothing here today needs clang; code
-# generation will add it.
+# Tools and system packages the tests need: Go, and clang for the code generation tests
+# (any clang-14 … clang-30 or clang on PATH; else clang-19 from apt, as root or with sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl)"; exit 1; }
+	@for n in $$(seq 30 -1 14); do command -v clang-$$n >/dev/null && exit 0; done; \
+	 command -v clang >/dev/null && exit 0; \
+	 echo "installing clang-19 for the code generation tests"; \
+	 $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq clang-19 >/dev/null
 
 # staticcheck, when installed (go install honnef.co/go/tools/cmd/staticcheck@latest).
 check:
