@@ -1,7 +1,7 @@
 # vggsim — build, test, benchmark.
 GO ?= go
 
-.PHONY: all build test check bench benchcmp fuzz deps torch-check
+.PHONY: all build test check bench benchcmp fuzz deps torch-check onnx-testdata onnx-check
 
 all: build test
 
@@ -54,6 +54,7 @@ fuzz:
 	$(FUZZ) '^FuzzTopologyLimit$$' ./scalesim
 	$(FUZZ) '^FuzzLoadPTH$$' ./checkpoint
 	$(FUZZ) '^FuzzSafetensors$$' ./checkpoint
+	$(FUZZ) '^FuzzRead$$' ./onnx
 	$(FUZZ) '^FuzzPickle$$' ./checkpoint
 	$(FUZZ) '^FuzzPickleBudget$$' ./checkpoint
 	$(FUZZ) '^FuzzZipContainer$$' ./checkpoint
@@ -67,3 +68,17 @@ PYTHON ?= /usr/bin/python3
 torch-check:
 	$(GO) build -o $${TMPDIR:-/tmp}/vggsim-torchcheck ./cmd/vggsim
 	$(PYTHON) tools/torchcheck/check.py --vggsim $${TMPDIR:-/tmp}/vggsim-torchcheck
+
+# Regenerates the PyTorch-exported ONNX test data and the timm-named checkpoint (needs
+# Debian's python3-torch and python3-onnx; the tests themselves do not).
+onnx-testdata:
+	/usr/bin/python3 tools/onnxgen/gen.py
+
+# Exported ONNX under ONNX Runtime: zoo models (train and deploy, seeded weights) written by
+# tools/onnxcheck, run by npm's onnxruntime-node in a scratch directory, compared with
+# interp (1e-5). Needs node and npm; not part of `make test`.
+ONNXCHECK_DIR ?= /tmp/vggsim-onnxcheck
+onnx-check:
+	$(GO) run ./tools/onnxcheck -o $(ONNXCHECK_DIR) RepVGG-A0 RepVGG-B1g4 ResNet-18 ResNet-50 models/testdata/se_small.yaml
+	cd $(ONNXCHECK_DIR) && { [ -d node_modules/onnxruntime-node ] || ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node; }
+	cd $(ONNXCHECK_DIR) && node $(CURDIR)/tools/onnxcheck/check.mjs *.onnx

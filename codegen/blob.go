@@ -43,7 +43,7 @@ func (m *Module) WriteWeights(w io.Writer) error {
 		return err
 	}
 	var pos int64
-	var buf [4]byte
+	buf := make([]byte, 0, 1<<16)
 	for si, st := range p.Steps {
 		if len(st.Weights) == 0 {
 			continue
@@ -65,11 +65,18 @@ func (m *Module) WriteWeights(w io.Writer) error {
 					return err
 				}
 			}
-			for _, v := range a {
-				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-				bw.Write(buf[:])
+			for len(a) > 0 {
+				chunk := a[:min(len(a), cap(buf)/4)]
+				buf = buf[:0]
+				for _, v := range chunk {
+					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+				}
+				if _, err := bw.Write(buf); err != nil {
+					return err
+				}
+				a = a[len(chunk):]
 			}
-			pos += int64(len(a)) * 4
+			pos += int64(e.Floats) * 4
 		}
 	}
 	for ; pos < p.WeightsBytes; pos++ {

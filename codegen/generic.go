@@ -164,7 +164,7 @@ func (k *genericKernel) Define(m *emit.Module) *ir.Func {
 	f := emit.NewKernelFunc(m, k.Name(), params, !elementwise(n.Op))
 	switch n.Op {
 	case vir.Conv:
-		k.conv(f)
+		k.conv(m, f)
 	case vir.MaxPool:
 		k.maxPool(f)
 	case vir.GlobalAvgPool:
@@ -200,7 +200,7 @@ func validRange(out, in, k, stride, pad int) (lo, hi int) {
 // conv: for every output channel, the plane is set to the bias, then every (input channel,
 // tap) adds weight·input over the output pixels the tap reaches without padding; the
 // activation is applied in a last sweep.
-func (k *genericKernel) conv(f *emit.Func) {
+func (k *genericKernel) conv(m *emit.Module, f *emit.Func) {
 	n, a := k.n, k.n.Attrs
 	is, os := k.inShape(), n.Out.Shape
 	g := max(a.Groups, 1)
@@ -211,6 +211,10 @@ func (k *genericKernel) conv(f *emit.Func) {
 		bias = f.Param(3)
 	}
 	lin, lout := k.in[0], k.out
+	// Per window tap, the half-open range of outputs it reaches without padding, as
+	// constant tables: one loop nest serves every tap (compact code, quick to compile).
+	rows := tapTable(m, k.Name()+".rows", os.H, is.H, a.KH, a.Stride, a.Pad)
+	cols := tapTable(m, k.Name()+".cols", os.W, is.W, a.KW, a.Stride, a.Pad)
 	f.Loop("co", 0, os.C, 1, func(co value.Value) {
 		init := f.F32(0)
 		if bias != nil {
@@ -228,25 +232,20 @@ func (k *genericKernel) conv(f *emit.Func) {
 		f.Loop("ci", 0, cinG, 1, func(ci value.Value) {
 			c := f.Add(f.Mul(grp, f.I64(cinG)), ci)
 			wbase := f.Mul(f.Add(f.Mul(co, f.I64(cinG)), ci), f.I64(a.KH*a.KW))
-			for ky := range a.KH {
-				ylo, yhi := validRange(os.H, is.H, ky, a.Stride, a.Pad)
-				for kx := range a.KW {
-					xlo, xhi := validRange(os.W, is.W, kx, a.Stride, a.Pad)
-					if ylo > yhi || xlo > xhi {
-						continue
-					}
-					wv := f.Load(w, f.Add(wbase, f.I64(ky*a.KW+kx)))
-					f.Loop("oy", ylo, yhi+1, 1, func(oy value.Value) {
-						iy := f.Add(f.Mul(oy, f.I64(a.Stride)), f.I64(ky-a.Pad))
-						f.Loop("ox", xlo, xhi+1, 1, func(ox value.Value) {
-							ix := f.Add(f.Mul(ox, f.I64(a.Stride)), f.I64(kx-a.Pad))
+			f.Loop("ky", 0, a.KH, 1, func(ky value.Value) {
+				f.Loop("kx", 0, a.KW, 1, func(kx value.Value) {
+					wv := f.Load(w, f.Add(wbase, f.Add(f.Mul(ky, f.I64(a.KW)), kx)))
+					f.LoopV("oy", rows.lo(f, ky), rows.hi(f, ky), func(oy value.Value) {
+						iy := f.Add(f.Mul(oy, f.I64(a.Stride)), f.B.NewSub(ky, f.I64(a.Pad)))
+						f.LoopV("ox", cols.lo(f, kx), cols.hi(f, kx), func(ox value.Value) {
+							ix := f.Add(f.Mul(ox, f.I64(a.Stride)), f.B.NewSub(kx, f.I64(a.Pad)))
 							x := f.Load(in, lin.Offset(f, is, c, iy, ix))
 							o := lout.Offset(f, os, co, oy, ox)
 							f.Store(f.FAdd(f.Load(out, o), f.FMul(wv, x), false), out, o)
 						})
 					})
-				}
-			}
+				})
+			})
 		})
 		if k.act != emit.ActNone {
 			f.Loop("oy", 0, os.H, 1, func(oy value.Value) {
@@ -258,6 +257,20 @@ func (k *genericKernel) conv(f *emit.Func) {
 		}
 	})
 	zeroPadding(f, out, lout, os)
+}
+
+// taps holds, per window tap, the outputs [lo, hi) it reaches without padding.
+type taps struct {
+	lo, hi func(f *emit.Func, i value.Value) value.Value
+}
+
+func tapTable(m *emit.Module, name string, out, in, k, stride, pad int) taps {
+	lo, hi := make([]int64, k), make([]int64, k)
+	for t := range k {
+		l, h := validRange(out, in, t, stride, pad)
+		lo[t], hi[t] = int64(l), int64(max(h+1, l))
+	}
+	return taps{m.Table(name+".lo", lo), m.Table(name+".hi", hi)}
 }
 
 // zeroPadding stores zeros into the padding lanes of a blocked layout.

@@ -109,3 +109,38 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) { return c.Arti
 
 // Close removes the weights blob.
 func (c *Compiled) Close() error { return os.RemoveAll(c.dir) }
+
+// Install copies a build into dir (created if needed): <sym>.ll, <sym>.h, main.c (the
+// runner's source), lib<sym>.so and the runner <sym>. It returns the paths written.
+func Install(m *Module, a *Artifacts, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	sym := m.Plan.Symbol
+	var paths []string
+	for _, f := range []struct {
+		name string
+		data string
+	}{{sym + ".ll", m.LL}, {sym + ".h", m.Header()}, {"main.c", runnerSource(m)}} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	for _, f := range []struct {
+		src  string
+		mode os.FileMode
+	}{{a.Lib, 0o755}, {a.Exe, 0o755}} {
+		data, err := os.ReadFile(f.src)
+		if err != nil {
+			return nil, err
+		}
+		p := filepath.Join(dir, filepath.Base(f.src))
+		if err := os.WriteFile(p, data, f.mode); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}

@@ -26,8 +26,9 @@ type Func struct {
 }
 
 // NewKernelFunc adds to m a function void name(float* out, float* in…, float* w…) with the
-// given parameter names (out first), internal linkage and nounwind, and returns its
-// builder positioned in the entry block. noalias marks every pointer noalias (never for
+// given parameter names (out first), internal linkage, nounwind and noinline (each kernel
+// is optimized once on its own: inlining dozens of kernels into forward triples clang's
+// time for no speed), and returns its builder positioned in the entry block. noalias marks every pointer noalias (never for
 // kernels that may run in place).
 func NewKernelFunc(m *Module, name string, params []string, noalias bool) *Func {
 	ps := make([]*ir.Param, len(params))
@@ -39,7 +40,7 @@ func NewKernelFunc(m *Module, name string, params []string, noalias bool) *Func 
 	}
 	f := m.M.NewFunc(name, types.Void, ps...)
 	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
+	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, enum.FuncAttrNoInline)
 	fb := &Func{F: f}
 	fb.B = f.NewBlock("entry")
 	return fb
@@ -191,4 +192,43 @@ func (f *Func) Alloca() value.Value {
 	a.Align = 4
 	entry.Insts = append([]ir.Instruction{a}, entry.Insts...)
 	return a
+}
+
+// LoopV emits for i := lo; i < hi; i++ { body(i) } with i64 bounds known only at run time
+// (the loop is skipped when lo ≥ hi).
+func (f *Func) LoopV(name string, lo, hi value.Value, body func(i value.Value)) {
+	pre := f.B
+	head := f.NewBlock(name + ".body")
+	exit := f.NewBlock(name + ".exit")
+	pre.NewCondBr(pre.NewICmp(enum.IPredSLT, lo, hi), head, exit)
+	f.B = head
+	phi := head.NewPhi(ir.NewIncoming(lo, pre))
+	phi.SetName(fmt.Sprintf("%s%d", name, f.blocks))
+	body(phi)
+	latch := f.B
+	next := latch.NewAdd(phi, f.I64(1))
+	next.OverflowFlags = []enum.OverflowFlag{enum.OverflowFlagNSW, enum.OverflowFlagNUW}
+	latch.NewCondBr(latch.NewICmp(enum.IPredSLT, next, hi), head, exit)
+	phi.Incs = append(phi.Incs, ir.NewIncoming(next, latch))
+	f.B = exit
+}
+
+// Table adds an internal constant i64 array to m and returns a function that loads
+// element i (an i64 value) of it in f.
+func (m *Module) Table(name string, vals []int64) func(f *Func, i value.Value) value.Value {
+	elems := make([]constant.Constant, len(vals))
+	for i, v := range vals {
+		elems[i] = constant.NewInt(types.I64, v)
+	}
+	arr := constant.NewArray(types.NewArray(uint64(len(vals)), types.I64), elems...)
+	g := m.M.NewGlobalDef(name, arr)
+	g.Immutable = true
+	g.Linkage = enum.LinkageInternal
+	return func(f *Func, i value.Value) value.Value {
+		p := f.B.NewGetElementPtr(arr.Typ, g, constant.NewInt(types.I64, 0), i)
+		p.InBounds = true
+		l := f.B.NewLoad(types.I64, p)
+		l.Align = 8
+		return l
+	}
 }

@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 int vggsim_MODEL_forward(const float *in, float *out, int batch, const float *weights, float *scratch);
 size_t vggsim_MODEL_weights_bytes(void);
@@ -153,8 +157,17 @@ int main(int argc, char **argv) {
 	}
 	const char *wpath = argv[a], *ipath = argv[a + 1], *opath = argv[a + 2];
 
-	size_t wlen;
-	unsigned char *blob = read_all(wpath, &wlen);
+	/* The blob is mapped, not read: its payload starts 64 bytes into a page-aligned
+	   mapping, so it is 64-byte aligned as forward requires. */
+	int fd = open(wpath, O_RDONLY);
+	if (fd < 0) die(2, wpath, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) die(1, wpath, strerror(errno));
+	size_t wlen = (size_t)st.st_size;
+	if (wlen < 64) die(2, wpath, "not a vggsim weights blob (bad magic)");
+	unsigned char *blob = mmap(NULL, wlen, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (blob == MAP_FAILED) die(1, wpath, strerror(errno));
+	close(fd);
 	if (wlen < 64 || memcmp(blob, "VGGSIMWB", 8) != 0) die(2, wpath, "not a vggsim weights blob (bad magic)");
 	uint64_t payload, sig;
 	memcpy(&payload, blob + 16, 8);
@@ -165,9 +178,7 @@ int main(int argc, char **argv) {
 		die(2, wpath, msg);
 	}
 	if (sig != vggsim_MODEL_weights_signature()) die(2, wpath, "weights blob was written for another model (signature differs)");
-	float *w = xalloc(payload);
-	memcpy(w, blob + 64, payload);
-	free(blob);
+	const float *w = (const float *)(blob + 64);
 
 	long shape[4];
 	int ndim;
