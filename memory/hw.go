@@ -166,7 +166,7 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 				l.Kind, l.InC, l.OutC, l.Bias = sim.GEMM, in.Elems(), n.Out.Shape.C, true
 				l.InH, l.InW = 1, 1
 			}
-			if rs := lv.readers[out.ID]; len(rs) == 1 && g.Nodes[rs[0]].Op == ir.ReLU && out.ID != g.Output.ID {
+			if rs := lv.readers[out.ID]; len(rs) == 1 && (g.Nodes[rs[0]].Op == ir.ReLU || g.Nodes[rs[0]].Op == ir.ReLU6) && out.ID != g.Output.ID {
 				l.FusedReLU = true
 				skip[rs[0]] = true
 				out = g.Nodes[rs[0]].Out
@@ -182,8 +182,8 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 			l.Kind, l.NumInputs = sim.Add, len(n.In)
 		case ir.Mul:
 			l.Kind, l.NumInputs = sim.Mul, 2
-		case ir.ReLU:
-			l.Kind = sim.ReLU
+		case ir.ReLU, ir.ReLU6:
+			l.Kind = sim.ReLU // a clip costs what a max does
 		case ir.Sigmoid:
 			l.Kind = sim.Sigmoid
 		case ir.BatchNorm:
