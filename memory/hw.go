@@ -85,6 +85,18 @@ func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	return h, nil
 }
 
+// Layers returns the graph lowered to sim layers, each input and output on or off chip as
+// the spill model decides with actSRAM bytes (negative: no activation SRAM) — the layers
+// Simulate runs at that size. A design-space sweep lowers once per activation SRAM size and
+// simulates the layers on many configurations; sim.Simulate does not change them.
+func (r *Report) Layers(actSRAM int64) []sim.Layer {
+	if actSRAM < 0 {
+		actSRAM = 0
+	}
+	_, res := r.lv.residency(r.costs, actSRAM)
+	return r.lv.lower(res).layers
+}
+
 // Sweep returns the report's activation traffic at each SRAM size (TrafficSweep) as a chart
 // series labelled with the model and form; with cfg, also the simulator's whole DRAM traffic
 // at each size as the activation SRAM (Simulate(cfg, size).DRAMBytes).

@@ -58,3 +58,19 @@ func TestMobileNetV2Lowers(t *testing.T) {
 	assert.Equal(t, 17, dw)
 	assert.Equal(t, models.Count(g).MACs, macs)
 }
+
+// TestLayersMatchSimulate: simulating Report.Layers at the hardware's activation SRAM gives
+// the result Report.Simulate gives.
+func TestLayersMatchSimulate(t *testing.T) {
+	cfg := edge32(t)
+	for _, name := range []string{"RepVGG-A0", "ResNet-18", "MobileNetV2"} {
+		g, err := models.Build(name, models.Options{})
+		require.NoError(t, err)
+		r := analyze(t, g, Options{Bits: cfg.DataBits, Batch: 2})
+		h, err := r.Simulate(cfg, -1)
+		require.NoError(t, err)
+		got, err := sim.Simulate(cfg, r.Layers(ActivationSRAM(cfg)), sim.Options{Batch: 2})
+		require.NoError(t, err)
+		assert.Equal(t, h.Sim.Total, got.Total, name)
+	}
+}

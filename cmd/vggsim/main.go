@@ -39,6 +39,7 @@ func commands() []command {
 		{"simulate", "simulate a model on a systolic-array accelerator", cmdSimulate},
 		{"memory", "activation memory and off-chip traffic, train vs deploy form", cmdMemory},
 		{"fusion", "depth-first (line-buffer) fusion of conv3x3 stacks", cmdFusion},
+		{"sweep", "what-if studies: grids over hardware and models, Pareto fronts, shards", cmdSweep},
 		{"presets", "list the embedded hardware presets", cmdPresets},
 		{"version", "print the vggsim version", cmdVersion},
 	}
