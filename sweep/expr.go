@@ -45,7 +45,7 @@ type (
 	negNode struct{ x node }
 )
 
-func (n numNode) eval(func(string) float64) float64     { return float64(n) }
+func (n numNode) eval(func(string) float64) float64       { return float64(n) }
 func (n identNode) eval(env func(string) float64) float64 { return env(string(n)) }
 func (n negNode) eval(env func(string) float64) float64   { return -n.x.eval(env) }
 func (n binNode) eval(env func(string) float64) float64 {

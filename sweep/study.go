@@ -62,7 +62,7 @@ type Axis struct {
 // 24 % of a ≤ 331 mm² die, ≈ 0.0012 mm² per int8 PE; the 24 MiB unified buffer 29 %,
 // ≈ 0.0039 mm² per KiB. It ranks designs; it is not a layout.
 type AreaModel struct {
-	PEmm2        float64
+	PEmm2         float64
 	SRAMmm2PerKiB float64
 }
 
