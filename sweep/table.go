@@ -88,9 +88,6 @@ type Table struct {
 // col returns the index of a column, or -1.
 func (t *Table) col(name string) int { return slices.Index(t.Columns, name) }
 
-// pointOf returns a row's point index.
-func (t *Table) pointOf(row []string) (int, error) { return strconv.Atoi(row[0]) }
-
 // tableWriter streams rows to a results file in one of the formats.
 type tableWriter struct {
 	w      *bufio.Writer
