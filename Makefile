@@ -1,7 +1,7 @@
 # vggsim — build, test, benchmark.
 GO ?= go
 
-.PHONY: all build test check bench benchcmp fuzz deps torch-check
+.PHONY: all build test check bench benchcmp fuzz deps torch-check onnx-testdata onnx-check
 
 all: build test
 
@@ -14,10 +14,15 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
-# Tools and system packages the tests need. Nothing here today needs clang; code
-# generation will add it.
+# Tools and system packages the tests need: Go, and clang for the code generation tests
+# (any clang-14 … clang-30 or clang on PATH; else clang-19 from apt, as root or with sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl)"; exit 1; }
+	@for n in $$(seq 30 -1 14); do command -v clang-$$n >/dev/null && exit 0; done; \
+	 command -v clang >/dev/null && exit 0; \
+	 echo "installing clang-19 for the code generation tests"; \
+	 $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq clang-19 >/dev/null
 
 # staticcheck, when installed (go install honnef.co/go/tools/cmd/staticcheck@latest).
 check:
@@ -48,6 +53,7 @@ fuzz:
 	$(FUZZ) '^FuzzReadTopology$$' ./scalesim
 	$(FUZZ) '^FuzzLoadPTH$$' ./checkpoint
 	$(FUZZ) '^FuzzSafetensors$$' ./checkpoint
+	$(FUZZ) '^FuzzRead$$' ./onnx
 	$(FUZZ) '^FuzzPickle$$' ./checkpoint
 	$(FUZZ) '^FuzzRead$$' ./internal/npy
 
@@ -59,3 +65,17 @@ PYTHON ?= /usr/bin/python3
 torch-check:
 	$(GO) build -o $${TMPDIR:-/tmp}/vggsim-torchcheck ./cmd/vggsim
 	$(PYTHON) tools/torchcheck/check.py --vggsim $${TMPDIR:-/tmp}/vggsim-torchcheck
+
+# Regenerates the PyTorch-exported ONNX test data and the timm-named checkpoint (needs
+# Debian's python3-torch and python3-onnx; the tests themselves do not).
+onnx-testdata:
+	/usr/bin/python3 tools/onnxgen/gen.py
+
+# Exported ONNX under ONNX Runtime: zoo models (train and deploy, seeded weights) written by
+# tools/onnxcheck, run by npm's onnxruntime-node in a scratch directory, compared with
+# interp (1e-5). Needs node and npm; not part of `make test`.
+ONNXCHECK_DIR ?= /tmp/vggsim-onnxcheck
+onnx-check:
+	$(GO) run ./tools/onnxcheck -o $(ONNXCHECK_DIR) RepVGG-A0 RepVGG-B1g4 ResNet-18 ResNet-50 models/testdata/se_small.yaml
+	cd $(ONNXCHECK_DIR) && { [ -d node_modules/onnxruntime-node ] || ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund onnxruntime-node; }
+	cd $(ONNXCHECK_DIR) && node $(CURDIR)/tools/onnxcheck/check.mjs *.onnx

@@ -55,3 +55,9 @@ func planArena(bufs []Buffer, align int64) int64 {
 	}
 	return arena
 }
+
+// PlanArena assigns every buffer an Offset with the planner Analyze uses (greedy by size,
+// best fit; sizes and offsets rounded up to align ≥ 1) and returns the arena size. It is
+// for callers whose buffer sizes differ from Analyze's (codegen stores activations in
+// padded layouts and adds reorder temporaries) but whose lifetimes come from it.
+func PlanArena(bufs []Buffer, align int64) int64 { return planArena(bufs, max(align, 1)) }

@@ -75,7 +75,9 @@ func (e *MismatchError) Error() string {
 // missing, unexpected or mis-shaped key is reported in one *MismatchError and g is left
 // unchanged. A "module." prefix on every key (DataParallel) is removed. BatchNorm's
 // num_batches_tracked is optional and accepted as a 0-d or one-element tensor of any dtype
-// (stored as int64, 0-d). Tensors are shared with the caller, not copied.
+// (stored as int64, 0-d). Keys in timm's RepVGG naming (IsTimm) are read under the
+// reference names they stand for (ReferenceKey). Tensors are shared with the caller, not
+// copied.
 func Bind(g *ir.Graph, keys []string, tensors map[string]*tensor.Tensor) error {
 	return BindWith(g, keys, tensors, BindOptions{})
 }
@@ -84,6 +86,12 @@ func Bind(g *ir.Graph, keys []string, tensors map[string]*tensor.Tensor) error {
 func BindWith(g *ir.Graph, keys []string, tensors map[string]*tensor.Tensor, opts BindOptions) error {
 	if keys == nil {
 		keys = slices.Sorted(maps.Keys(tensors))
+	}
+	if IsTimm(keys) { // timm's RepVGG names: bind under the reference names they stand for
+		var err error
+		if keys, tensors, err = Rename(keys, tensors, ReferenceKey); err != nil {
+			return fmt.Errorf("checkpoint %s: %w", opts.Source, err)
+		}
 	}
 	prefix := ""
 	if len(keys) > 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vggsim/vggsim/internal/suggest"
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/onnx"
 )
 
 // Options selects the input size, the classifier width and the form of a built model. Zero
@@ -213,14 +214,18 @@ func IsSpecPath(arg string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// Resolve builds the model a MODEL argument names: a YAML model file (see IsSpecPath and
-// LoadSpec) or a zoo name (see Build). A directory that is not also a zoo name is an error
+// Resolve builds the model a MODEL argument names: an ONNX file (by its .onnx extension;
+// see ResolveONNX), a YAML model file (see IsSpecPath and LoadSpec) or a zoo name (see
+// Build). A directory that is not also a zoo name is an error
 // that says so.
 func Resolve(arg string, opts Options) (*ir.Graph, error) {
 	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
 		if _, err := lookup(arg); err != nil { // a zoo name wins over a directory "a0"
 			return nil, fmt.Errorf("%s: is a directory, not a model name or a .yaml model file", arg)
 		}
+	}
+	if onnx.IsPath(arg) {
+		return ResolveONNX(arg, opts)
 	}
 	if IsSpecPath(arg) {
 		s, err := LoadSpec(arg)

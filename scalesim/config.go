@@ -228,8 +228,13 @@ func ParseConfig(name string, data []byte) (*sim.ScaleSimConfig, error) {
 	}
 	if v, ok := f.get("run_presets", "InterfaceBandwidth"); ok {
 		switch v.value {
-		case "CALC", "USER":
+		case "CALC":
 			cfg.InterfaceBandwidth = v.value
+		case "USER":
+			cfg.InterfaceBandwidth = v.value
+			if _, given := f.get(arch, "Bandwidth"); !given {
+				errs = append(errs, &posError{name, v.line, v.col, "InterfaceBandwidth: USER needs [architecture_presets] Bandwidth (words per cycle)"})
+			}
 		default:
 			errs = append(errs, &posError{name, v.line, v.col, fmt.Sprintf("InterfaceBandwidth: must be CALC or USER, got %q", v.value)})
 		}

@@ -10,8 +10,8 @@ import (
 	"github.com/vggsim/vggsim/sim"
 )
 
-// refDir holds SCALE-Sim v2.0.2's own outputs (shared/ is cloned beside the repository).
-const refDir = "../../shared/reference/scalesim"
+// refDir holds SCALE-Sim v2.0.2's own outputs (testdata/scalesim/README.md says how they were produced).
+const refDir = "../testdata/scalesim"
 
 var goldenRuns = []struct {
 	run, topology string
@@ -20,12 +20,18 @@ var goldenRuns = []struct {
 	{"tiny_8x8_ws_calc", "tiny3.csv"},
 	{"tiny_8x8_is_calc", "tiny3.csv"},
 	{"a0_32x32_os_64kB_calc", "repvgg_a0.csv"},
+	{"a0first5_16x32_os_32kB_calc", "a0_first5.csv"},
+	{"a0first5_16x32_ws_32kB_calc", "a0_first5.csv"},
+	{"a0first5_16x32_is_32kB_calc", "a0_first5.csv"},
+	{"a0first5_16x32_os_32kB_user_bw4", "a0_first5.csv"},
+	{"a0first5_16x32_ws_32kB_user_bw4", "a0_first5.csv"},
+	{"a0first5_16x32_is_32kB_user_bw4", "a0_first5.csv"},
 }
 
 func loadRun(t testing.TB, run, topo string) (*sim.ScaleSimConfig, []sim.ScaleSimLayer) {
 	t.Helper()
 	if _, err := os.Stat(refDir); err != nil {
-		t.Fatalf("reference data not available (CI lays shared/ beside the clone): %v", err)
+		t.Fatalf("reference data missing from testdata/scalesim: %v", err)
 	}
 	cfg, err := ReadConfig(filepath.Join(refDir, "configs", run+".cfg"))
 	if err != nil {

@@ -74,6 +74,10 @@ InterfaceBandwidth = FAST
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
+	user := "[architecture_presets]\nArrayHeight = 4\nArrayWidth = 4\nIfmapSramSzkB = 1\nFilterSramSzkB = 1\nOfmapSramSzkB = 1\nDataflow = os\n[run_presets]\nInterfaceBandwidth = USER\n"
+	if _, err := ParseConfig("u.cfg", []byte(user)); err == nil || !strings.Contains(err.Error(), "u.cfg:9:22: InterfaceBandwidth: USER needs [architecture_presets] Bandwidth") {
+		t.Errorf("USER without Bandwidth: %v", err)
+	}
 	if _, err := ParseConfig("e.cfg", []byte("key = 1\n")); err == nil || !strings.Contains(err.Error(), "e.cfg:1:1: key outside any [section]") {
 		t.Errorf("key before section: %v", err)
 	}

@@ -26,8 +26,8 @@ type ScaleSimConfig struct {
 	Dataflow     hw.Dataflow // os, ws or is
 	Bandwidth    []int       // Bandwidth, words per cycle per bank (USER mode only)
 	MemoryBanks  int         // MemoryBanks (informational)
-	// InterfaceBandwidth is "CALC" (DRAM bandwidth is an output, no stalls) or "USER".
-	// Only CALC is reproduced.
+	// InterfaceBandwidth is "CALC" (DRAM bandwidth is an output, no stalls) or "USER" (each
+	// operand's DRAM port moves Bandwidth[0] words per cycle and the array stalls for it).
 	InterfaceBandwidth string
 }
 
@@ -129,7 +129,9 @@ func (c *ScaleSimConfig) Validate() error {
 	switch strings.ToUpper(c.InterfaceBandwidth) {
 	case "", "CALC":
 	case "USER":
-		errs = append(errs, errors.New("InterfaceBandwidth USER is not supported: the compatibility engine reproduces CALC mode (its USER-mode DRAM counts are artifacts of half-buffer line fetching)"))
+		if len(c.Bandwidth) == 0 || c.Bandwidth[0] < 1 {
+			errs = append(errs, errors.New("InterfaceBandwidth USER needs Bandwidth: a positive number of words per cycle"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("key InterfaceBandwidth must be CALC or USER, got %q", c.InterfaceBandwidth))
 	}
@@ -216,3 +218,6 @@ func SimulateScaleSimLayer(cfg ScaleSimConfig, id int, layer ScaleSimLayer) (Sca
 	}
 	return simulateScaleSimLayer(&cfg, id, &layer, &ssScratch{}), nil
 }
+
+// user reports whether c runs SCALE-Sim's USER bandwidth mode.
+func (c *ScaleSimConfig) user() bool { return strings.EqualFold(c.InterfaceBandwidth, "USER") }

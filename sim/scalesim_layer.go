@@ -106,6 +106,12 @@ func (s *ssLayer) ofmapStream(ru, cu int) (pre, lo, hi, cols int) {
 type ssScratch struct{ ifmap, filter ssStamps }
 
 func simulateScaleSimLayer(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, scr *ssScratch) ScaleSimReport {
+	return simulateScaleSimLayerTraced(cfg, id, l, scr, nil)
+}
+
+// simulateScaleSimLayerTraced simulates one layer; in USER mode it also appends every demand
+// row's served cycles to cycles when cycles is not nil.
+func simulateScaleSimLayerTraced(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, scr *ssScratch, cycles *[]ssRowCycles) ScaleSimReport {
 	s := newSSLayer(cfg, l)
 	R, C := s.R, s.C
 	folds := int64(s.rowFolds) * int64(s.colFolds)
@@ -149,7 +155,32 @@ func simulateScaleSimLayer(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, scr *s
 		ofW = M * N * int64(s.rowFolds)
 	}
 
-	// OFMAP first: its write buffer is the only source of stalls, which shift later rows.
+	if cfg.user() {
+		s.simulateUser(cfg, &rep, cycles)
+	} else {
+		s.simulateCalc(cfg, &rep, scr)
+	}
+	rep.IfmapSRAM.Count, rep.FilterSRAM.Count, rep.OfmapSRAM.Count = ifR, fiR, ofW
+
+	rep.OverallUtilPct = float64(rep.MACs*100) / float64(rep.TotalCycles*int64(R*C))
+	tc := float64(rep.TotalCycles)
+	rep.AvgIfmapSRAMBW = float64(ifR) / tc
+	rep.AvgFilterSRAMBW = float64(fiR) / tc
+	rep.AvgOfmapSRAMBW = float64(ofW) / tc
+	rep.AvgIfmapDRAMBW = dramBW(rep.IfmapDRAM)
+	rep.AvgFilterDRAMBW = dramBW(rep.FilterDRAM)
+	rep.AvgOfmapDRAMBW = dramBW(rep.OfmapDRAM)
+	if rep.TotalCycles == 0 { // SCALE-Sim divides by zero here; report 0 instead
+		rep.OverallUtilPct, rep.AvgIfmapSRAMBW, rep.AvgFilterSRAMBW, rep.AvgOfmapSRAMBW = 0, 0, 0, 0
+	}
+	return rep
+}
+
+// simulateCalc runs the memory system of CALC mode: the ofmap write buffer (the only source
+// of stalls, which shift later rows) first, then the read buffers on the shifted demand.
+func (s *ssLayer) simulateCalc(cfg *ScaleSimConfig, rep *ScaleSimReport, scr *ssScratch) {
+	C := s.C
+	folds := int64(s.rowFolds) * int64(s.colFolds)
 	wb := newSSWriteBuf(cfg.OfmapSRAMkB, C)
 	var clock stallClock
 	var stall int64
@@ -177,7 +208,7 @@ func simulateScaleSimLayer(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, scr *s
 	rep.TotalCycles = lastRow + stall
 	rep.StallCycles = stall
 	wb.finish(rep.TotalCycles)
-	rep.OfmapSRAM = ScaleSimAccess{StartCycle: wb.firstOut, StopCycle: wb.lastOut, Count: ofW}
+	rep.OfmapSRAM = ScaleSimAccess{StartCycle: wb.firstOut, StopCycle: wb.lastOut}
 	rep.OfmapDRAM = wb.dram()
 
 	ifb := newSSReadBuf(cfg.IfmapSRAMkB, s.ifmapWords, &scr.ifmap)
@@ -187,23 +218,10 @@ func simulateScaleSimLayer(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, scr *s
 	clockF := stallClock{ev: clock.ev}
 	s.ifmapDemand(ifb, &clock)
 	s.filterDemand(fib, &clockF)
-	rep.IfmapSRAM = ifb.sram(ifR)
-	rep.FilterSRAM = fib.sram(fiR)
+	rep.IfmapSRAM = ifb.sram(0)
+	rep.FilterSRAM = fib.sram(0)
 	rep.IfmapDRAM = ifb.dram()
 	rep.FilterDRAM = fib.dram()
-
-	rep.OverallUtilPct = float64(rep.MACs*100) / float64(rep.TotalCycles*int64(R*C))
-	tc := float64(rep.TotalCycles)
-	rep.AvgIfmapSRAMBW = float64(ifR) / tc
-	rep.AvgFilterSRAMBW = float64(fiR) / tc
-	rep.AvgOfmapSRAMBW = float64(ofW) / tc
-	rep.AvgIfmapDRAMBW = dramBW(rep.IfmapDRAM)
-	rep.AvgFilterDRAMBW = dramBW(rep.FilterDRAM)
-	rep.AvgOfmapDRAMBW = dramBW(rep.OfmapDRAM)
-	if rep.TotalCycles == 0 { // SCALE-Sim divides by zero here; report 0 instead
-		rep.OverallUtilPct, rep.AvgIfmapSRAMBW, rep.AvgFilterSRAMBW, rep.AvgOfmapSRAMBW = 0, 0, 0, 0
-	}
-	return rep
 }
 
 func dramBW(a ScaleSimAccess) float64 {

@@ -126,7 +126,7 @@ type ssWriteBuf struct {
 
 	accesses          int64
 	seen              bool
-	minCyc, maxCyc    int64
+	firstCyc, lastCyc int64 // cycles of the first and the last row of the DRAM write trace
 	firstOut, lastOut int64
 	outSeen           bool
 }
@@ -171,11 +171,9 @@ func (w *ssWriteBuf) drain(start int64) int64 {
 	end := start + n - 1
 	if !w.seen {
 		w.seen = true
-		w.minCyc, w.maxCyc = start, end
-	} else {
-		w.minCyc = min(w.minCyc, start)
-		w.maxCyc = max(w.maxCyc, end)
+		w.firstCyc = start
 	}
+	w.lastCyc = end
 	w.free += data
 	w.lines = w.lines[n:]
 	if len(w.lines) == 0 {
@@ -214,8 +212,13 @@ func (w *ssWriteBuf) finish(cyc int64) {
 	}
 }
 
+// dram returns the DRAM write window and count. SCALE-Sim reports the cycles of the first and
+// the last row of its DRAM trace (write_buffer.get_external_access_start_stop_cycles reads
+// cycles_vec[0] and cycles_vec[-1]), not the extremes: the final flush (empty_all_buffers)
+// starts at the last demand cycle even while an earlier drain is still in flight, so its last
+// line can come before that drain's end.
 func (w *ssWriteBuf) dram() ScaleSimAccess {
-	return ScaleSimAccess{StartCycle: w.minCyc, StopCycle: w.maxCyc, Count: w.accesses}
+	return ScaleSimAccess{StartCycle: w.firstCyc, StopCycle: w.lastCyc, Count: w.accesses}
 }
 
 func ceilDiv64(a, b int64) int64 {

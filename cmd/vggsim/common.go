@@ -11,6 +11,7 @@ import (
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/onnx"
 	"github.com/vggsim/vggsim/reparam"
 )
 
@@ -140,7 +141,7 @@ func (m *modelFlags) register(fs *flag.FlagSet, which int) {
 	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or the model file's input)")
 	fs.IntVar(&m.classes, "classes", 0, "classifier width (default 1000, or the model file's num_classes)")
 	if which&withWeights != 0 {
-		fs.StringVar(&m.weights, "weights", "", "checkpoint `file` (.pth, .safetensors, .npz), train or deploy form; default: seeded random weights")
+		fs.StringVar(&m.weights, "weights", "", "checkpoint `file` (.pth, .safetensors, .npz; reference or timm names), train or deploy form; default: an ONNX model's own weights, else seeded random ones")
 	}
 	if which&withSeed != 0 {
 		fs.Uint64Var(&m.seed, "seed", 1, "seed for random weights when no --weights is given")
@@ -180,8 +181,18 @@ func (m *modelFlags) structure(arg string) (*ir.Graph, error) {
 
 // load builds MODEL in the flags' form with parameters: from --weights (a train-form
 // checkpoint is fused when the deploy form is asked for; a deploy-form checkpoint binds to
-// the deploy graph directly) or seeded random ones.
+// the deploy graph directly) or an ONNX model's own weights, or seeded random ones.
 func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
+	if m.weights == "" && onnx.IsPath(arg) { // the file's own weights
+		g, err := models.LoadONNX(arg, o)
+		if err != nil {
+			return nil, badInput(err)
+		}
+		if err := reparam.CheckBatchNorm(g); err != nil {
+			return nil, badInput(fmt.Errorf("%s: %w", arg, err))
+		}
+		return toForm(g, m.form)
+	}
 	if m.weights == "" {
 		g, err := models.Resolve(arg, o)
 		if err != nil {

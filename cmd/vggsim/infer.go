@@ -5,20 +5,27 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vggsim/vggsim/codegen"
 	"github.com/vggsim/vggsim/internal/npy"
 	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
 )
 
 func cmdInfer(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("infer", "MODEL [--weights FILE] --input x.npy -o y.npy [--form train|deploy] [--input-size H[xW]] [--seed N]",
-		"Run MODEL on a float32 NCHW batch (or one CHW image) with the reference interpreter and\nwrite the output (logits [N, classes]) as .npy. The model's input size is the array's.", stderr)
+	fs := newFlagSet("infer", "MODEL [--weights FILE] --input x.npy -o y.npy [--form train|deploy] [--input-size H[xW]] [--seed N] [--backend interp|llvm [--cc CLANG] [--cflags FLAGS]]",
+		"Run MODEL on a float32 NCHW batch (or one CHW image) with the reference interpreter, or\n"+
+			"with --backend llvm as native code generated through LLVM (compiled by clang, cached),\n"+
+			"and write the output (logits [N, classes]) as .npy. The model's input size is the array's.", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm|withWeights|withSeed)
 	// The array fixes the input size; --input-size only states what the caller expects.
 	fs.Lookup("input-size").Usage = "expected input size `H[xW]`; an error if x.npy's differs (default: x.npy's size)"
 	in := fs.String("input", "", "input `x.npy`, float32 [N, C, H, W] or [C, H, W] (required)")
 	out := fs.String("o", "", "output `y.npy` (required)")
+	backend := fs.String("backend", "interp", "`executor`: interp (reference interpreter) or llvm (generated native code)")
+	var tf toolFlags
+	tf.register(fs)
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -27,6 +34,16 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vggsim infer: --input and -o are required")
 		fs.Usage()
 		return exitUsage
+	}
+	if *backend != "interp" && *backend != "llvm" {
+		return fail(stderr, "infer", badInput(fmt.Errorf("--backend %q: want interp or llvm", *backend)))
+	}
+	var tc *codegen.Toolchain
+	if *backend == "llvm" {
+		var err error
+		if tc, err = tf.toolchain(); err != nil {
+			return fail(stderr, "infer", err)
+		}
 	}
 	x, err := readBatch(*in)
 	if err != nil {
@@ -47,7 +64,12 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if c := g.Input().Shape.C; c != x.Shape[1] {
 		return fail(stderr, "infer", badInput(fmt.Errorf("%s has %d channels, %s wants %d", *in, x.Shape[1], g.Name, c)))
 	}
-	y, err := interp.Run(g, x)
+	var y *tensor.Tensor
+	if tc != nil {
+		y, err = runNative(g, x, tc)
+	} else {
+		y, err = interp.Run(g, x)
+	}
 	if err != nil {
 		return fail(stderr, "infer", err)
 	}
@@ -57,7 +79,11 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if err := npy.WriteFile(*out, y); err != nil {
 		return fail(stderr, "infer", err)
 	}
-	fmt.Fprintf(stdout, "%s (%s form): %s %v -> %s %v\n", g.Name, mf.form, *in, x.Shape, *out, y.Shape)
+	form := mf.form + " form"
+	if *backend != "interp" {
+		form += ", " + *backend
+	}
+	fmt.Fprintf(stdout, "%s (%s): %s %v -> %s %v\n", g.Name, form, *in, x.Shape, *out, y.Shape)
 	if len(y.Shape) == 2 {
 		for n := range min(y.Shape[0], 8) {
 			row := y.F32[n*y.Shape[1] : (n+1)*y.Shape[1]]
@@ -71,6 +97,17 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// runNative compiles g (through the build cache) and runs it on x as a subprocess.
+func runNative(g *ir.Graph, x *tensor.Tensor, tc *codegen.Toolchain) (*tensor.Tensor, error) {
+	c, err := codegen.Compile(g, codegen.Options{}, tc)
+	if err != nil {
+		return nil, codegenErr(err)
+	}
+	defer c.Close()
+	y, err := c.Run(x)
+	return y, codegenErr(err)
 }
 
 // readBatch reads a float32 .npy as an [N, C, H, W] batch; a [C, H, W] array is one image.

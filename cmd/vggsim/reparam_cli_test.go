@@ -353,8 +353,8 @@ func TestReparamBadCheckpoints(t *testing.T) {
 	if _, errs, code := vggsim(t, "fuse", tinyYAML, "-o", filepath.Join(dir, "x.pth")); code != exitUsage || !strings.Contains(errs, "--weights and -o are required") {
 		t.Errorf("fuse without --weights: exit %d %q", code, errs)
 	}
-	if _, errs, code := vggsim(t, "fuse", tinyYAML, "--weights", tinyTrainPTH, "-o", filepath.Join(dir, "x.onnx")); code != exitUsage || !strings.Contains(errs, "x.onnx: unknown extension") {
-		t.Errorf("fuse to .onnx: exit %d %q", code, errs)
+	if _, errs, code := vggsim(t, "fuse", tinyYAML, "--weights", tinyTrainPTH, "-o", filepath.Join(dir, "x.h5")); code != exitUsage || !strings.Contains(errs, "x.h5: unknown extension") {
+		t.Errorf("fuse to .h5: exit %d %q", code, errs)
 	}
 }
 

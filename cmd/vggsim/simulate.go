@@ -31,8 +31,8 @@ type simulation struct {
 }
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR]",
-		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's CALC mode.", stderr)
+	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR [--traces]]",
+		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's (CALC and USER bandwidth modes); -o DIR\nwrites SCALE-Sim's report CSVs into DIR/<run_name>/ and --traces adds its per-layer SRAM\ntraces (DIR/<run_name>/layer<i>/*_SRAM_TRACE.csv, small runs only).", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	mf.form = "deploy"
@@ -42,7 +42,8 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "table", "output `format`: table, json or csv; with --scalesim-config also scalesim")
 	cfgPath := fs.String("scalesim-config", "", "SCALE-Sim .cfg `file` (compatibility mode)")
 	topo := fs.String("topology", "", "SCALE-Sim topology CSV `file` (compatibility mode)")
-	outDir := fs.String("o", "", "`dir`ectory for the SCALE-Sim report CSVs (compatibility mode only)")
+	outDir := fs.String("o", "", "`dir`ectory for the SCALE-Sim report CSVs, written to DIR/<run_name>/ (compatibility mode only)")
+	traces := fs.Bool("traces", false, "with -o, also write SCALE-Sim's per-layer SRAM cycle traces (small runs)")
 	pos, code, ok := parseArgs(fs, args, 0, 1)
 	if !ok {
 		return code
@@ -63,13 +64,16 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		if len(native) > 0 {
 			return fail(stderr, "simulate", badInput(fmt.Errorf("%s: not used with --scalesim-config (the .cfg and the topology describe the run)", strings.Join(native, ", "))))
 		}
-		return runScaleSim(*cfgPath, *topo, *outDir, *format, stdout, stderr)
+		return runScaleSim(*cfgPath, *topo, *outDir, *format, *traces, stdout, stderr)
 	}
 	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
 		if *format == "scalesim" {
 			err = fmt.Errorf("%w (scalesim needs --scalesim-config and --topology)", err)
 		}
 		return fail(stderr, "simulate", badInput(err))
+	}
+	if *traces {
+		return fail(stderr, "simulate", badInput(errors.New("--traces: SCALE-Sim traces need --scalesim-config, --topology and -o DIR")))
 	}
 	if *outDir != "" {
 		return fail(stderr, "simulate", badInput(fmt.Errorf("-o %s: -o names the directory for SCALE-Sim reports (with --scalesim-config); the native simulator prints to stdout", *outDir)))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/vggsim/vggsim/scalesim"
@@ -14,15 +15,16 @@ import (
 
 // runScaleSim runs the SCALE-Sim compatibility engine for
 //
-//	vggsim simulate --scalesim-config CFG --topology CSV [--format scalesim|table|json|csv] [-o DIR]
+//	vggsim simulate --scalesim-config CFG --topology CSV [--format scalesim|table|json|csv] [-o DIR [--traces]]
 //
 // It reads a SCALE-Sim .cfg and topology CSV (conv or GEMM layout), simulates every layer
-// exactly as SCALE-Sim v2 does in CALC mode, and prints the result: --format scalesim writes
-// COMPUTE_REPORT.csv, DETAILED_ACCESS_REPORT.csv and BANDWIDTH_REPORT.csv into outDir (which
-// is then required) byte for byte as SCALE-Sim would; table, json and csv print to stdout
-// (and also write the three reports when outDir is given). An empty format means table.
-// Exit status: 0 ok, 1 the reports could not be written, 2 bad usage or bad input.
-func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Writer) int {
+// exactly as SCALE-Sim v2 does (CALC or USER bandwidth mode), and prints the result: --format
+// scalesim writes COMPUTE_REPORT.csv, DETAILED_ACCESS_REPORT.csv and BANDWIDTH_REPORT.csv into
+// outDir/<run_name>/ (outDir is then required), byte for byte as SCALE-Sim would; table, json
+// and csv print to stdout (and also write the three reports when outDir is given). With
+// traces, the per-layer SRAM traces go to outDir/<run_name>/layer<i>/. An empty format means
+// table. Exit status: 0 ok, 1 the reports could not be written, 2 bad usage or bad input.
+func runScaleSim(cfgPath, topoPath, outDir, format string, traces bool, stdout, stderr io.Writer) int {
 	if format == "" {
 		format = "table"
 	}
@@ -34,6 +36,9 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Wri
 	}
 	if format == "scalesim" && outDir == "" {
 		return fail(stderr, "simulate", badInput(errors.New("--format scalesim writes three report files: give the directory with -o DIR")))
+	}
+	if traces && outDir == "" {
+		return fail(stderr, "simulate", badInput(errors.New("--traces writes trace files: give the directory with -o DIR")))
 	}
 	cfg, err := scalesim.ReadConfig(cfgPath)
 	if err != nil {
@@ -47,8 +52,14 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Wri
 	if err != nil {
 		return fail(stderr, "simulate", badInput(fmt.Errorf("%s: %w", cfgPath, err)))
 	}
+	runDir := scalesim.RunDir(outDir, cfg)
 	if outDir != "" {
-		if err := scalesim.WriteReports(outDir, reps); err != nil {
+		if err := scalesim.WriteReports(runDir, reps); err != nil {
+			return fail(stderr, "simulate", err)
+		}
+	}
+	if traces {
+		if err := scalesim.WriteTraces(runDir, cfg, layers); err != nil {
 			return fail(stderr, "simulate", err)
 		}
 	}
@@ -60,7 +71,7 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Wri
 	case "scalesim":
 		fmt.Fprintf(stdout, "%s: %d layers, %d cycles in all; wrote %s, %s, %s to %s\n", cfg.RunName,
 			len(reps), total, scalesim.ComputeReportFile, scalesim.DetailedReportFile,
-			scalesim.BandwidthReportFile, outDir)
+			scalesim.BandwidthReportFile, runDir)
 	case "table":
 		err = scaleSimTable(stdout, cfg, reps, total)
 	case "json":
@@ -81,8 +92,8 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, stdout, stderr io.Wri
 }
 
 func scaleSimTable(w io.Writer, cfg *sim.ScaleSimConfig, reps []sim.ScaleSimReport, total int64) error {
-	fmt.Fprintf(w, "SCALE-Sim v2 compatible (CALC): %s, %dx%d %s, SRAM %d/%d/%d kB (counts in words)\n\n",
-		cfg.RunName, cfg.ArrayHeight, cfg.ArrayWidth, cfg.Dataflow, cfg.IfmapSRAMkB, cfg.FilterSRAMkB, cfg.OfmapSRAMkB)
+	fmt.Fprintf(w, "SCALE-Sim v2 compatible (%s): %s, %dx%d %s, SRAM %d/%d/%d kB (counts in words)\n\n",
+		strings.ToUpper(cfg.InterfaceBandwidth), cfg.RunName, cfg.ArrayHeight, cfg.ArrayWidth, cfg.Dataflow, cfg.IfmapSRAMkB, cfg.FilterSRAMkB, cfg.OfmapSRAMkB)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "ID\tLAYER\tCYCLES\tSTALL\tUTIL %\tMAP EFF %\tSRAM IF RD\tSRAM FL RD\tSRAM OF WR\tDRAM IF RD\tDRAM FL RD\tDRAM OF WR\t")
 	var t sim.ScaleSimReport

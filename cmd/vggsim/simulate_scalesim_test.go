@@ -9,21 +9,21 @@ import (
 	"testing"
 )
 
-const scaleSimRef = "../../../shared/reference/scalesim"
+const scaleSimRef = "../../testdata/scalesim"
 
 func TestRunScaleSim(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {
-		t.Fatal("reference data not available (CI lays shared/ beside the clone)")
+		t.Fatal("reference data missing from testdata/scalesim")
 	}
 	cfg := filepath.Join(scaleSimRef, "configs", "tiny_8x8_ws_calc.cfg")
 	topo := filepath.Join(scaleSimRef, "topologies", "tiny3.csv")
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	if code := runScaleSim(cfg, topo, dir, "scalesim", &out, &errb); code != exitOK {
+	if code := runScaleSim(cfg, topo, dir, "scalesim", false, &out, &errb); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	for _, f := range []string{"COMPUTE_REPORT.csv", "DETAILED_ACCESS_REPORT.csv", "BANDWIDTH_REPORT.csv"} {
-		got, err := os.ReadFile(filepath.Join(dir, f))
+		got, err := os.ReadFile(filepath.Join(dir, "tiny_8x8_ws_calc", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +39,7 @@ func TestRunScaleSim(t *testing.T) {
 	for _, format := range []string{"table", "json", "csv", ""} {
 		out.Reset()
 		errb.Reset()
-		if code := runScaleSim(cfg, topo, "", format, &out, &errb); code != exitOK {
+		if code := runScaleSim(cfg, topo, "", format, false, &out, &errb); code != exitOK {
 			t.Fatalf("%s: exit %d: %s", format, code, errb.String())
 		}
 		if !strings.Contains(out.String(), "343") { // layer 0's total cycles
@@ -47,7 +47,7 @@ func TestRunScaleSim(t *testing.T) {
 		}
 	}
 	out.Reset()
-	runScaleSim(cfg, topo, "", "json", &out, &errb)
+	runScaleSim(cfg, topo, "", "json", false, &out, &errb)
 	var doc struct {
 		TotalCycles int64 `json:"total_cycles"`
 	}
@@ -57,18 +57,25 @@ func TestRunScaleSim(t *testing.T) {
 }
 
 // TestSimulateScaleSimGolden runs `vggsim simulate --scalesim-config CFG --topology CSV
-// --format scalesim -o DIR` through the CLI entry point for each of the four SCALE-Sim v2.0.2
-// reference runs (tiny 8×8 os/ws/is and RepVGG-A0 on 32×32 os) and checks that the three
-// report files are byte-identical to SCALE-Sim's.
+// --format scalesim -o DIR` through the CLI entry point for every SCALE-Sim v2.0.2 reference
+// run in testdata/scalesim (tiny 8×8 os/ws/is, RepVGG-A0 on 32×32 os, A0's first five layers
+// on 16×32 os/ws/is in CALC and USER mode) and checks that the three report files, written to
+// DIR/<run_name>/, are byte-identical to SCALE-Sim's.
 func TestSimulateScaleSimGolden(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {
-		t.Fatal("reference data not available (CI lays shared/ beside the clone)")
+		t.Fatal("reference data missing from testdata/scalesim")
 	}
 	for _, run := range []struct{ name, topo string }{
 		{"tiny_8x8_os_calc", "tiny3.csv"},
 		{"tiny_8x8_ws_calc", "tiny3.csv"},
 		{"tiny_8x8_is_calc", "tiny3.csv"},
 		{"a0_32x32_os_64kB_calc", "repvgg_a0.csv"},
+		{"a0first5_16x32_os_32kB_calc", "a0_first5.csv"},
+		{"a0first5_16x32_ws_32kB_calc", "a0_first5.csv"},
+		{"a0first5_16x32_is_32kB_calc", "a0_first5.csv"},
+		{"a0first5_16x32_os_32kB_user_bw4", "a0_first5.csv"},
+		{"a0first5_16x32_ws_32kB_user_bw4", "a0_first5.csv"},
+		{"a0first5_16x32_is_32kB_user_bw4", "a0_first5.csv"},
 	} {
 		dir := filepath.Join(t.TempDir(), "reports")
 		out, errs, code := vggsim(t, "simulate", "--scalesim-config", filepath.Join(scaleSimRef, "configs", run.name+".cfg"),
@@ -80,7 +87,8 @@ func TestSimulateScaleSimGolden(t *testing.T) {
 			t.Errorf("%s: stdout %q", run.name, out)
 		}
 		for _, f := range []string{"COMPUTE_REPORT.csv", "DETAILED_ACCESS_REPORT.csv", "BANDWIDTH_REPORT.csv"} {
-			got, err := os.ReadFile(filepath.Join(dir, f))
+			// SCALE-Sim's layout: DIR/<run_name>/ (each reference .cfg's run_name is its file name).
+			got, err := os.ReadFile(filepath.Join(dir, run.name, f))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +110,7 @@ func TestRunScaleSimBadInput(t *testing.T) {
 	topo := filepath.Join(dir, "t.csv")
 	os.WriteFile(topo, []byte("Layer, M, N, K,\ng, 4, 4, 4,\n"), 0o644)
 	var out, errb bytes.Buffer
-	if code := runScaleSim(bad, topo, "", "table", &out, &errb); code != exitUsage {
+	if code := runScaleSim(bad, topo, "", "table", false, &out, &errb); code != exitUsage {
 		t.Errorf("bad config: exit %d", code)
 	}
 	msg := errb.String()
@@ -111,10 +119,42 @@ func TestRunScaleSimBadInput(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
 	}
-	if code := runScaleSim(bad, topo, "", "yaml", &out, &errb); code != exitUsage {
+	if code := runScaleSim(bad, topo, "", "yaml", false, &out, &errb); code != exitUsage {
 		t.Errorf("bad format: exit %d", code)
 	}
-	if code := runScaleSim(bad, topo, "", "scalesim", &out, &errb); code != exitUsage {
+	if code := runScaleSim(bad, topo, "", "scalesim", false, &out, &errb); code != exitUsage {
 		t.Errorf("scalesim without -o: exit %d", code)
+	}
+}
+
+// TestSimulateScaleSimTraces checks SCALE-Sim's output layout with --traces: reports in
+// DIR/<run_name>/, one layer<i>/ directory of SRAM traces per layer, and the usage errors.
+func TestSimulateScaleSimTraces(t *testing.T) {
+	cfg := filepath.Join(scaleSimRef, "configs", "tiny_8x8_is_calc.cfg")
+	topo := filepath.Join(scaleSimRef, "topologies", "tiny3.csv")
+	dir := t.TempDir()
+	if _, errs, code := vggsim(t, "simulate", "--scalesim-config", cfg, "--topology", topo, "-o", dir, "--traces"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, f := range []string{"COMPUTE_REPORT.csv", "layer0/IFMAP_SRAM_TRACE.csv", "layer2/OFMAP_SRAM_TRACE.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, "tiny_8x8_is_calc", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	first, err := os.ReadFile(filepath.Join(dir, "tiny_8x8_is_calc", "layer0", "FILTER_SRAM_TRACE.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// is: the first fold's filter rows start with R null rows, served one cycle late.
+	if line, _, _ := strings.Cut(string(first), "\n"); line != "1,-1,-1,-1,-1,-1,-1,-1,-1" {
+		t.Errorf("first filter trace row %q", line)
+	}
+	for _, args := range [][]string{
+		{"--scalesim-config", cfg, "--topology", topo, "--traces"},
+		{"RepVGG-A0", "--traces"},
+	} {
+		if _, errs, code := vggsim(t, append([]string{"simulate"}, args...)...); code != exitUsage || !strings.Contains(errs, "--traces") {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
 	}
 }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/models"
+)
+
+// toolFlags are the compiler flags of build and infer --backend llvm.
+type toolFlags struct {
+	cc     string
+	cflags string
+}
+
+func (t *toolFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.cc, "cc", "", "clang `executable` (default: $"+codegen.ClangEnv+", else the newest clang-N on PATH, else clang)")
+	fs.StringVar(&t.cflags, "cflags", strings.Join(codegen.DefaultFlags, " "), "optimization `flags` for clang")
+}
+
+// toolchain finds clang; its absence is bad input (exit 2) with the install hint.
+func (t *toolFlags) toolchain() (*codegen.Toolchain, error) {
+	tc, err := codegen.NewToolchain(t.cc)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	tc.Flags = strings.Fields(t.cflags)
+	return tc, nil
+}
+
+// codegenErr classifies a codegen error: a graph the generator cannot compile, a missing
+// clang or input the runner rejects is bad input; a compiler failure is a failure.
+func codegenErr(err error) error {
+	var ce *codegen.Error
+	var re *codegen.RunError
+	if errors.As(err, &ce) || errors.Is(err, codegen.ErrNoClang) || (errors.As(err, &re) && re.BadInput()) {
+		return badInput(err)
+	}
+	return err
+}
+
+func cmdCodegen(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("codegen", "MODEL [-o model.ll] [--form train|deploy] [--input-size H[xW]] [--classes N]",
+		"Emit MODEL as one LLVM IR module (text): a shape-specialized function per distinct layer,\n"+
+			"commented with the IR nodes that call it, and the exported C ABI (docs/codegen.md).\n"+
+			"The text does not depend on the weights. Without -o the module goes to stdout.", stderr)
+	var mf modelFlags
+	mf.register(fs, withForm)
+	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
+	out := fs.String("o", "", "output `file` (.ll)")
+	pos, code, ok := parseArgs(fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	g, err := mf.structure(pos[0])
+	if err != nil {
+		return fail(stderr, "codegen", err)
+	}
+	models.InitWeights(g, 1) // the plan reads parameter shapes; the text does not depend on values
+	m, err := codegen.Generate(g, codegen.Options{})
+	if err != nil {
+		return fail(stderr, "codegen", codegenErr(err))
+	}
+	if *out == "" {
+		io.WriteString(stdout, m.LL)
+		return exitOK
+	}
+	if err := os.WriteFile(*out, []byte(m.LL), 0o644); err != nil {
+		return fail(stderr, "codegen", err)
+	}
+	fmt.Fprintf(stdout, "%s (%s form): %s, %d kernel functions for %d steps, scratch %s, weights %s\n",
+		g.Name, mf.form, *out, len(m.Functions), len(m.Plan.Steps), byteSize(m.Plan.ScratchBytes), byteSize(m.Plan.WeightsBytes))
+	return exitOK
+}
+
+func cmdBuild(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("build", "MODEL [--weights F] -o DIR [--form train|deploy] [--input-size H[xW]] [--cc CLANG] [--cflags FLAGS]",
+		"Generate MODEL's LLVM IR and compile it into DIR: the module (.ll), a C header (.h), a\n"+
+			"shared library (lib<sym>.so), the weights blob (<sym>.weights) and a runner executable\n"+
+			"(<sym> weights in.npy out.npy). Builds are cached by content under the user cache dir.", stderr)
+	var mf modelFlags
+	mf.register(fs, withForm|withWeights|withSeed)
+	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
+	var tf toolFlags
+	tf.register(fs)
+	out := fs.String("o", "", "output `directory` (required)")
+	pos, code, ok := parseArgs(fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "vggsim build: -o is required")
+		fs.Usage()
+		return exitUsage
+	}
+	if fi, err := os.Stat(*out); err == nil && !fi.IsDir() {
+		return fail(stderr, "build", badInput(fmt.Errorf("-o %s is a file, want a directory", *out)))
+	}
+	o, err := mf.options()
+	if err != nil {
+		return fail(stderr, "build", badInput(err))
+	}
+	tc, err := tf.toolchain()
+	if err != nil {
+		return fail(stderr, "build", err)
+	}
+	g, err := mf.load(pos[0], o)
+	if err != nil {
+		return fail(stderr, "build", err)
+	}
+	t0 := time.Now()
+	m, err := codegen.Generate(g, codegen.Options{})
+	if err != nil {
+		return fail(stderr, "build", codegenErr(err))
+	}
+	a, err := tc.Compile(m)
+	if err != nil {
+		return fail(stderr, "build", codegenErr(err))
+	}
+	files, err := codegen.Install(m, a, *out)
+	if err != nil {
+		return fail(stderr, "build", err)
+	}
+	took := time.Since(t0)
+	sym := m.Plan.Symbol
+	blob := filepath.Join(*out, sym+".weights")
+	if err := m.WriteWeightsFile(blob); err != nil {
+		return fail(stderr, "build", err)
+	}
+	files = append(files, blob)
+	cached := ""
+	if a.Cached {
+		cached = ", cached"
+	}
+	fmt.Fprintf(stdout, "%s (%s form) → %s (%s; %s, %.1fs%s)\n", g.Name, mf.form, *out, filepath.Base(tc.CC), strings.Join(tc.Flags, " "), took.Seconds(), cached)
+	for _, f := range files {
+		fmt.Fprintf(stdout, "  %s\n", f)
+	}
+	fmt.Fprintf(stdout, "kernel functions %d for %d steps; weights %s\n", len(m.Functions), len(m.Plan.Steps), byteSize(m.Plan.WeightsBytes))
+	fmt.Fprintf(stdout, "scratch (activation arena) %s", byteSize(m.Plan.ScratchBytes))
+	if other, err := otherFormScratch(pos[0], o, mf.form); err == nil {
+		fmt.Fprintf(stdout, "; the %s form needs %s", other.form, byteSize(other.bytes))
+	}
+	fmt.Fprintf(stdout, "\nrun: %s %s in.npy out.npy\n", filepath.Join(*out, sym), blob)
+	return exitOK
+}
+
+type formScratch struct {
+	form  string
+	bytes int64
+}
+
+// otherFormScratch plans the form not built, with seeded weights, for its scratch size.
+func otherFormScratch(arg string, o models.Options, built string) (formScratch, error) {
+	g, err := models.Resolve(arg, o)
+	if err != nil {
+		return formScratch{}, err
+	}
+	models.InitWeights(g, 1)
+	other := "train"
+	if built == "train" {
+		other = "deploy"
+		if g, err = toForm(g, "deploy"); err != nil {
+			return formScratch{}, err
+		}
+	}
+	p, err := codegen.NewPlan(g, codegen.Options{})
+	if err != nil {
+		return formScratch{}, err
+	}
+	return formScratch{other, p.ScratchBytes}, nil
+}
+
+// byteSize formats bytes with a binary unit.
+func byteSize(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}

@@ -1,0 +1,341 @@
+package kern
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/value"
+)
+
+// Lanes is the channel block of the NCHW16c layout: one zmm register of float32.
+const Lanes = 16
+
+// Cache and register facts the tile chooser plans with (Zen 5: 32 zmm registers, L1d 48 KiB
+// and L2 1 MiB per core).
+const (
+	Registers = 32
+	// MaxAccumulators caps RK·RW: measured on Zen 5 with clang-19, tiles of 24 or more
+	// accumulators spill in the inner loop and run at half speed; 21 do not.
+	MaxAccumulators = 21
+	L1Bytes         = 48 << 10
+	L2Bytes         = 1 << 20
+)
+
+// Conv is the shape of one convolution: a C×H×W input, K output channels, a KH×KW kernel,
+// stride, symmetric zero padding and groups; Bias and ReLU say what the store fuses.
+type Conv struct {
+	C, H, W     int
+	K, KH, KW   int
+	Stride, Pad int
+	Groups      int
+	ReLU        bool
+}
+
+// Out returns the output height and width.
+func (c Conv) Out() (ho, wo int) {
+	return (c.H+2*c.Pad-c.KH)/c.Stride + 1, (c.W+2*c.Pad-c.KW)/c.Stride + 1
+}
+
+// MACs returns the multiply-accumulates of one image.
+func (c Conv) MACs() int64 {
+	ho, wo := c.Out()
+	return int64(ho) * int64(wo) * int64(c.K) * int64(c.C/c.groups()) * int64(c.KH) * int64(c.KW)
+}
+
+func (c Conv) groups() int { return max(c.Groups, 1) }
+
+// blocks returns the output-channel blocks of 16: per group when grouped.
+func (c Conv) blocks() int { return (c.K + Lanes - 1) / Lanes }
+
+// String names the shape, e.g. "c48x56x56_k96_3x3s2p1g1_relu".
+func (c Conv) String() string {
+	s := fmt.Sprintf("c%dx%dx%d_k%d_%dx%ds%dp%dg%d", c.C, c.H, c.W, c.K, c.KH, c.KW, c.Stride, c.Pad, c.groups())
+	if c.ReLU {
+		s += "_relu"
+	}
+	return s
+}
+
+// CheckDirect returns why the direct family cannot run c, or nil. It handles any kernel
+// size, stride and padding, and groups whose output channels are whole blocks of 16
+// (dense convs with any K, grouped convs with K/G a multiple of 16).
+func CheckDirect(c Conv) error {
+	g := c.groups()
+	switch {
+	case c.C <= 0 || c.H <= 0 || c.W <= 0 || c.K <= 0 || c.KH <= 0 || c.KW <= 0 || c.Stride <= 0 || c.Pad < 0:
+		return fmt.Errorf("kern: bad conv shape %s", c)
+	case c.C%g != 0 || c.K%g != 0:
+		return fmt.Errorf("kern: %d groups do not divide C=%d, K=%d", g, c.C, c.K)
+	case g > 1 && (c.K/g)%Lanes != 0:
+		return fmt.Errorf("kern: grouped conv with %d output channels per group (direct wants a multiple of %d)", c.K/g, Lanes)
+	}
+	ho, wo := c.Out()
+	if ho <= 0 || wo <= 0 {
+		return fmt.Errorf("kern: conv %s has an empty output", c)
+	}
+	return nil
+}
+
+// Tile is a direct kernel's register tile: RK output-channel blocks of 16 by RW output
+// pixels of one row, RK·RW zmm accumulators.
+type Tile struct{ RK, RW int }
+
+// ChooseTile picks the register tile for c: among tiles that fit the register file (RK·RW
+// accumulators, at most MaxAccumulators, RK weight vectors and one broadcast in 32 zmm
+// registers) and whose RK
+// divides the channel blocks of a group, the one with the fewest issue slots per useful
+// FMA: column tiles rounded up to RW waste slots, fewer than 8 independent accumulators
+// stall on the FMA latency (4 cycles × 2 pipes), and a tile whose weights for one kernel
+// row (RK·16·Cg·KW floats) overflow L1 pays a weight stream from L2 (the input row is
+// reused from L1 across the tile's channels either way).
+func ChooseTile(c Conv) Tile {
+	_, wo := c.Out()
+	kb := c.blocks() / c.groups()
+	if c.groups() == 1 {
+		kb = c.blocks()
+	}
+	cg := c.C / c.groups()
+	best, bestCost := Tile{1, 1}, 1e300
+	for rk := 1; rk <= 4; rk++ {
+		if kb%rk != 0 {
+			continue
+		}
+		for rw := 1; rw <= wo && rk*rw <= MaxAccumulators && rk*rw+rk+1 <= Registers; rw++ {
+			tiles := (wo + rw - 1) / rw
+			slots := float64(tiles * max(rk*rw, 8))
+			loads := float64(tiles*(rk+rw)) / 2 // vector loads per FMA pair issued alongside
+			cost := max(slots, loads) / float64(wo*rk)
+			if wbytes := rk * Lanes * cg * c.KW * 4; wbytes > L1Bytes {
+				cost *= 1.05
+			}
+			if cost < bestCost-1e-9 || (cost < bestCost+1e-9 && rk*rw > best.RK*best.RW) {
+				best, bestCost = Tile{rk, rw}, cost
+			}
+		}
+	}
+	return best
+}
+
+// Direct is a register-tiled direct convolution kernel for one conv shape and tile.
+type Direct struct {
+	Conv Conv
+	Tile Tile
+}
+
+// NewDirect returns the direct kernel of c with the tile ChooseTile picks.
+func NewDirect(c Conv) (*Direct, error) {
+	if err := CheckDirect(c); err != nil {
+		return nil, err
+	}
+	return &Direct{Conv: c, Tile: ChooseTile(c)}, nil
+}
+
+// Name returns the LLVM function name, unique per shape and tile.
+func (d *Direct) Name() string {
+	return fmt.Sprintf("direct_%s_t%dx%d", d.Conv, d.Tile.RK, d.Tile.RW)
+}
+
+// Items returns the work items of one image: output-channel tiles × output rows.
+func (d *Direct) Items() int {
+	ho, _ := d.Conv.Out()
+	return d.Conv.blocks() / d.Tile.RK * ho
+}
+
+// PackedWeights returns the float count of the packed weight array.
+func (d *Direct) PackedWeights() int {
+	c := d.Conv
+	return c.blocks() * Lanes * c.KH * (c.C / c.groups()) * c.KW
+}
+
+// Pack arranges PyTorch-ordered weights w [K][C/G][KH][KW] and bias b [K] (nil: zeros)
+// into the kernel's order (see the package doc). It is done once, at build time.
+func (d *Direct) Pack(w, b []float32) (pw, pb []float32, err error) {
+	c, t := d.Conv, d.Tile
+	cg := c.C / c.groups()
+	if len(w) != c.K*cg*c.KH*c.KW {
+		return nil, nil, fmt.Errorf("kern: %s: %d weights, want %d", c, len(w), c.K*cg*c.KH*c.KW)
+	}
+	if b != nil && len(b) != c.K {
+		return nil, nil, fmt.Errorf("kern: %s: %d biases, want %d", c, len(b), c.K)
+	}
+	kb := c.blocks()
+	pw = make([]float32, d.PackedWeights())
+	i := 0
+	for tt := 0; tt < kb/t.RK; tt++ {
+		for kh := 0; kh < c.KH; kh++ {
+			for ci := 0; ci < cg; ci++ {
+				for kw := 0; kw < c.KW; kw++ {
+					for rk := 0; rk < t.RK; rk++ {
+						for l := 0; l < Lanes; l++ {
+							if k := (tt*t.RK+rk)*Lanes + l; k < c.K {
+								pw[i] = w[((k*cg+ci)*c.KH+kh)*c.KW+kw]
+							}
+							i++
+						}
+					}
+				}
+			}
+		}
+	}
+	pb = make([]float32, kb*Lanes)
+	copy(pb, b)
+	return pw, pb, nil
+}
+
+// Define adds the kernel to m as three functions and returns the first:
+//
+//	void NAME(float* out, float* in, float* w, float* bias)          whole image, one thread
+//	void NAME_range(float** args, i64 lo, i64 hi)                     items [lo, hi) of args {out, in, w, bias}
+//	void NAME_body(float* noalias out, … , i64 lo, i64 hi)            internal, the loop nest
+//
+// The first two have the given linkage (internal for a module of one model, external for a
+// test harness).
+func (d *Direct) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
+	body := d.defineBody(m)
+	args := ir.NewParam("args", f32pp)
+	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
+	rf := m.NewFunc(d.Name()+"_range", voidT, args, lo, hi)
+	rf.Linkage = linkage
+	rf.FuncAttrs = append(rf.FuncAttrs, enum.FuncAttrNoUnwind)
+	b := rf.NewBlock("entry")
+	var ps []value.Value
+	for i := 0; i < 4; i++ {
+		ps = append(ps, b.NewLoad(f32p, b.NewGetElementPtr(f32p, args, c64(i))))
+	}
+	b.NewCall(body, append(ps, lo, hi)...)
+	b.NewRet(nil)
+
+	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p)}
+	f := m.NewFunc(d.Name(), voidT, params...)
+	f.Linkage = linkage
+	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
+	e := f.NewBlock("entry")
+	e.NewCall(body, params[0], params[1], params[2], params[3], c64(0), c64(d.Items()))
+	e.NewRet(nil)
+	return f
+}
+
+func (d *Direct) defineBody(m *ir.Module) *ir.Func {
+	c, t := d.Conv, d.Tile
+	ho, wo := c.Out()
+	cg, kg := c.C/c.groups(), c.K/c.groups()
+	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p), ir.NewParam("lo", i64), ir.NewParam("hi", i64)}
+	for _, p := range params[:4] {
+		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
+	}
+	f := m.NewFunc(d.Name()+"_body", voidT, params...)
+	f.Linkage = enum.LinkageInternal
+	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
+	g := newFB(m, f)
+	out, in, w, bias := params[0], params[1], params[2], params[3]
+	acc := make([]value.Value, t.RK*t.RW)
+	for i := range acc {
+		a := g.entry.NewAlloca(v16)
+		a.Align = 64
+		acc[i] = a
+	}
+	wtile := int64(c.KH * cg * c.KW * t.RK * Lanes)
+	g.loop("item", params[4], params[5], func(item value.Value) {
+		tt := g.b.NewSDiv(item, c64(ho))
+		oh := g.b.NewSRem(item, c64(ho))
+		kb0 := g.mul(tt, c64(t.RK))
+		var cbase value.Value = c64(0)
+		if c.groups() > 1 {
+			cbase = g.mul(g.b.NewSDiv(g.mul(kb0, c64(Lanes)), c64(kg)), c64(cg))
+		}
+		wt := g.gep(w, g.mul(tt, c64(int(wtile))))
+		bv := make([]value.Value, t.RK)
+		for rk := range bv {
+			bv[rk] = g.loadV(bias, g.mul(g.add(kb0, c64(rk)), c64(Lanes)), 64)
+		}
+		ih0 := g.add(g.mul(oh, c64(c.Stride)), c64(-c.Pad))
+		tile := func(ow0 value.Value, owc, rw int) {
+			for rk := 0; rk < t.RK; rk++ {
+				for r := 0; r < rw; r++ {
+					g.b.NewStore(bv[rk], acc[rk*t.RW+r])
+				}
+			}
+			for kh := 0; kh < c.KH; kh++ {
+				ih := g.add(ih0, c64(kh))
+				ok := g.b.NewAnd(g.b.NewICmp(enum.IPredSGE, ih, c64(0)), g.b.NewICmp(enum.IPredSLT, ih, c64(c.H)))
+				g.when("kh", ok, func() {
+					rowOff := g.mul(ih, c64(c.W*Lanes))
+					colOff := g.mul(ow0, c64(c.Stride*Lanes))
+					g.loop("ci", c64(0), c64(cg), func(ci value.Value) {
+						ch := g.add(cbase, ci)
+						cb := g.b.NewLShr(ch, c64(4))
+						cl := g.b.NewAnd(ch, c64(Lanes-1))
+						base := g.add(g.add(g.mul(cb, c64(c.H*c.W*Lanes)), rowOff), g.add(colOff, cl))
+						src := g.gep(in, base)
+						wrow := g.gep(wt, g.mul(g.add(c64(kh*cg), ci), c64(c.KW*t.RK*Lanes)))
+						vals := make([]value.Value, t.RK*rw)
+						for kw := 0; kw < c.KW; kw++ {
+							wv := make([]value.Value, t.RK)
+							for rk := range wv {
+								wv[rk] = g.loadV(wrow, c64((kw*t.RK+rk)*Lanes), 64)
+							}
+							for r := 0; r < rw; r++ {
+								rel := r*c.Stride + kw - c.Pad // iw - ow0·stride
+								if owc >= 0 {
+									if iw := owc*c.Stride + rel; iw < 0 || iw >= c.W {
+										continue
+									}
+								}
+								x := g.splat(src, c64(rel*Lanes))
+								for rk := 0; rk < t.RK; rk++ {
+									i := rk*t.RW + r
+									if vals[rk*rw+r] == nil {
+										vals[rk*rw+r] = g.b.NewLoad(v16, acc[i])
+									}
+									vals[rk*rw+r] = g.fmaV(wv[rk], x, vals[rk*rw+r])
+								}
+							}
+						}
+						for rk := 0; rk < t.RK; rk++ {
+							for r := 0; r < rw; r++ {
+								if v := vals[rk*rw+r]; v != nil {
+									g.b.NewStore(v, acc[rk*t.RW+r])
+								}
+							}
+						}
+					})
+				})
+			}
+			for rk := 0; rk < t.RK; rk++ {
+				ob := g.mul(g.add(g.mul(g.add(kb0, c64(rk)), c64(ho)), oh), c64(wo*Lanes))
+				for r := 0; r < rw; r++ {
+					v := value.Value(g.b.NewLoad(v16, acc[rk*t.RW+r]))
+					if c.ReLU {
+						v = g.relu(v)
+					}
+					g.storeV(v, out, g.add(ob, g.add(g.mul(ow0, c64(Lanes)), c64(r*Lanes))), 64)
+				}
+			}
+		}
+		// Column tiles: border tiles are emitted with their out-of-range taps removed;
+		// runs of interior tiles become a loop.
+		interior := func(ow0, rw int) bool {
+			return ow0*c.Stride-c.Pad >= 0 && (ow0+rw-1)*c.Stride-c.Pad+c.KW-1 <= c.W-1
+		}
+		for ow0 := 0; ow0 < wo; {
+			rw := min(t.RW, wo-ow0)
+			if rw == t.RW && interior(ow0, rw) {
+				n := 0
+				for ow0+(n+1)*t.RW <= wo && interior(ow0+n*t.RW, t.RW) {
+					n++
+				}
+				start := ow0
+				g.loop("col", c64(0), c64(n), func(j value.Value) {
+					tile(g.add(g.mul(j, c64(t.RW)), c64(start)), -1, t.RW)
+				})
+				ow0 += n * t.RW
+				continue
+			}
+			tile(c64(ow0), ow0, rw)
+			ow0 += rw
+		}
+	})
+	g.b.NewRet(nil)
+	return f
+}

@@ -1,0 +1,79 @@
+package kern
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A0Convs are RepVGG-A0's conv layers at 224×224 (deploy form).
+func a0Convs() []Conv {
+	var cs []Conv
+	add := func(c, h, k, s int) {
+		cs = append(cs, Conv{C: c, H: h, W: h, K: k, KH: 3, KW: 3, Stride: s, Pad: 1, ReLU: true})
+	}
+	add(3, 224, 48, 2)
+	stages := []struct{ n, k int }{{2, 48}, {4, 96}, {14, 192}, {1, 1280}}
+	c, h := 48, 112
+	for _, st := range stages {
+		for i := 0; i < st.n; i++ {
+			if i == 0 {
+				add(c, h, st.k, 2)
+				h /= 2
+			} else {
+				add(st.k, h, st.k, 1)
+			}
+			c = st.k
+		}
+	}
+	return cs
+}
+
+// TestMeasureA0 prints GFLOP/s per A0 layer against the FMA peak. It times nothing it
+// asserts on; run it with VGGSIM_MEASURE=1 (threads from VGGSIM_THREADS, default 1).
+func TestMeasureA0(t *testing.T) {
+	if os.Getenv("VGGSIM_MEASURE") == "" {
+		t.Skip("set VGGSIM_MEASURE=1 to measure")
+	}
+	needClang(t)
+	threads := 1
+	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
+		fmt.Sscan(v, &threads)
+	}
+	res, err := Measure(a0Convs(), threads, 21, t.TempDir())
+	require.NoError(t, err)
+	var ms, flops float64
+	for _, l := range res.Layers {
+		t.Logf("%-60s %8.3f ms %7.1f GFLOP/s %5.1f%%", l.Kernel, l.Ms, l.GFlops, 100*l.GFlops/res.PeakGFlops)
+		ms += l.Ms
+		flops += 2 * float64(l.Conv.MACs())
+	}
+	t.Logf("peak %.1f GFLOP/s (%d threads); convs %.2f ms, %.1f GFLOP/s, %.1f%% of peak", res.PeakGFlops, threads, ms, flops/ms/1e6, 100*flops/ms/1e6/res.PeakGFlops)
+}
+
+// TestMeasureTiles times one layer under several tiles (VGGSIM_MEASURE=1).
+func TestMeasureTiles(t *testing.T) {
+	if os.Getenv("VGGSIM_MEASURE") == "" {
+		t.Skip("set VGGSIM_MEASURE=1 to measure")
+	}
+	needClang(t)
+	var ks []*Direct
+	for _, c := range []Conv{
+		{C: 48, H: 56, W: 56, K: 48, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true},
+		{C: 96, H: 28, W: 28, K: 96, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true},
+	} {
+		for _, tl := range []Tile{ChooseTile(c), {1, 28}, {3, 8}, {3, 7}, {2, 12}, {2, 14}, {6, 4}, {1, 14}, {3, 6}} {
+			if (c.K/16)%tl.RK == 0 {
+				ks = append(ks, &Direct{Conv: c, Tile: tl})
+			}
+		}
+	}
+	res, err := MeasureKernels(ks, 1, 31, t.TempDir())
+	require.NoError(t, err)
+	for _, l := range res.Layers {
+		t.Logf("%-60s %8.3f ms %7.1f GFLOP/s %5.1f%%", l.Kernel, l.Ms, l.GFlops, 100*l.GFlops/res.PeakGFlops)
+	}
+	t.Logf("peak %.1f", res.PeakGFlops)
+}

@@ -1,0 +1,388 @@
+package codegen
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vggsim/vggsim/codegen/emit"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/memory"
+)
+
+// Align is the byte alignment of every scratch buffer and every weight array.
+const Align = 64
+
+// Options configures code generation.
+type Options struct {
+	// Families are asked, in order, for each step's kernel before the generic family
+	// (which handles every op in any layout). Nil means DefaultFamilies().
+	Families []emit.Family
+	// Symbol is the C identifier prefix of the exported functions
+	// (vggsim_<Symbol>_forward, …); empty means SymbolOf(g.Name).
+	Symbol string
+}
+
+// DefaultFamilies returns the kernel families tried before the generic one. Fast kernel
+// families register here.
+func DefaultFamilies() []emit.Family { return nil }
+
+// Slot.Buffer values of the caller's arrays: the input image (read in place unless an
+// in-place op reuses its storage) and the output image.
+const (
+	InputBuffer  = -1
+	OutputBuffer = -2
+)
+
+// Slot is where one operand or result of a step lives: a scratch buffer (or the caller's
+// input) in a layout.
+type Slot struct {
+	Buffer int         // index in Plan.Buffers, or InputBuffer
+	Layout emit.Layout // how the image is stored
+	Shape  ir.Shape    // the value's per-image shape
+	Value  int         // the IR value ID stored (−1 for a reorder temporary)
+}
+
+// Step is one call in the forward function.
+type Step struct {
+	// Nodes are the IR nodes the step computes: one node, or a conv and the ReLU fused
+	// into it. Empty for a reorder or a copy.
+	Nodes  []*ir.Node
+	Kernel emit.Kernel
+	In     []Slot
+	Out    Slot
+	// Weights are indices into Plan.Weights, in the order the kernel reads them.
+	Weights []int
+	// Label describes the step in comments ("stage1.0.rbr_reparam+relu", "reorder …").
+	Label string
+}
+
+// Buffer is one block of the scratch arena.
+type Buffer struct {
+	Bytes  int64 // size (a multiple of Align)
+	Offset int64 // byte offset in the arena
+	Start  int   // first and last graph step (node index) it is live at
+	End    int
+	Values []int // IR value IDs stored in it (none for a reorder temporary)
+}
+
+// WeightEntry is one array of the weights blob.
+type WeightEntry struct {
+	Name   string // node name and array, e.g. "stage0.rbr_reparam.weight"
+	Offset int64  // byte offset in the blob's payload (a multiple of Align)
+	Floats int    // element count
+	step   int    // the step whose kernel produces it
+	index  int    // which of the kernel's arrays
+}
+
+// Plan is the schedule of one graph: steps with their kernels, the scratch arena and the
+// weights blob layout. The forward function runs the steps in order for every image.
+type Plan struct {
+	Graph   *ir.Graph
+	Symbol  string
+	Steps   []Step
+	Buffers []Buffer
+	// ScratchBytes is the arena size: the scratch the caller passes to forward.
+	ScratchBytes int64
+	// Weights lays out the blob payload; WeightsBytes is its size.
+	Weights      []WeightEntry
+	WeightsBytes int64
+	// InputCopy reports whether the input is copied into the arena first (when an
+	// in-place op reuses its storage); otherwise the caller's input is read directly.
+	InputCopy bool
+	// Output is where the graph output is left; the last step copies it to the caller.
+	Output Slot
+	// Memory is the liveness analysis the arena reuses (float32, batch 1).
+	Memory *memory.Report
+}
+
+// Error is a graph that cannot be compiled: the node and why.
+type Error struct {
+	Node string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Node == "" {
+		return "codegen: " + e.Msg
+	}
+	return fmt.Sprintf("codegen: node %s: %s", e.Node, e.Msg)
+}
+
+// SymbolOf turns a model name into a C identifier: lower case, runs of other characters
+// as one underscore ("RepVGG-A0" → "repvgg_a0").
+func SymbolOf(name string) string {
+	var b strings.Builder
+	under := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			under = false
+		} else if !under && b.Len() > 0 {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	s := strings.TrimRight(b.String(), "_")
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		s = "m_" + s
+	}
+	return s
+}
+
+// NewPlan schedules g: it checks the graph, fuses each conv with a ReLU that is its only
+// reader, asks the families for a kernel per step (inserting reorders where a kernel
+// wants an operand in another layout), plans the scratch arena from memory's liveness
+// analysis with layout-sized buffers, and lays out the weights blob. g needs parameters.
+func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
+	if g == nil {
+		return nil, errors.New("codegen: nil graph")
+	}
+	for _, n := range g.Nodes {
+		if strings.HasPrefix(n.Op.String(), "op(") {
+			return nil, &Error{n.Name, fmt.Sprintf("unsupported op %s", n.Op)}
+		}
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	fams := opts.Families
+	if fams == nil {
+		fams = DefaultFamilies()
+	}
+	fams = append(append([]emit.Family(nil), fams...), Generic{})
+	sym := opts.Symbol
+	if sym == "" {
+		sym = SymbolOf(g.Name)
+	}
+	rep, err := memory.Analyze(g, memory.Options{Bits: 32, Batch: 1})
+	if err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	p := &Plan{Graph: g, Symbol: sym, Memory: rep}
+	nv := len(g.Nodes)
+	users := g.Users()
+	bufOf := make([]int, nv)
+	for i, st := range rep.Steps {
+		bufOf[g.Nodes[i].Out.ID] = st.Buffer
+	}
+
+	// Conv+ReLU grouping: a ReLU whose operand is a conv result read by nothing else.
+	fusedInto := make(map[*ir.Node]*ir.Node) // conv → its ReLU
+	skip := make(map[*ir.Node]bool)
+	for _, n := range g.Nodes {
+		if n.Op != ir.Conv || n.Out == g.Output {
+			continue
+		}
+		if us := users[n.Out.ID]; len(us) == 1 && us[0].Op == ir.ReLU {
+			fusedInto[n] = us[0]
+			skip[us[0]] = true
+		}
+	}
+
+	// Values that must be NCHW: Flatten operands with a spatial extent, and backwards
+	// through the elementwise ops (which keep their operand's layout) producing them.
+	mustPlain := make([]bool, nv)
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		n := g.Nodes[i]
+		if n.Op == ir.Flatten && (n.In[0].Shape.H > 1 || n.In[0].Shape.W > 1) {
+			mustPlain[n.In[0].ID] = true
+		}
+		if mustPlain[n.Out.ID] && elementwise(n.Op) {
+			mustPlain[n.In[0].ID] = true
+			if n.Op == ir.Add {
+				for _, x := range n.In {
+					mustPlain[x.ID] = true
+				}
+			}
+		}
+		if r := fusedInto[n]; r != nil && mustPlain[r.Out.ID] {
+			mustPlain[n.Out.ID] = true
+		}
+	}
+
+	// Buffers start as memory's; reorder temporaries are appended.
+	for _, b := range rep.Buffers {
+		p.Buffers = append(p.Buffers, Buffer{Start: b.Start, End: b.End, Values: append([]int(nil), b.Values...)})
+	}
+	layout := make([]emit.Layout, nv)
+	laid := make([]bool, nv)
+	inBuf := bufOf[g.Input().ID]
+	p.InputCopy = len(rep.Buffers[inBuf].Values) > 1
+	slotOf := func(v *ir.Value) Slot {
+		b := bufOf[v.ID]
+		if v == g.Input() && !p.InputCopy {
+			b = InputBuffer
+		}
+		return Slot{Buffer: b, Layout: layout[v.ID], Shape: v.Shape, Value: v.ID}
+	}
+	laid[g.Input().ID] = true
+	if p.InputCopy {
+		in := g.Input()
+		p.Steps = append(p.Steps, Step{
+			Kernel: &reorderKernel{shape: in.Shape, from: emit.NCHW, to: emit.NCHW},
+			In:     []Slot{{Buffer: InputBuffer, Shape: in.Shape, Value: in.ID}},
+			Out:    slotOf(in),
+			Label:  "copy the input into the arena",
+		})
+	}
+
+	for i, n := range g.Nodes {
+		if n.Op == ir.Input || skip[n] {
+			continue
+		}
+		if n.Op == ir.Flatten {
+			x := n.In[0]
+			if !layout[x.ID].Same(emit.NCHW, x.Shape) {
+				return nil, &Error{n.Name, fmt.Sprintf("flatten of a %s value", layout[x.ID])}
+			}
+			layout[n.Out.ID], laid[n.Out.ID] = emit.NCHW, true
+			continue
+		}
+		res := n.Out // the value the step writes
+		act := emit.ActNone
+		nodes := []*ir.Node{n}
+		label := n.Name
+		if r := fusedInto[n]; r != nil {
+			res, act = r.Out, emit.ActReLU
+			nodes = append(nodes, r)
+			label += "+relu"
+			if b := &p.Buffers[bufOf[res.ID]]; b.Start > i {
+				b.Start = i // the conv writes the ReLU's storage at its own step
+			}
+		}
+		req := emit.Request{Node: n, Act: act}
+		for _, x := range n.In {
+			req.Have = append(req.Have, layout[x.ID])
+		}
+		// A result stored in place of an operand keeps that operand's layout.
+		for _, vid := range p.Buffers[bufOf[res.ID]].Values {
+			if vid != res.ID && vid != n.Out.ID && laid[vid] {
+				req.Out, req.OutFixed = layout[vid], true
+			}
+		}
+		if mustPlain[res.ID] {
+			if req.OutFixed && !req.Out.Plain() {
+				return nil, &Error{n.Name, "result must be NCHW but shares storage with a blocked value"}
+			}
+			req.Out, req.OutFixed = emit.NCHW, true
+		}
+		var k emit.Kernel
+		for _, f := range fams {
+			if k = f.Choose(req); k != nil {
+				break
+			}
+		}
+		if k == nil {
+			return nil, &Error{n.Name, fmt.Sprintf("unsupported op %s", n.Op)}
+		}
+		if req.OutFixed && k.Out() != req.Out {
+			return nil, &Error{n.Name, fmt.Sprintf("kernel %s writes %s, the plan needs %s", k.Name(), k.Out(), req.Out)}
+		}
+		if len(k.In()) != len(n.In) {
+			return nil, &Error{n.Name, fmt.Sprintf("kernel %s takes %d operands, the node has %d", k.Name(), len(k.In()), len(n.In))}
+		}
+		st := Step{Nodes: nodes, Kernel: k, Label: label}
+		for j, x := range n.In {
+			s := slotOf(x)
+			if want := k.In()[j]; !s.Layout.Same(want, x.Shape) {
+				s = p.reorder(s, want, i, fmt.Sprintf("%s operand %d", n.Name, j))
+			}
+			st.In = append(st.In, s)
+		}
+		layout[res.ID], laid[res.ID] = k.Out(), true
+		if res != n.Out {
+			layout[n.Out.ID], laid[n.Out.ID] = k.Out(), true
+		}
+		st.Out = slotOf(res)
+		if err := p.addWeights(&st); err != nil {
+			return nil, err
+		}
+		p.Steps = append(p.Steps, st)
+	}
+	p.Output = slotOf(g.Output)
+	p.Steps = append(p.Steps, Step{
+		Kernel: &reorderKernel{shape: g.Output.Shape, from: p.Output.Layout, to: emit.NCHW},
+		In:     []Slot{p.Output},
+		Out:    Slot{Buffer: OutputBuffer, Shape: g.Output.Shape, Value: g.Output.ID},
+		Label:  "copy the output to the caller",
+	})
+
+	// Buffer sizes: the largest value stored, in its layout.
+	for bi := range p.Buffers {
+		b := &p.Buffers[bi]
+		for _, vid := range b.Values {
+			v := g.Values()[vid]
+			if vid == g.Input().ID && !p.InputCopy {
+				continue
+			}
+			b.Bytes = max(b.Bytes, roundUp(int64(layout[vid].Elems(v.Shape))*4))
+		}
+	}
+	mb := make([]memory.Buffer, len(p.Buffers))
+	for i, b := range p.Buffers {
+		mb[i] = memory.Buffer{ID: i, Bytes: b.Bytes, Start: b.Start, End: b.End}
+	}
+	p.ScratchBytes = memory.PlanArena(mb, Align)
+	for i := range p.Buffers {
+		p.Buffers[i].Offset = mb[i].Offset
+	}
+	return p, nil
+}
+
+// reorder appends a temporary holding s in layout want, written just before step i, and
+// the step that fills it; it returns the temporary's slot.
+func (p *Plan) reorder(s Slot, want emit.Layout, i int, what string) Slot {
+	b := len(p.Buffers)
+	p.Buffers = append(p.Buffers, Buffer{Bytes: roundUp(int64(want.Elems(s.Shape)) * 4), Start: i, End: i})
+	t := Slot{Buffer: b, Layout: want, Shape: s.Shape, Value: -1}
+	p.Steps = append(p.Steps, Step{
+		Kernel: &reorderKernel{shape: s.Shape, from: s.Layout, to: want},
+		In:     []Slot{s}, Out: t,
+		Label: fmt.Sprintf("reorder %s to %s for %s", s.Layout, want, what),
+	})
+	return t
+}
+
+// addWeights lays out the arrays of st's kernel in the blob.
+func (p *Plan) addWeights(st *Step) error {
+	ws, err := st.Kernel.Weights()
+	if err != nil {
+		return fmt.Errorf("codegen: %w", err)
+	}
+	base := st.Nodes[0].Name
+	for j, w := range ws {
+		e := WeightEntry{Name: fmt.Sprintf("%s.%d", base, j), Offset: p.WeightsBytes, Floats: len(w), step: len(p.Steps), index: j}
+		if names := weightNames(st.Nodes[0]); j < len(names) {
+			e.Name = base + "." + names[j]
+		}
+		st.Weights = append(st.Weights, len(p.Weights))
+		p.Weights = append(p.Weights, e)
+		p.WeightsBytes += roundUp(int64(len(w)) * 4)
+	}
+	return nil
+}
+
+// weightNames names a generic kernel's arrays for the blob table.
+func weightNames(n *ir.Node) []string {
+	switch n.Op {
+	case ir.Conv:
+		if n.Attrs.Bias {
+			return []string{"weight", "bias"}
+		}
+		return []string{"weight"}
+	case ir.Linear:
+		return []string{"weight", "bias"}
+	case ir.BatchNorm:
+		return []string{"scale", "shift"}
+	}
+	return nil
+}
+
+func roundUp(b int64) int64 { return (b + Align - 1) / Align * Align }
+
+// InputElems returns the floats of one input image; OutputElems of one output.
+func (p *Plan) InputElems() int { return p.Graph.Input().Shape.Elems() }
+
+// OutputElems returns the floats of one image's output (NCHW).
+func (p *Plan) OutputElems() int { return p.Graph.Output.Shape.Elems() }

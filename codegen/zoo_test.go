@@ -1,0 +1,69 @@
+package codegen_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/interp"
+	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+// zooInput is the input size of the zoo test: the smallest every model (VGG-16's adaptive
+// pooling included) builds at, to keep compile and interpretation fast.
+const zooInput = 32
+
+// TestZoo compiles every zoo model in both forms, runs it at batch 1 and 3 and compares
+// with interp.
+func TestZoo(t *testing.T) {
+	for _, name := range models.Names() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// Each form with its own seeded weights (the deploy form need not be the fused
+			// train form here; reparam's tests cover fusion), built one after the other so
+			// the large models' weights are not held twice.
+			for _, form := range []struct {
+				name  string
+				build func(string, models.Options) (*ir.Graph, error)
+			}{{"deploy", models.BuildDeploy}, {"train", models.Build}} {
+				g, err := form.build(name, models.Options{InputH: zooInput, InputW: zooInput})
+				if err != nil {
+					t.Fatal(err)
+				}
+				models.InitWeights(g, 1)
+				x := randInput(g, 3, 3)
+				t0 := time.Now()
+				c, err := codegen.Compile(g, codegen.Options{}, toolchain(t))
+				if err != nil {
+					t.Fatalf("%s: %v", form.name, err)
+				}
+				parseBack(t, c.Module)
+				t1 := time.Now()
+				want, err := interp.Run(g, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t2 := time.Now()
+				// Batch 3, and batch 1 on the first image (interp's image 0 does not
+				// depend on the batch).
+				for _, b := range []int{3, 1} {
+					xb := tensor.FromF32(x.F32[:b*x.Len()/3], b, x.Shape[1], x.Shape[2], x.Shape[3])
+					got, err := c.Run(xb)
+					if err != nil {
+						t.Fatalf("%s batch %d: %v", form.name, b, err)
+					}
+					wb := tensor.FromF32(want.F32[:b*want.Len()/3], append([]int{b}, want.Shape[1:]...)...)
+					if e := relErr(got, wb); !(e <= tol) {
+						t.Errorf("%s batch %d: relative error %.3g > %g", form.name, b, e, tol)
+					}
+				}
+				c.Close()
+				t.Logf("%s: %d kernel functions, scratch %d B; compile %v (cached %v), interp %v, run %v",
+					form.name, len(c.Module.Functions), c.Module.Plan.ScratchBytes, t1.Sub(t0).Round(time.Millisecond),
+					c.Artifacts.Cached, t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
+			}
+		})
+	}
+}

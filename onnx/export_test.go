@@ -1,0 +1,7 @@
+package onnx
+
+// Internals the external tests use.
+var (
+	ExportStructure = export
+	LEFloats        = leFloats
+)
