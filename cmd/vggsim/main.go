@@ -39,12 +39,9 @@ func commands() []command {
 		{"simulate", "simulate a model on a systolic-array accelerator", cmdSimulate},
 		{"memory", "activation memory and off-chip traffic, train vs deploy form", cmdMemory},
 		{"fusion", "depth-first (line-buffer) fusion of conv3x3 stacks", cmdFusion},
-<<<<<<< HEAD
-		{"sweep", "what-if studies: grids over hardware and models, Pareto fronts, shards", cmdSweep},
-=======
 		{"codegen", "emit a model as LLVM IR (one function per distinct layer, C ABI forward)", cmdCodegen},
 		{"build", "compile a model to a shared library, header, weights blob and runner", cmdBuild},
->>>>>>> main
+		{"sweep", "what-if studies: grids over hardware and models, Pareto fronts, shards", cmdSweep},
 		{"presets", "list the embedded hardware presets", cmdPresets},
 		{"version", "print the vggsim version", cmdVersion},
 	}
