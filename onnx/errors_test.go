@@ -193,3 +193,26 @@ func nodeNames(g *ir.Graph) []string {
 	}
 	return s
 }
+
+// TestMalformedNodes: nodes missing outputs or attributes are errors, never panics.
+func TestMalformedNodes(t *testing.T) {
+	cases := []struct {
+		edit func(m *Model)
+		want string
+	}{
+		{func(m *Model) { m.Graph.Nodes[0].Attrs[2].Ints = []int64{3} }, "kernel_shape [3] does not match weight [3 2 3 3]"},
+		{func(m *Model) {
+			m.Graph.Nodes = append(m.Graph.Nodes, &Node{Name: "id", OpType: "Identity", Inputs: []string{"conv.bias"}})
+		}, `node "id" (Identity, opset 13): want one output`},
+		{func(m *Model) {
+			m.Graph.Nodes = append(m.Graph.Nodes, &Node{Name: "mm", OpType: "Add", Inputs: []string{"relu", "conv.bias"}, Outputs: []string{"y"}})
+			m.Graph.Outputs[0].Name = "y"
+		}, `node "mm" (Add, opset 13): input 1 (conv.bias) is a constant; only activations are supported there`},
+	}
+	for _, c := range cases {
+		m := tinyModel(t)
+		c.edit(m)
+		_, err := Read(m.Marshal(), Options{})
+		assert.ErrorContains(t, err, c.want)
+	}
+}

@@ -287,7 +287,7 @@ func rewrite(nodes []*Node, consts map[string]*konst) []*Node {
 			if p := producer[a]; p != nil && consts[c] != nil && p.OpType == "MatMul" && isDefault(p) && uses[a] == 1 && len(p.Inputs) == 2 && consts[p.Inputs[1]] != nil {
 				// The Gemm made from p above takes the bias and n's output.
 				for i := len(out) - 1; i >= 0; i-- {
-					if out[i].Outputs[0] == a && out[i].OpType == "Gemm" {
+					if len(out[i].Outputs) == 1 && out[i].Outputs[0] == a && out[i].OpType == "Gemm" {
 						out[i] = &Node{Name: p.Name, OpType: "Gemm", Inputs: []string{p.Inputs[0], p.Inputs[1], c}, Outputs: n.Outputs}
 						break
 					}
@@ -491,6 +491,9 @@ func (im *importer) convert(n *Node) error {
 		if err != nil || k == nil {
 			return cmpErr(err, im.unsupported("input 0 is missing"))
 		}
+		if len(n.Outputs) != 1 || n.Outputs[0] == "" {
+			return im.unsupported("want one output")
+		}
 		im.consts[n.Outputs[0]] = k
 		return nil
 	case "Pad": // F.avg_pool2d exports a Pad by zero before its AveragePool
@@ -668,7 +671,7 @@ func (im *importer) conv() error {
 	if kernel == nil {
 		kernel = w.dims[2:]
 	}
-	if kernel[0] != w.dims[2] || kernel[1] != w.dims[3] {
+	if len(kernel) != 2 || kernel[0] != w.dims[2] || kernel[1] != w.dims[3] {
 		return im.unsupported("kernel_shape %v does not match weight %v", kernel, w.dims)
 	}
 	k, stride, pad, err := im.window(kernel)
