@@ -27,7 +27,7 @@ func (Generic) Choose(req emit.Request) emit.Kernel {
 	n := req.Node
 	k := &genericKernel{n: n, act: req.Act, in: append([]emit.Layout(nil), req.Have...)}
 	switch n.Op {
-	case vir.Conv, vir.BatchNorm, vir.ReLU, vir.Add, vir.Mul, vir.Sigmoid, vir.MaxPool,
+	case vir.Conv, vir.BatchNorm, vir.ReLU, vir.ReLU6, vir.Add, vir.Mul, vir.Sigmoid, vir.MaxPool,
 		vir.GlobalAvgPool, vir.AdaptiveAvgPool, vir.Linear:
 	default:
 		return nil
@@ -47,7 +47,7 @@ func (Generic) Choose(req emit.Request) emit.Kernel {
 // its operands (and may run in place).
 func elementwise(op vir.Op) bool {
 	switch op {
-	case vir.BatchNorm, vir.ReLU, vir.Add, vir.Mul, vir.Sigmoid:
+	case vir.BatchNorm, vir.ReLU, vir.ReLU6, vir.Add, vir.Mul, vir.Sigmoid:
 		return true
 	}
 	return false
@@ -450,6 +450,8 @@ func (k *genericKernel) elementwise(m *emit.Module, f *emit.Func) {
 			v = f.B.NewFDiv(f.F32(1), f.FAdd(f.F32(1), e, false))
 		case vir.ReLU:
 			v = f.ReLU(v)
+		case vir.ReLU6:
+			v = f.ReLU6(v)
 		}
 		f.Store(f.Activate(k.act, v), out, k.out.Offset(f, s, c, y, x))
 	}
