@@ -4,8 +4,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
+	llvmir "github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/types"
 	"github.com/vggsim/vggsim/codegen/emit"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
@@ -127,5 +130,72 @@ func TestBlockedLayouts(t *testing.T) {
 				t.Errorf("relative error %.3g", d/m)
 			}
 		})
+	}
+}
+
+// runtimeFamily runs ReLU through a C function it adds to the build, to check that a
+// kernel's C runtime is compiled, linked and called.
+type runtimeFamily struct{}
+
+func (runtimeFamily) Name() string { return "c-runtime-test" }
+
+func (runtimeFamily) Choose(req emit.Request) emit.Kernel {
+	if req.Node.Op != ir.ReLU || !req.Have[0].Plain() {
+		return nil
+	}
+	return &cReLU{n: req.Node}
+}
+
+type cReLU struct{ n *ir.Node }
+
+func (k *cReLU) Name() string                  { return "c_relu_" + k.n.Out.Shape.String() }
+func (k *cReLU) Family() string                { return "c-runtime-test" }
+func (k *cReLU) In() []emit.Layout             { return []emit.Layout{emit.NCHW} }
+func (k *cReLU) Out() emit.Layout              { return emit.NCHW }
+func (k *cReLU) Weights() ([][]float32, error) { return nil, nil }
+func (k *cReLU) Define(m *emit.Module) *llvmir.Func {
+	m.AddCSource("test_relu.c", "void vggsim_test_relu(float *y, const float *x, long n) {\n"+
+		"\tfor (long i = 0; i < n; i++) y[i] = x[i] < 0 ? 0 : x[i];\n}\n")
+	fn := m.Declare("vggsim_test_relu", types.Void, emit.F32Ptr, emit.F32Ptr, types.I64)
+	f := emit.NewKernelFunc(m, k.Name(), []string{"out", "in0"}, false)
+	f.B.NewCall(fn, f.Param(0), f.Param(1), f.I64(k.n.Out.Shape.Elems()))
+	f.Ret()
+	return f.F
+}
+
+// TestCRuntime builds the mixed graph with ReLUs run by a C runtime function.
+func TestCRuntime(t *testing.T) {
+	tc, err := NewToolchain("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	g := mixedGraph(t)
+	c, err := Compile(g, Options{Families: []emit.Family{runtimeFamily{}}}, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if len(c.Module.CSources) != 1 || !strings.Contains(c.Module.LL, "call void @vggsim_test_relu(") {
+		t.Fatalf("C runtime not used: %d sources", len(c.Module.CSources))
+	}
+	x := tensor.New(1, 3, 9, 11)
+	for i := range x.F32 {
+		x.F32[i] = float32(i%7) - 3
+	}
+	want, err := interp.Run(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want.F32 {
+		if math.Abs(float64(got.F32[i]-w)) > 1e-4*math.Abs(float64(w))+1e-5 {
+			t.Fatalf("output %d: %g, interp %g", i, got.F32[i], w)
+		}
 	}
 }

@@ -25,6 +25,9 @@ type Module struct {
 	// Signature identifies the weights blob layout; the blob header carries it and
 	// forward's callers compare it with vggsim_<sym>_weights_signature().
 	Signature uint64
+	// CSources are C files kernels added (emit.Module.AddCSource), compiled and linked
+	// with the module into the library and the runner.
+	CSources []emit.CSource
 }
 
 // Function is one kernel function of a module and the steps that call it.
@@ -102,6 +105,7 @@ func Emit(p *Plan) *Module {
 		m.Comment(f.Name(), q.doc)
 	}
 	mod.LL = m.String()
+	mod.CSources = m.CSources()
 	return mod
 }
 

@@ -3,7 +3,9 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/vggsim/vggsim/codegen/emit"
 	"github.com/vggsim/vggsim/ir"
@@ -386,3 +388,37 @@ func (p *Plan) InputElems() int { return p.Graph.Input().Shape.Elems() }
 
 // OutputElems returns the floats of one image's output (NCHW).
 func (p *Plan) OutputElems() int { return p.Graph.Output.Shape.Elems() }
+
+// Format writes the plan as a table: every step with its kernel, family, layouts and
+// storage (scratch offsets, "in"/"out" for the caller's arrays), then the totals.
+func (p *Plan) Format(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tCOMPUTES\tKERNEL\tFAMILY\tIN\tOUT\tWEIGHTS")
+	where := func(s Slot) string {
+		switch s.Buffer {
+		case InputBuffer:
+			return "in:" + s.Layout.String()
+		case OutputBuffer:
+			return "out:" + s.Layout.String()
+		}
+		return fmt.Sprintf("@%d:%s", p.Buffers[s.Buffer].Offset, s.Layout)
+	}
+	for i, st := range p.Steps {
+		var ins []string
+		for _, s := range st.In {
+			ins = append(ins, where(s))
+		}
+		var wb int64
+		for _, wi := range st.Weights {
+			wb += int64(p.Weights[wi].Floats) * 4
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\n", i, st.Label, st.Kernel.Name(), st.Kernel.Family(),
+			strings.Join(ins, " "), where(st.Out), wb)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d steps; scratch %d bytes in %d buffers; weights %d bytes in %d arrays\n",
+		len(p.Steps), p.ScratchBytes, len(p.Buffers), p.WeightsBytes, len(p.Weights))
+	return err
+}

@@ -111,17 +111,24 @@ func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) { return c.Arti
 func (c *Compiled) Close() error { return os.RemoveAll(c.dir) }
 
 // Install copies a build into dir (created if needed): <sym>.ll, <sym>.h, main.c (the
-// runner's source), lib<sym>.so and the runner <sym>. It returns the paths written.
+// runner's source), the kernels' C runtime files, lib<sym>.so and the runner <sym>. It returns the paths written.
 func Install(m *Module, a *Artifacts, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	sym := m.Plan.Symbol
 	var paths []string
-	for _, f := range []struct {
+	files := []struct {
 		name string
 		data string
-	}{{sym + ".ll", m.LL}, {sym + ".h", m.Header()}, {"main.c", runnerSource(m)}} {
+	}{{sym + ".ll", m.LL}, {sym + ".h", m.Header()}, {"main.c", runnerSource(m)}}
+	for _, c := range m.CSources {
+		files = append(files, struct {
+			name string
+			data string
+		}{c.Name, c.Text})
+	}
+	for _, f := range files {
 		p := filepath.Join(dir, f.name)
 		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
 			return nil, err

@@ -124,6 +124,9 @@ func (tc *Toolchain) Compile(m *Module) (*Artifacts, error) {
 	h.Write([]byte(m.LL))
 	h.Write([]byte{0})
 	h.Write([]byte(mainC))
+	for _, c := range m.CSources {
+		fmt.Fprintf(h, "\x00%s\x00%s", c.Name, c.Text)
+	}
 	key := hex.EncodeToString(h.Sum(nil))[:32]
 	sym := m.Plan.Symbol
 	names := func(dir string) *Artifacts {
@@ -153,11 +156,20 @@ func (tc *Toolchain) Compile(m *Module) (*Artifacts, error) {
 	if err := os.WriteFile(cfile, []byte(mainC), 0o644); err != nil {
 		return nil, err
 	}
-	steps := [][]string{
-		append(append([]string{}, tc.Flags...), "-fPIC", "-c", ll, "-o", a.Object),
-		append(append([]string{}, tc.Flags...), "-std=c11", "-o", a.Exe, cfile, a.Object, "-lm"),
-		{"-shared", "-o", a.Lib, a.Object, "-lm"},
+	steps := [][]string{append(append([]string{}, tc.Flags...), "-fPIC", "-c", ll, "-o", a.Object)}
+	objs := []string{a.Object}
+	for _, c := range m.CSources {
+		src := filepath.Join(tmp, c.Name)
+		if err := os.WriteFile(src, []byte(c.Text), 0o644); err != nil {
+			return nil, err
+		}
+		obj := strings.TrimSuffix(src, filepath.Ext(src)) + ".rt.o"
+		steps = append(steps, append(append([]string{}, tc.Flags...), "-fPIC", "-pthread", "-c", src, "-o", obj))
+		objs = append(objs, obj)
 	}
+	steps = append(steps,
+		append(append(append(append([]string{}, tc.Flags...), "-std=c11", "-pthread", "-o", a.Exe, cfile), objs...), "-lm"),
+		append(append([]string{"-shared", "-pthread", "-o", a.Lib}, objs...), "-lm"))
 	for _, args := range steps {
 		if err := tc.run(tmp, args, ll); err != nil {
 			os.RemoveAll(tmp)

@@ -47,14 +47,16 @@ func codegenErr(err error) error {
 }
 
 func cmdCodegen(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("codegen", "MODEL [-o model.ll] [--form train|deploy] [--input-size H[xW]] [--classes N]",
+	fs := newFlagSet("codegen", "MODEL [-o model.ll] [--plan] [--form train|deploy] [--input-size H[xW]] [--classes N]",
 		"Emit MODEL as one LLVM IR module (text): a shape-specialized function per distinct layer,\n"+
 			"commented with the IR nodes that call it, and the exported C ABI (docs/codegen.md).\n"+
-			"The text does not depend on the weights. Without -o the module goes to stdout.", stderr)
+			"The text does not depend on the weights. Without -o the module goes to stdout.\n"+
+			"--plan prints the schedule instead: every step's kernel, layouts and scratch offsets.", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
 	out := fs.String("o", "", "output `file` (.ll)")
+	plan := fs.Bool("plan", false, "print the plan (steps, kernels, layouts, scratch offsets) instead of the module")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -67,6 +69,12 @@ func cmdCodegen(args []string, stdout, stderr io.Writer) int {
 	m, err := codegen.Generate(g, codegen.Options{})
 	if err != nil {
 		return fail(stderr, "codegen", codegenErr(err))
+	}
+	if *plan {
+		if err := m.Plan.Format(stdout); err != nil {
+			return fail(stderr, "codegen", err)
+		}
+		return exitOK
 	}
 	if *out == "" {
 		io.WriteString(stdout, m.LL)

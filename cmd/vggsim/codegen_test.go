@@ -51,6 +51,15 @@ func TestCodegenCommand(t *testing.T) {
 	if _, err := asm.ParseBytes(ll, text); err != nil {
 		t.Errorf("emitted module does not parse: %v", err)
 	}
+	out = runLine(t, "codegen A0 --input-size 32 --plan")
+	for _, want := range []string{
+		"0     stage0.rbr_reparam+relu        conv3x3_s2_p1_g1_b_3x32x32_to_48x16x16_relu  generic  in:nchw      @0:nchw      5376\n",
+		"25 steps; scratch 61440 bytes in 25 buffers; weights 33237568 bytes in 46 arrays\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--plan lacks %q:\n%s", want, out)
+		}
+	}
 	// Without -o the module goes to stdout; the train form has BN and add kernels.
 	out = runLine(t, "codegen A0 --form train --input-size 32")
 	for _, want := range []string{"define internal void @batchnorm_", "define internal void @add3_", "define i32 @vggsim_repvgg_a0_forward("} {

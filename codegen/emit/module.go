@@ -19,7 +19,29 @@ type Module struct {
 	decls    map[string]*ir.Func
 	comments map[string][]string
 	header   []string
+	csrc     []CSource
 }
+
+// CSource is a C file compiled and linked with the module: a small runtime (a thread
+// pool, a timer) that kernels call through Declare'd functions.
+type CSource struct {
+	Name string // file name, e.g. "pool.c"; unique per module
+	Text string
+}
+
+// AddCSource adds a C file to the build, once per name (later adds of the same name are
+// ignored, so every kernel that needs a runtime may add it).
+func (m *Module) AddCSource(name, text string) {
+	for _, c := range m.csrc {
+		if c.Name == name {
+			return
+		}
+	}
+	m.csrc = append(m.csrc, CSource{name, text})
+}
+
+// CSources returns the C files added, in order.
+func (m *Module) CSources() []CSource { return m.csrc }
 
 // NewModule returns an empty module for TargetTriple.
 func NewModule() *Module {
