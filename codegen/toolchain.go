@@ -63,9 +63,19 @@ type Toolchain struct {
 	CacheDir string
 }
 
-// DefaultCacheDir returns <user cache dir>/vggsim/build ($XDG_CACHE_HOME or ~/.cache on
-// Linux), or "" when there is none.
+// CacheEnv names the environment variable that overrides the build cache directory
+// ("off" disables caching).
+const CacheEnv = "VGGSIM_CACHE"
+
+// DefaultCacheDir returns $VGGSIM_CACHE ("" when it is "off"), else <user cache
+// dir>/vggsim/build ($XDG_CACHE_HOME or ~/.cache on Linux), or "" when there is none.
 func DefaultCacheDir() string {
+	if v := os.Getenv(CacheEnv); v != "" {
+		if v == "off" {
+			return ""
+		}
+		return v
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return ""
