@@ -105,6 +105,17 @@ type Artifacts struct {
 	Lib    string // shared library exporting the C ABI
 	Exe    string // the standalone runner (see runtime/main.c)
 	Cached bool   // whether they came from the cache
+	// Temp reports a build outside the cache (caching off), in a temporary directory
+	// that Remove deletes.
+	Temp bool
+}
+
+// Remove deletes a temporary build (see Temp); a cached build is left alone.
+func (a *Artifacts) Remove() error {
+	if !a.Temp {
+		return nil
+	}
+	return os.RemoveAll(a.Dir)
 }
 
 // CompileError is a clang failure: the command, clang's output verbatim, and the lines of
@@ -187,6 +198,7 @@ func (tc *Toolchain) Compile(m *Module) (*Artifacts, error) {
 		}
 	}
 	if tc.CacheDir == "" {
+		a.Temp = true
 		return a, nil
 	}
 	final := filepath.Join(tc.CacheDir, key)
