@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir is the shared reference data, which lives beside the clone (<clone>/../shared).
-const goldenDir = "../../shared/reference/golden"
+// goldenDir is the reference data of the official RepVGG code (testdata/golden).
+var goldenDir = testref.Golden()
 
 // golden returns the path of a file in the golden tiny_repvgg case, skipping the test if
 // the reference data is not there.
@@ -20,7 +21,7 @@ func golden(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(goldenDir, "tiny_repvgg", name)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("golden data not available (CI lays shared/ beside the clone): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	return p
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/tensor"
@@ -17,7 +18,7 @@ import (
 // (strict binding), run by the interpreter, reproduces every block activation and the
 // logits of the official code within 1e-5 absolute.
 
-var tinyDir = filepath.Join("..", "..", "shared", "reference", "golden", "tiny_repvgg")
+var tinyDir = testref.TinyRepVGG()
 
 const tinySpec = "../models/testdata/tiny_repvgg.yaml"
 
@@ -28,7 +29,7 @@ func readGolden(t *testing.T, name string) *tensor.Tensor {
 	t.Helper()
 	x, err := npy.ReadFile(filepath.Join(tinyDir, name))
 	if err != nil {
-		t.Fatalf("golden data (CI lays shared/ beside the clone): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	return x
 }

@@ -5,13 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
 )
 
 // goldenDir holds data produced by the official RepVGG code under PyTorch 1.13 (see
-// manifest.json there). CI clones shared/ beside the repository.
-var goldenDir = filepath.Join("..", "..", "shared", "reference", "golden")
+// manifest.json there). The data lives in testdata/golden.
+var goldenDir = testref.Golden()
 
 // trainBlock builds one train-form RepVGG block on x with the official branch names under
 // prefix (prefix "" gives the bare names of the single-block golden cases). It returns the

@@ -11,13 +11,14 @@ import (
 
 	"github.com/vggsim/vggsim/internal/golden"
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/tensor"
 )
 
 // goldenDir holds the reference outputs of the official RepVGG code.
-const goldenDir = "../../shared/reference/golden"
+var goldenDir = testref.Golden()
 
 type manifestCase struct {
 	Name       string   `json:"name"`
@@ -29,7 +30,7 @@ func tinyCase(t *testing.T) manifestCase {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
 	if err != nil {
-		t.Fatalf("golden data not available (CI lays shared/ beside the clone): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	var m struct {
 		Cases []manifestCase `json:"cases"`

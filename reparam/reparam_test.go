@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
 )
 
-const goldenDir = "../../shared/reference/golden"
+var goldenDir = testref.Golden()
 
 func readGolden(t *testing.T, path string) *tensor.Tensor {
 	t.Helper()

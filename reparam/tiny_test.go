@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
@@ -15,11 +16,11 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir holds the reference outputs (CI lays shared/ beside the clone); tinyDir the tiny
-// RepVGG case.
-const (
-	goldenDir = "../../shared/reference/golden"
-	tinyDir   = goldenDir + "/tiny_repvgg"
+// goldenDir holds the reference outputs of the official RepVGG code (testdata);
+// tinyDir the tiny RepVGG case.
+var (
+	goldenDir = testref.Golden()
+	tinyDir   = testref.TinyRepVGG()
 )
 
 // readStateDict reads every prefix.*.npy file of the tiny golden case.
@@ -134,8 +135,8 @@ func runAndRead(t *testing.T, g *ir.Graph, x *tensor.Tensor, ref string) (got, w
 
 func TestMain(m *testing.M) {
 	if _, err := os.Stat(tinyDir); err != nil {
-		// CI lays shared/ beside the clone; without it the golden tests cannot run, and
-		// that must fail loudly rather than skip.
+		// The golden data is part of the repository; without it the golden tests cannot
+		// run, and that must fail loudly rather than skip.
 		panic("golden data missing: " + err.Error())
 	}
 	os.Exit(m.Run())

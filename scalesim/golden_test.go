@@ -7,11 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/sim"
 )
 
 // refDir holds SCALE-Sim v2.0.2's own outputs (testdata/scalesim/README.md says how they were produced).
-const refDir = "../testdata/scalesim"
+var refDir = testref.ScaleSim()
 
 var goldenRuns = []struct {
 	run, topology string

@@ -6,7 +6,7 @@ import (
 	"github.com/vggsim/vggsim/hw"
 )
 
-// a0Topology is shared/reference/scalesim/topologies/repvgg_a0.csv (RepVGG-A0 deploy form,
+// a0Topology is testdata/scalesim/topologies/repvgg_a0.csv (RepVGG-A0 deploy form,
 // padding folded into the ifmap size, the FC as a 1×1 conv).
 var a0Topology = []ScaleSimLayer{
 	conv("stage0", 225, 3, 3, 48, 2),

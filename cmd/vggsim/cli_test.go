@@ -10,9 +10,11 @@ import (
 
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
 )
 
-const tinyGolden = "../../../shared/reference/golden/tiny_repvgg"
+var tinyGolden = testref.TinyRepVGG()
+
 const tinyYAML = "../../models/testdata/tiny_repvgg.yaml"
 
 func TestHelpAndVersion(t *testing.T) {

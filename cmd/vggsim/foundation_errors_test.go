@@ -84,7 +84,7 @@ func TestBadInputOneLine(t *testing.T) {
 	y := filepath.Join(b.dir, "y.npy")
 	pth, err := os.ReadFile(trainPTH)
 	if err != nil {
-		t.Fatalf("golden data (CI lays shared/ beside the clone): %v", err)
+		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 
 	notZip := b.write(t, "notzip.pth", []byte("this is a text file, not a checkpoint\n"))

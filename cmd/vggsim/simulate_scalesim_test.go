@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vggsim/vggsim/internal/testref"
 )
 
-const scaleSimRef = "../../testdata/scalesim"
+var scaleSimRef = testref.ScaleSim()
 
 func TestRunScaleSim(t *testing.T) {
 	if _, err := os.Stat(scaleSimRef); err != nil {

@@ -13,11 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vggsim/vggsim/internal/testref"
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir is the shared reference data, beside the clone: <clone>/../shared.
-const goldenDir = "../../../shared/reference/golden"
+// goldenDir is the reference data of the official RepVGG code (testdata/golden).
+var goldenDir = testref.Golden()
 
 func goldenFiles(t *testing.T) []string {
 	t.Helper()
@@ -26,7 +27,7 @@ func goldenFiles(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatalf("golden data not found at %s (CI lays shared/ beside the clone)", goldenDir)
+		t.Fatalf("golden data not found at %s", goldenDir)
 	}
 	return files
 }
