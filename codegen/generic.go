@@ -27,10 +27,12 @@ func (Generic) Choose(req emit.Request) emit.Kernel {
 	n := req.Node
 	k := &genericKernel{n: n, act: req.Act, in: append([]emit.Layout(nil), req.Have...)}
 	switch n.Op {
-	case vir.Conv, vir.BatchNorm, vir.ReLU, vir.ReLU6, vir.Add, vir.Mul, vir.Sigmoid, vir.MaxPool,
+	case vir.Conv, vir.BatchNorm, vir.ReLU, vir.Add, vir.Mul, vir.Sigmoid, vir.MaxPool,
 		vir.GlobalAvgPool, vir.AdaptiveAvgPool, vir.Linear:
 	default:
-		return nil
+		if activationOf(n.Op) == emit.ActNone {
+			return nil
+		}
 	}
 	switch {
 	case req.OutFixed:
@@ -47,10 +49,22 @@ func (Generic) Choose(req emit.Request) emit.Kernel {
 // its operands (and may run in place).
 func elementwise(op vir.Op) bool {
 	switch op {
-	case vir.BatchNorm, vir.ReLU, vir.ReLU6, vir.Add, vir.Mul, vir.Sigmoid:
+	case vir.BatchNorm, vir.ReLU, vir.Add, vir.Mul, vir.Sigmoid:
 		return true
 	}
-	return false
+	return activationOf(op) != emit.ActNone
+}
+
+// activationOf returns the activation an op computes (ReLU, ReLU6), or ActNone. ReLU6 is
+// matched by its text name so this package builds before and after the op joins the IR.
+func activationOf(op vir.Op) emit.Activation {
+	switch {
+	case op == vir.ReLU:
+		return emit.ActReLU
+	case op.String() == "relu6":
+		return emit.ActReLU6
+	}
+	return emit.ActNone
 }
 
 type genericKernel struct {
@@ -448,10 +462,8 @@ func (k *genericKernel) elementwise(m *emit.Module, f *emit.Func) {
 			exp := m.Declare("llvm.exp.f32", emit.F32, emit.F32)
 			e := f.B.NewCall(exp, f.B.NewFNeg(v))
 			v = f.B.NewFDiv(f.F32(1), f.FAdd(f.F32(1), e, false))
-		case vir.ReLU:
-			v = f.ReLU(v)
-		case vir.ReLU6:
-			v = f.ReLU6(v)
+		default:
+			v = f.Activate(activationOf(n.Op), v)
 		}
 		f.Store(f.Activate(k.act, v), out, k.out.Offset(f, s, c, y, x))
 	}
