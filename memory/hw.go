@@ -66,7 +66,7 @@ func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	cfg = withBits(cfg, r.Bits)
 	t, res := r.lv.residency(r.costs, actSRAM)
 	layers := r.lv.lower(res)
-	sr, err := sim.Simulate(cfg, layers.layers, sim.Options{Batch: r.Batch})
+	sr, err := sim.Simulate(cfg, layers.layers, sim.Options{Batch: r.Batch, Objective: r.objective})
 	if err != nil {
 		return nil, fmt.Errorf("memory: simulate %s: %w", r.Model, err)
 	}

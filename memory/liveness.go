@@ -3,6 +3,7 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"github.com/vggsim/vggsim/sim"
 
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
@@ -23,6 +24,10 @@ type Options struct {
 	// Align rounds every buffer's arena offset and size up to a multiple of Align bytes
 	// (DMA alignment); 0 or 1 means byte granularity. It changes ArenaBytes only.
 	Align int64
+
+	// Objective is what the native engine's mapper minimizes in Report.Simulate (latency by
+	// default).
+	Objective sim.Objective
 }
 
 func (o Options) withDefaults() (Options, error) {
