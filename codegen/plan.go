@@ -133,10 +133,11 @@ func SymbolOf(name string) string {
 	return s
 }
 
-// NewPlan schedules g: it checks the graph, fuses each conv with a ReLU that is its only
-// reader, asks the families for a kernel per step (inserting reorders where a kernel
-// wants an operand in another layout), plans the scratch arena from memory's liveness
-// analysis with layout-sized buffers, and lays out the weights blob. g needs parameters.
+// NewPlan schedules g: it checks the graph, fuses each conv with a ReLU or ReLU6 that is
+// its only reader, asks the families for a kernel per step (inserting reorders where a
+// kernel wants an operand in another layout), plans the scratch arena from memory's
+// liveness analysis with layout-sized buffers, and lays out the weights blob. g needs
+// parameters.
 func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 	if g == nil {
 		return nil, errors.New("codegen: nil graph")
@@ -170,14 +171,15 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 		bufOf[g.Nodes[i].Out.ID] = st.Buffer
 	}
 
-	// Conv+ReLU grouping: a ReLU whose operand is a conv result read by nothing else.
-	fusedInto := make(map[*ir.Node]*ir.Node) // conv → its ReLU
+	// Conv+activation grouping: a ReLU or ReLU6 whose operand is a conv result read by
+	// nothing else.
+	fusedInto := make(map[*ir.Node]*ir.Node) // conv → its activation
 	skip := make(map[*ir.Node]bool)
 	for _, n := range g.Nodes {
 		if n.Op != ir.Conv || n.Out == g.Output {
 			continue
 		}
-		if us := users[n.Out.ID]; len(us) == 1 && us[0].Op == ir.ReLU {
+		if us := users[n.Out.ID]; len(us) == 1 && activationOf(us[0].Op) != emit.ActNone {
 			fusedInto[n] = us[0]
 			skip[us[0]] = true
 		}
@@ -247,9 +249,9 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 		nodes := []*ir.Node{n}
 		label := n.Name
 		if r := fusedInto[n]; r != nil {
-			res, act = r.Out, emit.ActReLU
+			res, act = r.Out, activationOf(r.Op)
 			nodes = append(nodes, r)
-			label += "+relu"
+			label += "+" + act.String()
 			if b := &p.Buffers[bufOf[res.ID]]; b.Start > i {
 				b.Start = i // the conv writes the ReLU's storage at its own step
 			}

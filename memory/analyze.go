@@ -3,6 +3,7 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"github.com/vggsim/vggsim/sim"
 	"math"
 
 	"github.com/vggsim/vggsim/ir"
@@ -12,6 +13,8 @@ import (
 // Report is the memory analysis of one graph at one data width and batch. Every byte count
 // is for the whole batch.
 type Report struct {
+	objective sim.Objective // the mapper's objective in Simulate (Options.Objective)
+
 	Model string `json:"model"`
 	Form  string `json:"form,omitempty"` // "train" or "deploy" when known (Compare sets it)
 	Bits  int    `json:"bits"`
@@ -71,7 +74,8 @@ func Analyze(g *ir.Graph, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Model: g.Name, Bits: opts.Bits, Batch: opts.Batch, Steps: lv.steps, Buffers: lv.buffers, lv: lv}
+	r := &Report{Model: g.Name, Bits: opts.Bits, Batch: opts.Batch, Steps: lv.steps, Buffers: lv.buffers, lv: lv,
+		objective: opts.Objective}
 	for i, s := range lv.steps {
 		if s.LiveBytes > r.PeakBytes {
 			r.PeakBytes, r.PeakStep, r.PeakNode = s.LiveBytes, i, s.Node

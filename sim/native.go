@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/vggsim/vggsim/hw"
 )
@@ -23,6 +24,40 @@ type Options struct {
 	// Serial disables fold pipelining: folds run one after another with SCALE-Sim's per-fold
 	// cycle count (for comparison). Memory traffic is unchanged.
 	Serial bool
+	// Objective is what the mapper minimizes when it picks a Conv or GEMM layer's mapping
+	// from its mapspace; the zero value is ObjectiveLatency.
+	Objective Objective
+}
+
+// Objective is the mapper's criterion (docs/simulator.md §4.4).
+type Objective int
+
+// The objectives. Each breaks ties with the others (model.better).
+const (
+	ObjectiveLatency Objective = iota // fewest cycles, stalls included
+	ObjectiveEnergy                   // least energy
+	ObjectiveEDP                      // least energy × cycles
+	ObjectiveDRAM                     // fewest DRAM bytes (the mapper of earlier versions)
+)
+
+var objectiveNames = [...]string{"latency", "energy", "edp", "dram"}
+
+// String returns the objective's name: latency, energy, edp or dram.
+func (o Objective) String() string {
+	if o >= 0 && int(o) < len(objectiveNames) {
+		return objectiveNames[o]
+	}
+	return fmt.Sprintf("Objective(%d)", int(o))
+}
+
+// ParseObjective returns the objective named s (latency, energy, edp or dram).
+func ParseObjective(s string) (Objective, error) {
+	for i, n := range objectiveNames {
+		if s == n {
+			return Objective(i), nil
+		}
+	}
+	return 0, fmt.Errorf("objective %q: want latency, energy, edp or dram", s)
 }
 
 // LayerResult is one layer's simulated cost. Bytes are whole bytes (hw.Config.BytesPerWord
@@ -139,23 +174,69 @@ func Simulate(cfg *hw.Config, layers []Layer, opts Options) (*Result, error) {
 		Layers: make([]LayerResult, len(ls))}
 	m := newModel(cfg, opts)
 	defer m.release()
-	// Networks repeat layers (RepVGG's stages, ResNet's blocks): a layer equal to an earlier
-	// one but for its name costs the same.
-	seen := make(map[layerKey]int, len(ls))
+	// Networks repeat layers (RepVGG's stages, ResNet's blocks) and sweeps repeat networks: a
+	// layer equal to one simulated before on the same hardware, but for its name, costs the
+	// same, so results are cached (resultCache).
+	ck := cacheKey{cfg: *cfg, batch: batch, serial: opts.Serial, objective: opts.Objective,
+		lanes: opts.VectorLanes}
+	ck.cfg.Name, ck.cfg.Description, ck.cfg.Source = "", "", ""
 	for i := range ls {
 		k, ok := keyOf(&ls[i])
-		if j, hit := seen[k]; ok && hit {
-			res.Layers[i] = res.Layers[j]
+		if !ok {
+			res.Layers[i] = m.layer(&ls[i])
+			continue
+		}
+		ck.layer = k
+		if r, hit := results.get(&ck); hit {
+			res.Layers[i] = r
 			res.Layers[i].Name = ls[i].Name
 			continue
 		}
 		res.Layers[i] = m.layer(&ls[i])
-		if ok {
-			seen[k] = i
-		}
+		results.put(&ck, &res.Layers[i])
 	}
 	res.total(cfg)
 	return res, nil
+}
+
+// cacheKey identifies a layer simulation: the layer without its name, the hardware without
+// its names, and the options that change a layer's result.
+type cacheKey struct {
+	layer     layerKey
+	cfg       hw.Config
+	batch     int
+	serial    bool
+	objective Objective
+	lanes     int
+}
+
+// resultCache remembers layer results across Simulate calls: sweeps and repeated networks
+// simulate the same (layer, hardware) pairs again and again, and the mapper's search is the
+// expensive part. It is bounded: when full it starts over.
+type resultCache struct {
+	mu sync.RWMutex
+	m  map[cacheKey]LayerResult
+}
+
+// maxCachedResults bounds resultCache.
+const maxCachedResults = 1 << 15
+
+var results = resultCache{m: map[cacheKey]LayerResult{}}
+
+func (c *resultCache) get(k *cacheKey) (LayerResult, bool) {
+	c.mu.RLock()
+	r, ok := c.m[*k]
+	c.mu.RUnlock()
+	return r, ok
+}
+
+func (c *resultCache) put(k *cacheKey, r *LayerResult) {
+	c.mu.Lock()
+	if len(c.m) >= maxCachedResults {
+		clear(c.m)
+	}
+	c.m[*k] = *r
+	c.mu.Unlock()
 }
 
 // layerKey is a Layer without its name, its on-chip inputs as a bit set.

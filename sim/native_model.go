@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/vggsim/vggsim/hw"
@@ -190,6 +191,70 @@ func (m *model) block(rep int64, kids ...fnode) fnode {
 	return fnode{rep: rep, k0: int32(i), nk: int32(len(kids))}
 }
 
+// score is what the mapper compares mappings on.
+type score struct {
+	cycles, compute, dram int64   // with stalls; without; DRAM bytes read (psums twice)
+	energy                float64 // joules
+}
+
+// better reports whether a beats b on the model's objective, ties broken by the other
+// criteria: latency → energy → DRAM bytes; energy → latency → DRAM; EDP → latency → energy →
+// DRAM; DRAM → latency → energy (the heuristic of earlier versions minimized DRAM bytes, then
+// cycles). Compute cycles (without stalls) break the last tie.
+func (m *model) better(a, b score) bool {
+	cmpI := func(x, y int64) int {
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	}
+	cmpF := func(x, y float64) int {
+		// Energies that differ only in the last bits of their float sums are equal.
+		if d := x - y; d < -1e-12*max(x, y) {
+			return -1
+		} else if d > 1e-12*max(x, y) {
+			return 1
+		}
+		return 0
+	}
+	var order [3]int
+	switch m.opts.Objective {
+	case ObjectiveEnergy:
+		order = [3]int{cmpF(a.energy, b.energy), cmpI(a.cycles, b.cycles), cmpI(a.dram, b.dram)}
+	case ObjectiveEDP:
+		order = [3]int{cmpF(a.energy*float64(a.cycles), b.energy*float64(b.cycles)), cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy)}
+	case ObjectiveDRAM:
+		order = [3]int{cmpI(a.dram, b.dram), cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy)}
+	default:
+		order = [3]int{cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy), cmpI(a.dram, b.dram)}
+	}
+	for _, c := range order {
+		if c != 0 {
+			return c < 0
+		}
+	}
+	if m.opts.Objective == ObjectiveEDP && a.dram != b.dram {
+		return a.dram < b.dram
+	}
+	return a.compute < b.compute
+}
+
+// mappingEnergy is the energy the layer would take with mapping c (docs/simulator.md §4.8):
+// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills and drains, partial sums),
+// DRAM bytes and leakage over cycles.
+func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, fills, drains, cycles int64) float64 {
+	e := m.cfg.Energy
+	sram := (c.sramA+c.sramB)*G*m.wb + MN*G*m.wb + fills + drains
+	if c.nK > 1 {
+		sram += 2 * MN * (c.nK - 1) * G * m.ab
+	}
+	return (float64(macs)*e.MACpJ+float64(sram)*e.SRAMpJPerByte+float64(dram)*e.DRAMpJPerByte)*1e-12 +
+		e.LeakageW*float64(cycles)/m.cfg.ClockHz
+}
+
 // mapping is one point of a GEMM's mapspace: a loop order, tiles, and whether partial sums
 // accumulate outside the array (on chip or spilled); with its DRAM and SRAM words per group
 // and its fold sequence.
@@ -209,6 +274,17 @@ type mapping struct {
 	cycles       int64
 	stream       int64
 	folds        int64
+	pack         int   // groups packed side by side on the array per fold (0: one group per fold)
+	heavy        int64 // packed: the roofline's heavy tiles (the first of each pack)
+}
+
+// treeGroups returns how often the mapping's fold tree runs: once per group, or once in all
+// when the tree already holds every group (packed groups).
+func (mp *mapping) treeGroups(G int64) int64 {
+	if mp.pack > 0 {
+		return 1
+	}
+	return G
 }
 
 // describe names the mapping for LayerResult.Order: the loop order ("n-outer": filter
@@ -222,6 +298,11 @@ func (mp *mapping) describe() string {
 		return fmt.Sprintf("%s n-tile=%d", mp.order, mp.nt)
 	case mp.loop == "os-mt":
 		return fmt.Sprintf("%s m-tile=%d", mp.order, mp.mt)
+	case mp.loop == "pack":
+		if mp.spill {
+			return mp.order + " spill"
+		}
+		return mp.order
 	case mp.loop == "col" || mp.loop == "tile":
 		s := fmt.Sprintf("%s tile=%d", mp.order, mp.st)
 		if mp.spill {
@@ -261,6 +342,9 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 			psum = MN * (c.nK - 1) * G * m.ab
 		}
 		tr = traffic{tiles: c.outer * G, heavy: G}
+		if c.pack > 0 {
+			tr = traffic{tiles: c.outer, heavy: c.heavy}
+		}
 		if c.outer > 1 { // with one outer tile every tile is a first tile
 			if c.aOnce {
 				tr.onceBytes += ifB
@@ -271,21 +355,22 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 		}
 		return
 	}
-	// The mapping with the fewest DRAM bytes wins, then the fewest cycles with stalls, then
-	// the fewest compute cycles.
+	// Every mapping is scored on the objective (Options.Objective); ties go to the other
+	// criteria in a fixed order (see better).
 	best := -1
-	var bestBytes, bestCycles, bestCompute int64
+	var bestScore score
 	for i := range cands {
 		c := &cands[i]
-		c.cycles, c.stream, c.folds = m.pipeline(c.tree, G, df != hw.OutputStationary)
+		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G), df != hw.OutputStationary)
 		ifB, fB, psum, tr := cost(c)
 		bytes := ifB + fB + 2*psum
 		first := min(c.fa*m.wb, ifB) + min(c.fb*m.wb, fB)
 		last := min(c.lo*m.wb, ofBytes)
 		cycles := m.roof(c.cycles, first, last, bytes+ofBytes, tr)
-		if best < 0 || bytes < bestBytes || (bytes == bestBytes && (cycles < bestCycles ||
-			cycles == bestCycles && c.cycles < bestCompute)) {
-			best, bestBytes, bestCycles, bestCompute = i, bytes, cycles, c.cycles
+		sc := score{cycles: cycles, compute: c.cycles, dram: bytes,
+			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB+fB, ofBytes, cycles)}
+		if best < 0 || m.better(sc, bestScore) {
+			best, bestScore = i, sc
 		}
 	}
 	bm := &cands[best]
@@ -390,50 +475,54 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 		// R-row blocks reused by the tile's column folds), and M tiles of Mt rows whose ifmap
 		// footprint fits (the filter is then streamed once per M tile, its K×C blocks reused by
 		// the tile's row folds). Nt = C and Mt = R are n-outer and m-outer above.
-		if nt := int(min(int64(N), m.fHalf/(int64(K)*m.wb))); nt > C {
-			if nt < N {
-				nt -= nt % C
+		if ntMax := int(min(int64(N), m.fHalf/(int64(K)*m.wb))); ntMax > C {
+			if ntMax < N {
+				ntMax -= ntMax % C
 			}
-			nNt, ntL := split(N, nt)
-			tile := func(cols int) fnode { // one N tile: each row fold over the tile's column folds
-				cf, cu := split(cols, C)
-				row := func(ru int) fnode { return m.block(1, frun(cf-1, K, ru, C), frun(1, K, ru, cu)) }
-				return m.seq(rF, row(R), row(ruL))
+			for _, nt := range tileSizes(2*C, ntMax) {
+				nNt, ntL := split(N, nt)
+				tile := func(cols int) fnode { // one N tile: each row fold over the tile's column folds
+					cf, cu := split(cols, C)
+					row := func(ru int) fnode { return m.block(1, frun(cf-1, K, ru, C), frun(1, K, ru, cu)) }
+					return m.seq(rF, row(R), row(ruL))
+				}
+				n2 := base
+				n2.order, n2.loop, n2.nt, n2.outer = "n-outer", "os-nt", nt, nNt
+				n2.tree = m.seq(nNt, tile(nt), tile(ntL))
+				n2.b = KN
+				switch {
+				case fitsA:
+					n2.a, n2.aOnce = au, true
+				case m.fits(min(int64(min(M, R))*int64(K), au), m.ifHalf):
+					n2.a = sweepA * nNt
+				}
+				_, cuLt := split(ntL, C)
+				n2.lo = int64(ruL) * int64(cuLt)
+				cands = append(cands, n2)
 			}
-			n2 := base
-			n2.order, n2.loop, n2.nt, n2.outer = "n-outer", "os-nt", nt, nNt
-			n2.tree = m.seq(nNt, tile(nt), tile(ntL))
-			n2.b = KN
-			switch {
-			case fitsA:
-				n2.a, n2.aOnce = au, true
-			case m.fits(min(int64(min(M, R))*int64(K), au), m.ifHalf):
-				n2.a = sweepA * nNt
-			}
-			_, cuLt := split(ntL, C)
-			n2.lo = int64(ruL) * int64(cuLt)
-			cands = append(cands, n2)
 		}
-		if mt := m.ifmapRows(l, g, M, K, au); mt > R {
-			nMt, mtL := split(M, mt)
-			tile := func(rows int) fnode { // one M tile: each column fold over the tile's row folds
-				rf, ru := split(rows, R)
-				col := func(cu int) fnode { return m.block(1, frun(rf-1, K, R, cu), frun(1, K, ru, cu)) }
-				return m.seq(cF, col(C), col(cuL))
+		if mtMax := m.ifmapRows(l, g, M, K, au); mtMax > R {
+			for _, mt := range tileSizes(2*R, mtMax) {
+				nMt, mtL := split(M, mt)
+				tile := func(rows int) fnode { // one M tile: each column fold over the tile's row folds
+					rf, ru := split(rows, R)
+					col := func(cu int) fnode { return m.block(1, frun(rf-1, K, R, cu), frun(1, K, ru, cu)) }
+					return m.seq(cF, col(C), col(cuL))
+				}
+				m2 := base
+				m2.order, m2.loop, m2.mt, m2.outer = "m-outer", "os-mt", mt, nMt
+				m2.tree = m.seq(nMt, tile(mt), tile(mtL))
+				m2.a = sweepA
+				switch {
+				case m.fits(KN, m.fHalf):
+					m2.b, m2.bOnce = KN, true
+				case m.fits(int64(K)*int64(min(N, C)), m.fHalf):
+					m2.b = KN * nMt
+				}
+				_, ruLt := split(mtL, R)
+				m2.lo = int64(ruLt) * int64(cuL)
+				cands = append(cands, m2)
 			}
-			m2 := base
-			m2.order, m2.loop, m2.mt, m2.outer = "m-outer", "os-mt", mt, nMt
-			m2.tree = m.seq(nMt, tile(mt), tile(mtL))
-			m2.a = sweepA
-			switch {
-			case m.fits(KN, m.fHalf):
-				m2.b, m2.bOnce = KN, true
-			case m.fits(int64(K)*int64(min(N, C)), m.fHalf):
-				m2.b = KN * nMt
-			}
-			_, ruLt := split(mtL, R)
-			m2.lo = int64(ruLt) * int64(cuL)
-			cands = append(cands, m2)
 		}
 
 		// n-outer with K cut into chunks whose K×C filter block fits the filter SRAM half:
@@ -446,8 +535,11 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			if mt < int64(M) {
 				mt -= mt % int64(R)
 			}
-			if kc0 >= 1 && mt >= 1 {
-				kc := int(ceilDiv64(int64(K), ceilDiv64(int64(K), kc0))) // balanced chunks
+			for _, kcMax := range chunkSizes(kc0, int64(R)) {
+				if mt < 1 {
+					break
+				}
+				kc := int(ceilDiv64(int64(K), ceilDiv64(int64(K), kcMax))) // balanced chunks
 				nK, kcL := split(K, kc)
 				nMt, mtL := split(M, int(mt))
 				tile := func(rows, cu int) fnode { // one M tile of one column fold
@@ -485,20 +577,73 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 		stMax = int(min(int64(S), accWords/int64(C)))
 	}
 	if stMax >= 1 {
-		cands = m.stationaryMappings(cands, grid, stMax, false, au, sweepA, fitsA, M, N, K)
-		// The largest tile whose reused operand slice fits its SRAM half.
+		// The largest tile, the largest whose reused operand slice fits its SRAM half, and
+		// a geometric grid of smaller ones (tileSizes).
 		half := m.ifHalf
 		if df == hw.InputStationary {
 			half = m.fHalf
 		}
-		if t := int(min(int64(stMax), half/(int64(K)*m.wb))); t >= 1 && t < stMax {
-			cands = m.stationaryMappings(cands, grid, t, false, au, sweepA, fitsA, M, N, K)
+		fit := int(min(int64(stMax), half/(int64(K)*m.wb)))
+		for _, st := range tileSizes(R, stMax) {
+			cands = m.stationaryMappings(cands, grid, st, false, au, sweepA, fitsA, M, N, K)
+		}
+		if fit >= 1 && fit < stMax && !slices.Contains(tileSizes(R, stMax), fit) {
+			cands = m.stationaryMappings(cands, grid, fit, false, au, sweepA, fitsA, M, N, K)
 		}
 	}
 	if rF > 1 {
 		cands = m.stationaryMappings(cands, grid, S, true, au, sweepA, fitsA, M, N, K)
 	}
+	for p := 2; p <= min(g, R, C); p++ {
+		cands = m.packedMapping(cands, grid, g, p, accWords, au, sweepA, fitsA)
+	}
 	return cands
+}
+
+// packedMapping appends the ws/is mapping that packs p groups of a grouped convolution side
+// by side on the array (docs/simulator.md §4.4): each group of a pack gets a ⌊R/p⌋×⌊C/p⌋
+// block on the diagonal, the off-diagonal PEs hold zeros, and the pack's groups stream their
+// shared dimension together. Loop nest: packs, column blocks, K-blocks, the whole stream.
+// Only when it needs fewer folds than one group at a time.
+func (m *model) packedMapping(cands []mapping, grid FoldGrid, g, p int, accWords, au, sweepA int64, fitsA bool) []mapping {
+	R, C := m.R, m.C
+	rp, cp := R/p, C/p
+	K, Sc, S := grid.Sr, grid.Sc, grid.T
+	rf, ruL := split(K, rp)
+	cf, cuL := split(Sc, cp)
+	packs, pl := split(g, p)
+	if packs*cf*rf >= int64(g)*int64(grid.RowFolds)*int64(grid.ColFolds) {
+		return cands
+	}
+	// One pack of q groups: its column blocks, each over its K-blocks; a fold's used extent
+	// runs to the last group's block.
+	pack := func(q int) fnode {
+		kb := func(cu int) fnode {
+			return m.block(1, frun(rf-1, S, (q-1)*rp+rp, (q-1)*cp+cu), frun(1, S, (q-1)*rp+ruL, (q-1)*cp+cu))
+		}
+		return m.seq(cf, kb(cp), kb(cuL))
+	}
+	KS, KN := int64(K)*int64(S), int64(K)*int64(Sc) // per group: ws K·M and K·N; is K·N and K·M
+	mp := mapping{order: fmt.Sprintf("packed=%d", p), loop: "pack", pack: p, st: S, nK: rf,
+		tree: m.seq(packs, pack(p), pack(pl)), outer: packs * cf, heavy: packs,
+		spill: rf > 1 && int64(S)*int64(C) > accWords}
+	if m.cfg.Dataflow == hw.WeightStationary { // rows K, columns N, stream M
+		mp.sramA, mp.sramB = KS*cf, KN
+		mp.a, mp.b = sweepA*cf, KN
+		if fitsA {
+			mp.a, mp.aOnce = au, true
+		}
+	} else { // is: rows K, columns M, stream N
+		mp.sramA, mp.sramB = KN, KS*cf
+		mp.a, mp.b = sweepA, KS*cf
+		if m.fits(KS, m.fHalf) {
+			mp.b, mp.bOnce = KS, true
+		}
+	}
+	mp.fa = int64(min(K, rp)) * int64(min(S, R)) * int64(min(p, g))
+	mp.fb = int64(min(K, rp)) * int64(min(Sc, cp)) * int64(min(p, g))
+	mp.lo = int64(min(S, R)) * int64((pl-1)*cp+cuL)
+	return append(cands, mp)
 }
 
 // stationaryMappings appends to cands the two loop orders of a ws or is GEMM whose streamed
@@ -570,6 +715,35 @@ func (m *model) stationaryMappings(cands []mapping, grid FoldGrid, st int, spill
 		}
 	}
 	return append(cands, first, second)
+}
+
+// maxGrid bounds the smaller tile sizes tried per tiling (tileSizes, chunkSizes).
+const maxGrid = 5
+
+// tileSizes returns the tile sizes the mapper tries below and at max: max itself and the
+// grid step·2^i (i ≥ 0) below it, at most maxGrid of them, the largest first. The grid does
+// not depend on the SRAM sizes, so a grid tile that fits stays in the mapspace when a buffer
+// grows.
+func tileSizes(step, max int) []int {
+	out := []int{max}
+	var grid []int
+	for t := step; t < max && t > 0; t *= 2 {
+		grid = append(grid, t)
+	}
+	for i := len(grid) - 1; i >= 0 && len(out) <= maxGrid; i-- {
+		out = append(out, grid[i])
+	}
+	return out
+}
+
+// chunkSizes returns the os K-chunk bounds the mapper tries: the largest that fits (max) and
+// max/2, max/4, … while at least minimum (and 1), at most maxGrid+1 of them.
+func chunkSizes(max, minimum int64) []int64 {
+	var out []int64
+	for c := max; c >= 1 && len(out) <= maxGrid && (c >= minimum || len(out) == 0); c /= 2 {
+		out = append(out, c)
+	}
+	return out
 }
 
 // fits reports whether words operand words fit in half bytes of SRAM.

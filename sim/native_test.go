@@ -74,8 +74,11 @@ func TestPipelineMatchesFoldGrid(t *testing.T) {
 		} else {
 			want = int64(g-1)*grid.Folds()*int64(max(grid.T, R)) + grid.PipelinedCycles()
 		}
-		if got := res.Layers[0].ComputeCycles; got != want {
-			t.Fatalf("%s %dx%d M%d N%d K%d g%d: %d cycles, want %d", df, R, C, M, N, K, g, got, want)
+		// A packed-group mapping (checked against the stepper in pack_test.go) is only chosen
+		// when it is faster than the groups one after another.
+		got := res.Layers[0].ComputeCycles
+		if packed := strings.HasPrefix(res.Layers[0].Order, "packed"); packed && got > want || !packed && got != want {
+			t.Fatalf("%s %dx%d M%d N%d K%d g%d (%s): %d cycles, want %d", df, R, C, M, N, K, g, res.Layers[0].Order, got, want)
 		}
 	}
 }
@@ -147,7 +150,9 @@ func TestNativeProperties(t *testing.T) {
 		ls := randomLayers(r)
 		batch := 1 + r.IntN(4)
 		chain := r.IntN(2) == 0
-		opts := Options{Batch: batch, ChainResidency: chain}
+		// Latency (the default) and DRAM alternate: each has its own monotonicity below.
+		obj := []Objective{ObjectiveLatency, ObjectiveDRAM}[it%2]
+		opts := Options{Batch: batch, ChainResidency: chain, Objective: obj}
 		res, err := Simulate(cfg, ls, opts)
 		if err != nil {
 			t.Fatalf("it %d: %v", it, err)
@@ -206,7 +211,8 @@ func TestNativeProperties(t *testing.T) {
 					resFast.Layers[i].Cycles, fast.DRAMBandwidth, res.Layers[i].Cycles, cfg.DRAMBandwidth)
 			}
 		}
-		// More SRAM (any one buffer, or the accumulator) never adds DRAM traffic.
+		// More SRAM (any one buffer, or the accumulator) never adds DRAM traffic when the
+		// mapper minimizes traffic.
 		for _, grow := range []func(c *hw.Config){
 			func(c *hw.Config) { c.IfmapSRAMBytes *= 2 },
 			func(c *hw.Config) { c.FilterSRAMBytes *= 2 },
@@ -221,6 +227,9 @@ func TestNativeProperties(t *testing.T) {
 			}
 			for i := range res.Layers {
 				a, b := res.Layers[i], resBig.Layers[i]
+				if obj == ObjectiveLatency {
+					continue // a faster mapping may move more bytes (docs/simulator.md §4.4)
+				}
 				if b.DRAMReadBytes+b.DRAMWriteBytes > a.DRAMReadBytes+a.DRAMWriteBytes {
 					t.Errorf("it %d layer %d (%s %s): more SRAM, DRAM %d → %d bytes", it, i, ls[i].Kind,
 						cfg.Dataflow, a.DRAMReadBytes+a.DRAMWriteBytes, b.DRAMReadBytes+b.DRAMWriteBytes)
@@ -313,6 +322,22 @@ func BenchmarkNativeA0(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkNativeA0Parallel simulates RepVGG-A0 on every core at once and reports layer
+// simulations per second, the rate a sweep sees (mappings come from the result cache after
+// the first run).
+func BenchmarkNativeA0Parallel(b *testing.B) {
+	ls := a0Deploy()
+	cfg := edgeConfig()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := Simulate(cfg, ls, Options{ChainResidency: true}); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*len(ls))/b.Elapsed().Seconds(), "layers/s")
 }
 
 // TestPresetsA0 runs RepVGG-A0 on every embedded hardware preset.

@@ -42,6 +42,7 @@ func commands() []command {
 		{"codegen", "emit a model as LLVM IR (one function per distinct layer, C ABI forward)", cmdCodegen},
 		{"build", "compile a model to a shared library, header, weights blob and runner", cmdBuild},
 		{"bench", "time the generated code: ms, GFLOP/s, % of the measured FMA peak, per layer", cmdBench},
+		{"sweep", "what-if studies: grids over hardware and models, Pareto fronts, shards", cmdSweep},
 		{"presets", "list the embedded hardware presets", cmdPresets},
 		{"version", "print the vggsim version", cmdVersion},
 	}

@@ -47,6 +47,13 @@ func TestONNXModelArgument(t *testing.T) {
 	assert.Contains(t, out, "@stage1.0.rbr_reparam : 8x8x8")
 	assert.NotContains(t, out, "batchnorm")
 
+	// quant uses the file's weights: --seed (for random weights) changes nothing.
+	q1 := runLine(t, "quant "+torchONNX+"tiny_repvgg_train.onnx --input "+torchONNX+"tiny_repvgg_train.input.npy --seed 1")
+	q2 := runLine(t, "quant "+torchONNX+"tiny_repvgg_train.onnx --input "+torchONNX+"tiny_repvgg_train.input.npy --seed 2")
+	assert.Equal(t, q1, q2)
+	q3 := runLine(t, "quant ../../models/testdata/tiny_repvgg.yaml --classes 10 --input "+torchONNX+"tiny_repvgg_train.input.npy --seed 2")
+	assert.NotEqual(t, q1, q3)
+
 	// infer with the file's weights, both forms, within 1e-5 of PyTorch.
 	dir := t.TempDir()
 	want32, err := npy.ReadFile(torchONNX + "tiny_repvgg_train.output.npy")

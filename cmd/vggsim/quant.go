@@ -10,6 +10,7 @@ import (
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
+	"github.com/vggsim/vggsim/onnx"
 	"github.com/vggsim/vggsim/quant"
 	"github.com/vggsim/vggsim/tensor"
 )
@@ -79,8 +80,13 @@ quantization (SQNR +Inf) is written as 999.`, stderr)
 }
 
 // loadNativeForm builds MODEL in the form of its --weights (train or deploy, as the keys
-// say) and binds them, or builds the train form with seeded random weights.
+// say) and binds them, or takes an ONNX model's own weights, or builds the train form with
+// seeded random weights.
 func loadNativeForm(mf *modelFlags, arg string, o models.Options) (*ir.Graph, error) {
+	if mf.weights == "" && onnx.IsPath(arg) {
+		g, err := models.LoadONNX(arg, o)
+		return g, badInput(err)
+	}
 	if mf.weights == "" {
 		g, err := models.Resolve(arg, o)
 		if err != nil {

@@ -31,7 +31,7 @@ type simulation struct {
 }
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR [--traces]]",
+	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--objective latency|energy|edp|dram] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR [--traces]]",
 		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's (CALC and USER bandwidth modes); -o DIR\nwrites SCALE-Sim's report CSVs into DIR/<run_name>/ and --traces adds its per-layer SRAM\ntraces (DIR/<run_name>/layer<i>/*_SRAM_TRACE.csv, small runs only).", stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
@@ -39,6 +39,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs.Lookup("form").DefValue = "deploy"
 	hwArg := fs.String("hw", hw.DefaultPreset, "hardware: a `preset` name (see vggsim presets) or a YAML file")
 	batch := fs.Int("batch", 1, "images per run")
+	objective := fs.String("objective", "latency", "what the mapper minimizes per layer: `latency`, energy, edp (energy·delay) or dram (bytes); ties go to the others")
 	format := fs.String("format", "table", "output `format`: table, json or csv; with --scalesim-config also scalesim")
 	cfgPath := fs.String("scalesim-config", "", "SCALE-Sim .cfg `file` (compatibility mode)")
 	topo := fs.String("topology", "", "SCALE-Sim topology CSV `file` (compatibility mode)")
@@ -57,7 +58,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		var native []string
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "hw", "batch", "form", "input-size", "classes":
+			case "hw", "batch", "form", "input-size", "classes", "objective":
 				native = append(native, "--"+f.Name)
 			}
 		})
@@ -81,6 +82,10 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	if *batch < 1 {
 		return fail(stderr, "simulate", badInput(fmt.Errorf("--batch %d: want ≥ 1", *batch)))
 	}
+	obj, err := sim.ParseObjective(*objective)
+	if err != nil {
+		return fail(stderr, "simulate", badInput(fmt.Errorf("--objective: %w", err)))
+	}
 	model := defaultModel
 	if len(pos) == 1 {
 		model = pos[0]
@@ -93,7 +98,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "simulate", err)
 	}
-	s, err := simulateGraph(g, mf.form, cfg, *batch)
+	s, err := simulateGraph(g, mf.form, cfg, *batch, obj)
 	if err != nil {
 		return fail(stderr, "simulate", err)
 	}
@@ -113,8 +118,8 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 
 // simulateGraph runs g on cfg with the memory model's residency: activations that fit in
 // the ifmap+ofmap SRAM over their lifetime stay on chip.
-func simulateGraph(g *ir.Graph, form string, cfg *hw.Config, batch int) (*simulation, error) {
-	r, err := memory.Analyze(g, memory.Options{Bits: cfg.DataBits, Batch: batch})
+func simulateGraph(g *ir.Graph, form string, cfg *hw.Config, batch int, obj sim.Objective) (*simulation, error) {
+	r, err := memory.Analyze(g, memory.Options{Bits: cfg.DataBits, Batch: batch, Objective: obj})
 	if err != nil {
 		return nil, err
 	}

@@ -285,7 +285,21 @@ func TestZooProperties(t *testing.T) {
 				}
 			}
 
-			// More SRAM never adds DRAM traffic.
+			// More SRAM never adds DRAM traffic when the mapper minimizes it (the default,
+			// latency, may trade bytes for cycles).
+			repD, err := memory.Analyze(g, memory.Options{Bits: cfg0.DataBits, Batch: batch, Objective: sim.ObjectiveDRAM})
+			if err != nil {
+				t.Fatal(err)
+			}
+			simulate = func(cfg *hw.Config, act int64) *sim.Result {
+				t.Helper()
+				h, err := repD.Simulate(cfg, act)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				return h.Sim
+			}
+			base, cold = simulate(cfg0, -1), simulate(cfg0, 0)
 			traffic := func(res *sim.Result) int64 { return res.Total.DRAMReadBytes + res.Total.DRAMWriteBytes }
 			for _, grow := range []struct {
 				what string
@@ -324,7 +338,7 @@ func BenchmarkSimulateGraphA0(b *testing.B) {
 	}
 	cfg := hw.Default()
 	for b.Loop() {
-		if _, err := simulateGraph(g, "deploy", cfg, 1); err != nil {
+		if _, err := simulateGraph(g, "deploy", cfg, 1, sim.ObjectiveLatency); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -343,7 +357,7 @@ func benchZoo(b *testing.B, deploy bool) {
 	cfg := hw.Default()
 	for b.Loop() {
 		for _, g := range gs {
-			if _, err := simulateGraph(g, "", cfg, 1); err != nil {
+			if _, err := simulateGraph(g, "", cfg, 1, sim.ObjectiveLatency); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -386,5 +400,38 @@ func TestVGG16AwayFrom224(t *testing.T) {
 	}
 	if _, errs, code := vggsim(t, "simulate", "VGG-16", "--input-size", "16"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
 		t.Errorf("VGG-16 at 16: exit %d, %q", code, errs)
+	}
+}
+
+// TestSimulateObjective checks --objective: latency (the default) is never slower than dram
+// on the whole run, dram never moves more bytes than latency, and a bad name is bad usage.
+func TestSimulateObjective(t *testing.T) {
+	run := func(obj string) (cycles, dram int64) {
+		t.Helper()
+		out, errs, code := vggsim(t, "simulate", "RepVGG-A0", "--hw", "edge-32", "--objective", obj, "--format", "json")
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", obj, code, errs)
+		}
+		var doc struct {
+			Result struct {
+				Total struct {
+					Cycles         int64 `json:"cycles"`
+					DRAMReadBytes  int64 `json:"dram_read_bytes"`
+					DRAMWriteBytes int64 `json:"dram_write_bytes"`
+				} `json:"total"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc.Result.Total.Cycles, doc.Result.Total.DRAMReadBytes + doc.Result.Total.DRAMWriteBytes
+	}
+	lc, ld := run("latency")
+	dc, dd := run("dram")
+	if lc > dc || dd > ld || lc == 0 {
+		t.Errorf("latency: %d cycles %d bytes; dram: %d cycles %d bytes", lc, ld, dc, dd)
+	}
+	if _, errs, code := vggsim(t, "simulate", "RepVGG-A0", "--objective", "speed"); code != exitUsage || !strings.Contains(errs, "--objective") {
+		t.Errorf("bad objective: exit %d, %s", code, errs)
 	}
 }
