@@ -27,20 +27,20 @@ func oneLayer(t *testing.T) *ir.Graph {
 // testdata/one_layer.ll) and checks it compiles and runs.
 func TestGoldenOneLayer(t *testing.T) {
 	g := oneLayer(t)
-	m, err := codegen.Generate(g, codegen.Options{})
+	m, err := codegen.Generate(g, genericOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden.Check(t, "one_layer.ll", []byte(m.LL))
 	golden.Check(t, "one_layer.h", []byte(m.Header()))
-	checkAgainstInterp(t, g, codegen.Options{}, 1, 2)
+	checkAgainstInterp(t, g, genericOnly, 1, 2)
 }
 
 // TestParseBack parses the one-layer module with llir's own asm parser (TestZoo parses
 // every zoo module).
 func TestParseBack(t *testing.T) {
 	g := oneLayer(t)
-	m, err := codegen.Generate(g, codegen.Options{})
+	m, err := codegen.Generate(g, genericOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 func TestUnsupported(t *testing.T) {
 	g := oneLayer(t)
 	g.Nodes[1].Op = ir.Op(200)
-	_, err := codegen.Generate(g, codegen.Options{})
+	_, err := codegen.Generate(g, genericOnly)
 	var ce *codegen.Error
 	if !errors.As(err, &ce) || err.Error() != "codegen: node conv: unsupported op op(200)" {
 		t.Errorf("unknown op: %v", err)
@@ -25,7 +25,7 @@ func TestUnsupported(t *testing.T) {
 	g = oneLayer(t)
 	w := g.Nodes[1].Params["weight"]
 	g.Nodes[1].Params["weight"] = &tensor.Tensor{DType: tensor.Int64, Shape: w.Shape, I64: make([]int64, len(w.F32))}
-	_, err = codegen.Generate(g, codegen.Options{})
+	_, err = codegen.Generate(g, genericOnly)
 	if err == nil || !strings.Contains(err.Error(), "conv (conv): parameter weight is int64; code generation supports float32 only") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("int64 weight: %v", err)
 	}
@@ -54,7 +54,7 @@ func TestNoClang(t *testing.T) {
 // TestBadBlob: the runner rejects a blob of the wrong size, a blob of another model and a
 // file that is no blob, each with one line and exit status 2.
 func TestBadBlob(t *testing.T) {
-	c := checkAgainstInterp(t, oneLayer(t), codegen.Options{}, 1)
+	c := checkAgainstInterp(t, oneLayer(t), genericOnly, 1)
 	x := randInput(c.Module.Plan.Graph, 1, 1)
 	data, err := os.ReadFile(c.Blob)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestBadBlob(t *testing.T) {
 
 // TestBadInputArray: the runner rejects an input of the wrong shape with exit status 2.
 func TestBadInputArray(t *testing.T) {
-	c := checkAgainstInterp(t, oneLayer(t), codegen.Options{}, 1)
+	c := checkAgainstInterp(t, oneLayer(t), genericOnly, 1)
 	_, err := c.Run(tensor.New(1, 3, 5, 6))
 	var re *codegen.RunError
 	if !errors.As(err, &re) || !re.BadInput() || !strings.Contains(re.Msg, "shape does not match the model's input Nx3x6x6") {
@@ -103,7 +103,7 @@ func TestBadInputArray(t *testing.T) {
 func TestCompileError(t *testing.T) {
 	tc := *toolchain(t)
 	tc.CacheDir = ""
-	m, err := codegen.Generate(oneLayer(t), codegen.Options{})
+	m, err := codegen.Generate(oneLayer(t), genericOnly)
 	if err != nil {
 		t.Fatal(err)
 	}

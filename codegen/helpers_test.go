@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/codegen/emit"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
@@ -153,3 +154,7 @@ func fastWeights(g *ir.Graph, seed uint64) {
 		}
 	}
 }
+
+// genericOnly forces the generic kernels (no fast family): the one-layer tests pin that
+// family's text, blob size and error paths; codegen/kern tests the direct family.
+var genericOnly = codegen.Options{Families: []emit.Family{}}

@@ -41,7 +41,7 @@ func writeRandNPY(t *testing.T, path string, shape ...int) {
 func TestCodegenCommand(t *testing.T) {
 	ll := filepath.Join(t.TempDir(), "a0.ll")
 	out := runLine(t, "codegen RepVGG-A0 --input-size 32 -o "+ll)
-	if !strings.Contains(out, "RepVGG-A0 (deploy form): "+ll+", 11 kernel functions for 25 steps") {
+	if !strings.Contains(out, "RepVGG-A0 (deploy form): "+ll+", 12 kernel functions for 26 steps") {
 		t.Errorf("output: %s", out)
 	}
 	text, err := os.ReadFile(ll)
@@ -53,8 +53,8 @@ func TestCodegenCommand(t *testing.T) {
 	}
 	out = runLine(t, "codegen A0 --input-size 32 --plan")
 	for _, want := range []string{
-		"0     stage0.rbr_reparam+relu        conv3x3_s2_p1_g1_b_3x32x32_to_48x16x16_relu  generic  in:nchw      @0:nchw      5376\n",
-		"25 steps; scratch 61440 bytes in 25 buffers; weights 33237568 bytes in 46 arrays\n",
+		"1     stage0.rbr_reparam+relu                                   direct_c3x32x32_k48_3x3s2p1g1_relu_t1x16   direct   @0:nchw16c      @65536:nchw16c  5376\n",
+		"26 steps; scratch 114688 bytes in 26 buffers; weights 33237568 bytes in 46 arrays\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--plan lacks %q:\n%s", want, out)
@@ -81,7 +81,7 @@ func TestBuildAndInfer(t *testing.T) {
 			t.Errorf("build did not write %s: %v", f, err)
 		}
 	}
-	if !strings.Contains(out, "scratch (activation arena) 60.0 KiB; the train form needs 96.0 KiB") {
+	if !strings.Contains(out, "scratch (activation arena) 112.0 KiB; the train form needs 160.0 KiB") {
 		t.Errorf("build output: %s", out)
 	}
 	x := filepath.Join(dir, "x.npy")

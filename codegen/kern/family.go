@@ -27,6 +27,11 @@ func (Family) Choose(req emit.Request) emit.Kernel {
 	if req.OutFixed && req.Out != emit.Blocked(Lanes) {
 		return nil
 	}
+	for _, p := range n.ParamSpecs() {
+		if t := n.Params[p.Name]; t != nil && t.DType != p.DType {
+			return nil // mistyped parameters: the generic family reports them
+		}
+	}
 	d, err := NewDirect(ConvOf(n, req.Act == emit.ActReLU))
 	if err != nil {
 		return nil
