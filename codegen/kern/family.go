@@ -27,6 +27,9 @@ func (Family) Choose(req emit.Request) emit.Kernel {
 	if req.OutFixed && req.Out != emit.Blocked(Lanes) {
 		return nil
 	}
+	if req.Act != emit.ActNone && req.Act != emit.ActReLU {
+		return nil // only ReLU is fused into the store (ReLU6 goes to the generic family)
+	}
 	for _, p := range n.ParamSpecs() {
 		if t := n.Params[p.Name]; t != nil && t.DType != p.DType {
 			return nil // mistyped parameters: the generic family reports them
