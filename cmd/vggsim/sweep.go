@@ -137,9 +137,8 @@ func isTerminal(w io.Writer) bool {
 
 // plotFlags are the chart flags of sweep and sweep merge.
 type plotFlags struct {
-	scatter, x, y       string
-	line, lineX, lineY  string
-	objX, objY, firstAx string
+	scatter, x, y      string
+	line, lineX, lineY string
 }
 
 func (p *plotFlags) register(fs *flag.FlagSet) {
