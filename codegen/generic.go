@@ -30,7 +30,9 @@ func (Generic) Choose(req emit.Request) emit.Kernel {
 	case vir.Conv, vir.BatchNorm, vir.ReLU, vir.Add, vir.Mul, vir.Sigmoid, vir.MaxPool,
 		vir.GlobalAvgPool, vir.AdaptiveAvgPool, vir.Linear:
 	default:
-		return nil
+		if activationOf(n.Op) == emit.ActNone {
+			return nil
+		}
 	}
 	switch {
 	case req.OutFixed:
@@ -50,7 +52,19 @@ func elementwise(op vir.Op) bool {
 	case vir.BatchNorm, vir.ReLU, vir.Add, vir.Mul, vir.Sigmoid:
 		return true
 	}
-	return false
+	return activationOf(op) != emit.ActNone
+}
+
+// activationOf returns the activation an op computes (ReLU, ReLU6), or ActNone. ReLU6 is
+// matched by its text name so this package builds before and after the op joins the IR.
+func activationOf(op vir.Op) emit.Activation {
+	switch {
+	case op == vir.ReLU:
+		return emit.ActReLU
+	case op.String() == "relu6":
+		return emit.ActReLU6
+	}
+	return emit.ActNone
 }
 
 type genericKernel struct {
@@ -448,8 +462,8 @@ func (k *genericKernel) elementwise(m *emit.Module, f *emit.Func) {
 			exp := m.Declare("llvm.exp.f32", emit.F32, emit.F32)
 			e := f.B.NewCall(exp, f.B.NewFNeg(v))
 			v = f.B.NewFDiv(f.F32(1), f.FAdd(f.F32(1), e, false))
-		case vir.ReLU:
-			v = f.ReLU(v)
+		default:
+			v = f.Activate(activationOf(n.Op), v)
 		}
 		f.Store(f.Activate(k.act, v), out, k.out.Offset(f, s, c, y, x))
 	}

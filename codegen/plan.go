@@ -169,14 +169,15 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 		bufOf[g.Nodes[i].Out.ID] = st.Buffer
 	}
 
-	// Conv+ReLU grouping: a ReLU whose operand is a conv result read by nothing else.
-	fusedInto := make(map[*ir.Node]*ir.Node) // conv → its ReLU
+	// Conv+activation grouping: a ReLU or ReLU6 whose operand is a conv result read by
+	// nothing else.
+	fusedInto := make(map[*ir.Node]*ir.Node) // conv → its activation
 	skip := make(map[*ir.Node]bool)
 	for _, n := range g.Nodes {
 		if n.Op != ir.Conv || n.Out == g.Output {
 			continue
 		}
-		if us := users[n.Out.ID]; len(us) == 1 && us[0].Op == ir.ReLU {
+		if us := users[n.Out.ID]; len(us) == 1 && activationOf(us[0].Op) != emit.ActNone {
 			fusedInto[n] = us[0]
 			skip[us[0]] = true
 		}
@@ -246,9 +247,9 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 		nodes := []*ir.Node{n}
 		label := n.Name
 		if r := fusedInto[n]; r != nil {
-			res, act = r.Out, emit.ActReLU
+			res, act = r.Out, activationOf(r.Op)
 			nodes = append(nodes, r)
-			label += "+relu"
+			label += "+" + act.String()
 			if b := &p.Buffers[bufOf[res.ID]]; b.Start > i {
 				b.Start = i // the conv writes the ReLU's storage at its own step
 			}

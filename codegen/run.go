@@ -94,6 +94,7 @@ func Compile(g *ir.Graph, opts Options, tc *Toolchain) (*Compiled, error) {
 	}
 	dir, err := os.MkdirTemp("", "vggsim-weights-")
 	if err != nil {
+		a.Remove()
 		return nil, err
 	}
 	c := &Compiled{Module: m, Artifacts: a, Blob: filepath.Join(dir, "weights.bin"), dir: dir}
@@ -107,8 +108,11 @@ func Compile(g *ir.Graph, opts Options, tc *Toolchain) (*Compiled, error) {
 // Run runs the compiled graph on x ([N, C, H, W]) and returns its output [N, C, H, W].
 func (c *Compiled) Run(x *tensor.Tensor) (*tensor.Tensor, error) { return c.Artifacts.Run(c.Blob, x) }
 
-// Close removes the weights blob.
-func (c *Compiled) Close() error { return os.RemoveAll(c.dir) }
+// Close removes the weights blob, and the build when it is not cached.
+func (c *Compiled) Close() error {
+	c.Artifacts.Remove()
+	return os.RemoveAll(c.dir)
+}
 
 // Install copies a build into dir (created if needed): <sym>.ll, <sym>.h, main.c (the
 // runner's source), the kernels' C runtime files, lib<sym>.so and the runner <sym>. It returns the paths written.

@@ -63,9 +63,19 @@ type Toolchain struct {
 	CacheDir string
 }
 
-// DefaultCacheDir returns <user cache dir>/vggsim/build ($XDG_CACHE_HOME or ~/.cache on
-// Linux), or "" when there is none.
+// CacheEnv names the environment variable that overrides the build cache directory
+// ("off" disables caching).
+const CacheEnv = "VGGSIM_CACHE"
+
+// DefaultCacheDir returns $VGGSIM_CACHE ("" when it is "off"), else <user cache
+// dir>/vggsim/build ($XDG_CACHE_HOME or ~/.cache on Linux), or "" when there is none.
 func DefaultCacheDir() string {
+	if v := os.Getenv(CacheEnv); v != "" {
+		if v == "off" {
+			return ""
+		}
+		return v
+	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return ""
@@ -95,6 +105,17 @@ type Artifacts struct {
 	Lib    string // shared library exporting the C ABI
 	Exe    string // the standalone runner (see runtime/main.c)
 	Cached bool   // whether they came from the cache
+	// Temp reports a build outside the cache (caching off), in a temporary directory
+	// that Remove deletes.
+	Temp bool
+}
+
+// Remove deletes a temporary build (see Temp); a cached build is left alone.
+func (a *Artifacts) Remove() error {
+	if !a.Temp {
+		return nil
+	}
+	return os.RemoveAll(a.Dir)
 }
 
 // CompileError is a clang failure: the command, clang's output verbatim, and the lines of
@@ -177,6 +198,7 @@ func (tc *Toolchain) Compile(m *Module) (*Artifacts, error) {
 		}
 	}
 	if tc.CacheDir == "" {
+		a.Temp = true
 		return a, nil
 	}
 	final := filepath.Join(tc.CacheDir, key)

@@ -133,6 +133,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "build", codegenErr(err))
 	}
 	files, err := codegen.Install(m, a, *out)
+	a.Remove() // a build outside the cache is a temporary; it has been copied
 	if err != nil {
 		return fail(stderr, "build", err)
 	}

@@ -144,10 +144,19 @@ func (f *Func) ReLU(v value.Value) value.Value {
 	return f.B.NewSelect(lt, f.F32(0), v)
 }
 
+// ReLU6 emits min(max(v, 0), 6) keeping NaN (v < 0 ? 0 : v > 6 ? 6 : v), as interp does.
+func (f *Func) ReLU6(v value.Value) value.Value {
+	gt := f.B.NewFCmp(enum.FPredOGT, v, f.F32(6))
+	return f.ReLU(f.B.NewSelect(gt, f.F32(6), v))
+}
+
 // Activate applies a to v.
 func (f *Func) Activate(a Activation, v value.Value) value.Value {
-	if a == ActReLU {
+	switch a {
+	case ActReLU:
 		return f.ReLU(v)
+	case ActReLU6:
+		return f.ReLU6(v)
 	}
 	return v
 }

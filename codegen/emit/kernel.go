@@ -10,14 +10,18 @@ type Activation uint8
 
 // The fusable activations.
 const (
-	ActNone Activation = iota // identity
-	ActReLU                   // max(x, 0)
+	ActNone  Activation = iota // identity
+	ActReLU                    // max(x, 0)
+	ActReLU6                   // min(max(x, 0), 6)
 )
 
-// String returns "" or "relu".
+// String returns "", "relu" or "relu6".
 func (a Activation) String() string {
-	if a == ActReLU {
+	switch a {
+	case ActReLU:
 		return "relu"
+	case ActReLU6:
+		return "relu6"
 	}
 	return ""
 }
