@@ -40,6 +40,7 @@
 //     y = ((x − mean) / s) · gamma + beta, in that order. This is the formula of the RepVGG
 //     reference; PyTorch's kernel folds it into x·a + b and may differ by an ulp or two.
 //   - ReLU: x < 0 ? 0 : x (NaN propagates).
+//   - ReLU6: x < 0 ? 0 : (x > 6 ? 6 : x) (NaN propagates).
 //   - Add: ((x0 + x1) + x2) + …, left to right in float32.
 //   - Mul: x · s in float32, s broadcast over H and W when it is C×1×1.
 //   - Sigmoid: float32(1 / (1 + exp(−x))) computed in float64 and rounded once.

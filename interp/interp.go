@@ -178,6 +178,8 @@ func evalNode(n *ir.Node, ins []*tensor.Tensor, out *tensor.Tensor, batch int) {
 			p["weight"].F32, p["bias"].F32, p["running_mean"].F32, p["running_var"].F32)
 	case ir.ReLU:
 		relu(out.F32, ins[0].F32)
+	case ir.ReLU6:
+		relu6(out.F32, ins[0].F32)
 	case ir.Add:
 		srcs := make([][]float32, len(ins))
 		for i, t := range ins {

@@ -134,6 +134,18 @@ func batchNorm(out, x []float32, n, c, hw int, eps float32, gamma, beta, mean, v
 	}
 }
 
+// relu6 computes min(max(x, 0), 6), keeping NaN (as PyTorch's hardtanh(x, 0, 6)).
+func relu6(out, x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		} else if v > 6 {
+			v = 6
+		}
+		out[i] = v
+	}
+}
+
 // relu computes max(x, 0), keeping NaN.
 func relu(out, x []float32) {
 	for i, v := range x {

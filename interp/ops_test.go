@@ -314,3 +314,13 @@ func TestValidRange(t *testing.T) {
 		}
 	}
 }
+
+func TestReLU6Hand(t *testing.T) {
+	g := unaryGraph(t, ir.Shape{C: 1, H: 1, W: 6}, func(b *ir.Builder, x *ir.Value) *ir.Value { return b.ReLU6("relu6", x) })
+	y := run(t, g, tensor.FromF32([]float32{-1, 0, 2.5, 6, 6.0001, 1e9}, 1, 1, 1, 6))
+	wantExact(t, "relu6", y, []int{1, 1, 1, 6}, []float32{0, 0, 2.5, 6, 6, 6})
+	y = run(t, g, tensor.FromF32([]float32{float32(math.NaN()), 1, -1, 0, 7, 3}, 1, 1, 1, 6))
+	if !math.IsNaN(float64(y.F32[0])) {
+		t.Errorf("relu6(NaN) = %v, want NaN", y.F32[0])
+	}
+}

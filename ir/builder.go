@@ -86,6 +86,11 @@ func (b *Builder) ReLU(name string, x *Value) *Value {
 	return b.add(ReLU, name, []*Value{x}, x.Shape, Attrs{})
 }
 
+// ReLU6 adds min(max(x, 0), 6).
+func (b *Builder) ReLU6(name string, x *Value) *Value {
+	return b.add(ReLU6, name, []*Value{x}, x.Shape, Attrs{})
+}
+
 // Sigmoid adds the logistic function of x.
 func (b *Builder) Sigmoid(name string, x *Value) *Value {
 	return b.add(Sigmoid, name, []*Value{x}, x.Shape, Attrs{})

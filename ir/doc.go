@@ -19,8 +19,8 @@
 // window; AdaptiveAvgPool its output size (PyTorch's AdaptiveAvgPool2d, windows from
 // AdaptiveWindow); Linear maps a C×1×1 value (see Flatten) to Out×1×1. Add is n-ary and
 // elementwise; Mul broadcasts a C×1×1 operand over a C×H×W one (squeeze-and-excitation).
-// The full set: Input, Conv, BatchNorm, ReLU, Add, Mul, Sigmoid, MaxPool, GlobalAvgPool,
-// AdaptiveAvgPool, Flatten, Linear.
+// The full set: Input, Conv, BatchNorm, ReLU, ReLU6, Add, Mul, Sigmoid, MaxPool,
+// GlobalAvgPool, AdaptiveAvgPool, Flatten, Linear.
 //
 // # Text form
 //

@@ -3,7 +3,7 @@ package ir
 import "fmt"
 
 // Op is the kind of a Node. The set is closed: Input, Conv, BatchNorm, ReLU, Add, Mul,
-// Sigmoid, MaxPool, GlobalAvgPool, AdaptiveAvgPool, Flatten, Linear.
+// Sigmoid, MaxPool, GlobalAvgPool, AdaptiveAvgPool, Flatten, Linear, ReLU6.
 type Op uint8
 
 // The operators of the IR.
@@ -20,6 +20,7 @@ const (
 	AdaptiveAvgPool           // means over PyTorch's adaptive windows (AdaptiveWindow), giving C×OutH×OutW
 	Flatten                   // C×H×W to (C·H·W)×1×1
 	Linear                    // fully connected layer on a C×1×1 value, with bias
+	ReLU6                     // min(max(x, 0), 6), PyTorch's ReLU6 (MobileNetV2)
 	numOps
 )
 
@@ -43,6 +44,7 @@ var opTable = [numOps]OpInfo{
 	AdaptiveAvgPool: {"adaptiveavgpool", 1, nil},
 	Flatten:         {"flatten", 1, nil},
 	Linear:          {"linear", 1, []string{"weight", "bias"}},
+	ReLU6:           {"relu6", 1, nil},
 }
 
 // Info returns the metadata of op.

@@ -114,7 +114,7 @@ func verifyNode(n *Node, bad func(*Node, string, ...any)) {
 		if n.Op == Conv && (a.Groups <= 0 || x.C%a.Groups != 0 || o.C%a.Groups != 0) {
 			bad(n, "groups=%d does not divide in=%d and out=%d channels", a.Groups, x.C, o.C)
 		}
-	case BatchNorm, ReLU, Sigmoid, Add:
+	case BatchNorm, ReLU, ReLU6, Sigmoid, Add:
 		same()
 		if n.Op == BatchNorm && !(a.Eps > 0) {
 			bad(n, "eps %g must be positive", a.Eps)

@@ -85,6 +85,18 @@ func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	return h, nil
 }
 
+// Layers returns the graph lowered to sim layers, each input and output on or off chip as
+// the spill model decides with actSRAM bytes (negative: no activation SRAM) — the layers
+// Simulate runs at that size. A design-space sweep lowers once per activation SRAM size and
+// simulates the layers on many configurations; sim.Simulate does not change them.
+func (r *Report) Layers(actSRAM int64) []sim.Layer {
+	if actSRAM < 0 {
+		actSRAM = 0
+	}
+	_, res := r.lv.residency(r.costs, actSRAM)
+	return r.lv.lower(res).layers
+}
+
 // Sweep returns the report's activation traffic at each SRAM size (TrafficSweep) as a chart
 // series labelled with the model and form; with cfg, also the simulator's whole DRAM traffic
 // at each size as the activation SRAM (Simulate(cfg, size).DRAMBytes).
@@ -166,7 +178,7 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 				l.Kind, l.InC, l.OutC, l.Bias = sim.GEMM, in.Elems(), n.Out.Shape.C, true
 				l.InH, l.InW = 1, 1
 			}
-			if rs := lv.readers[out.ID]; len(rs) == 1 && g.Nodes[rs[0]].Op == ir.ReLU && out.ID != g.Output.ID {
+			if rs := lv.readers[out.ID]; len(rs) == 1 && (g.Nodes[rs[0]].Op == ir.ReLU || g.Nodes[rs[0]].Op == ir.ReLU6) && out.ID != g.Output.ID {
 				l.FusedReLU = true
 				skip[rs[0]] = true
 				out = g.Nodes[rs[0]].Out
@@ -182,8 +194,8 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 			l.Kind, l.NumInputs = sim.Add, len(n.In)
 		case ir.Mul:
 			l.Kind, l.NumInputs = sim.Mul, 2
-		case ir.ReLU:
-			l.Kind = sim.ReLU
+		case ir.ReLU, ir.ReLU6:
+			l.Kind = sim.ReLU // a clip costs what a max does
 		case ir.Sigmoid:
 			l.Kind = sim.Sigmoid
 		case ir.BatchNorm:

@@ -114,7 +114,7 @@ type liveness struct {
 // of: 0 unless n is an elementwise op (see doc.go, "Schedule and buffers").
 func inPlaceOperands(n *ir.Node) int {
 	switch n.Op {
-	case ir.ReLU, ir.BatchNorm, ir.Sigmoid:
+	case ir.ReLU, ir.ReLU6, ir.BatchNorm, ir.Sigmoid:
 		return 1
 	case ir.Add:
 		return len(n.In)
@@ -127,7 +127,7 @@ func inPlaceOperands(n *ir.Node) int {
 // unaryElementwise reports whether op is a one-operand elementwise op that an accelerator's
 // post-processing stage applies to a result on its way out (see Traffic).
 func unaryElementwise(op ir.Op) bool {
-	return op == ir.ReLU || op == ir.BatchNorm || op == ir.Sigmoid
+	return op == ir.ReLU || op == ir.ReLU6 || op == ir.BatchNorm || op == ir.Sigmoid
 }
 
 func analyzeLiveness(g *ir.Graph, opts Options) (*liveness, error) {

@@ -118,10 +118,11 @@ var zoo = []zooEntry{
 	{"ResNet-101", resnetBuilder("ResNet-101", true, [4]int{3, 4, 23, 3})},
 	{"ResNet-152", resnetBuilder("ResNet-152", true, [4]int{3, 8, 36, 3})},
 	{"VGG-16", buildVGG16},
+	{"MobileNetV2", buildMobileNetV2},
 }
 
 // Names returns the canonical names of the built-in models: the RepVGG family (A0–A2,
-// B0–B3 with their g2/g4 variants, D2se), ResNet-18/34/50/101/152 and VGG-16.
+// B0–B3 with their g2/g4 variants, D2se), ResNet-18/34/50/101/152, VGG-16 and MobileNetV2.
 func Names() []string {
 	names := make([]string, len(zoo))
 	for i, e := range zoo {

@@ -52,6 +52,7 @@ var exact = []struct {
 	{"ResNet-101", 44549160, 44496488, 7801405440, 7801405440, 104, 104, 56325608, 40093672, 346},
 	{"ResNet-152", 60192808, 60117096, 11513626624, 11513626624, 155, 155, 79506920, 56952808, 516},
 	{"VGG-16", 138357544, 138357544, 15470264320, 15470264320, 13, 13, 28642792, 28642792, 38},
+	{"MobileNetV2", 3504872, 3487816, 300774272, 300774272, 52, 52, 19680680, 13002568, 153},
 }
 
 func TestExactCounts(t *testing.T) {
@@ -185,7 +186,7 @@ func TestNames(t *testing.T) {
 	if _, err := models.Build("", models.Options{}); err == nil || !strings.HasPrefix(err.Error(), "empty model name") {
 		t.Errorf("empty name: %v", err)
 	}
-	if _, err := models.Build("mobilenet", models.Options{}); err == nil || !strings.Contains(err.Error(), "known models: RepVGG-A0, RepVGG-A1,") {
+	if _, err := models.Build("efficientnet", models.Options{}); err == nil || !strings.Contains(err.Error(), "known models: RepVGG-A0, RepVGG-A1,") {
 		t.Errorf("far name: %v", err)
 	}
 	seen := map[string]bool{}

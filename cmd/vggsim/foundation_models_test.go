@@ -102,15 +102,15 @@ func TestModelsJSONPaperTable(t *testing.T) {
 		publishedGMAC string
 	}{
 		{"ResNet-18", 11689512, 1814073344, "1.81"}, {"ResNet-50", 25557032, 4089184256, "4.09"},
-		{"VGG-16", 138357544, 15470264320, "15.47"},
+		{"VGG-16", 138357544, 15470264320, "15.47"}, {"MobileNetV2", 3504872, 300774272, "0.30"},
 	} {
 		r := rows[w.name]
 		if r.ParamsTrain != w.params || r.MACsTrain != w.macs || fmt.Sprintf("%.2f", float64(r.MACsTrain)/1e9) != w.publishedGMAC {
 			t.Errorf("%s: params %d MACs %d; torchvision %d, %s G", w.name, r.ParamsTrain, r.MACsTrain, w.params, w.publishedGMAC)
 		}
 	}
-	if len(rows) != 20 {
-		t.Errorf("%d rows, want the 20 zoo models", len(rows))
+	if len(rows) != 21 {
+		t.Errorf("%d rows, want the 21 zoo models", len(rows))
 	}
 }
 

@@ -41,6 +41,7 @@ func commands() []command {
 		{"fusion", "depth-first (line-buffer) fusion of conv3x3 stacks", cmdFusion},
 		{"codegen", "emit a model as LLVM IR (one function per distinct layer, C ABI forward)", cmdCodegen},
 		{"build", "compile a model to a shared library, header, weights blob and runner", cmdBuild},
+		{"sweep", "what-if studies: grids over hardware and models, Pareto fronts, shards", cmdSweep},
 		{"presets", "list the embedded hardware presets", cmdPresets},
 		{"version", "print the vggsim version", cmdVersion},
 	}

@@ -1,0 +1,293 @@
+package sweep
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options controls a run of a study.
+type Options struct {
+	// Output is the results file, written as points finish (in point order, flushed), then
+	// rewritten atomically with the Pareto column filled. "" writes only the final table,
+	// to Stdout.
+	Output string
+	Stdout io.Writer
+	// Format is the encoding when Output is ""; with a file, its name decides (FormatOf).
+	Format Format
+	// Jobs is the number of points simulated at once; 0 means GOMAXPROCS.
+	Jobs int
+	// Shard and Shards select every Shards-th point starting at Shard (0-based); Shards 0
+	// or 1 runs everything.
+	Shard, Shards int
+	// Resume keeps the rows already in Output and runs only the missing points.
+	Resume bool
+	// Progress, when not nil, is told how the run advances.
+	Progress *Progress
+}
+
+// Summary counts a run's points.
+type Summary struct {
+	Grid      int // points in the full grid
+	Dropped   int // removed by the constraints
+	Selected  int // in this shard
+	Resumed   int // already in the output file
+	Ran       int // simulated now
+	Failed    int // simulated now with a status other than ok (bad hardware, model errors)
+	LayerSims int64
+	Elapsed   time.Duration
+}
+
+// Columns returns the header of the study's results: point, model, form, input, batch,
+// the swept fields, status, the metrics, pes, sram_bytes, area_mm2 and the pareto column.
+func (s *Study) Columns() []string {
+	cols := slices.Clone(leadColumns)
+	for _, f := range s.AxisFields() {
+		cols = append(cols, f.Path)
+	}
+	cols = append(cols, tailColumns...)
+	return append(cols, paretoColumn(s.Objectives, s.Front))
+}
+
+// keyCells returns the cells that identify a point: lead columns and swept values.
+func (s *Study) keyCells(p Point, ws []Workload) []string {
+	w := ws[p.Workload]
+	name := w.Model.Path
+	if name != w.Model.Arg && w.Model.Path != "" && (isIRPath(w.Model.Arg) || strings.ContainsAny(w.Model.Arg, `/\.`)) {
+		name = w.Model.Arg // a file: as the study names it, not the resolved path
+	}
+	cells := make([]string, 0, len(leadColumns)+len(p.Values)+len(tailColumns)+1)
+	cells = append(cells, strconv.Itoa(p.Index), name, w.Form, w.inputText(), strconv.Itoa(w.Batch))
+	for _, v := range p.Values {
+		cells = append(cells, v.String())
+	}
+	return cells
+}
+
+// Run simulates the study's points (or one shard of them) and returns the finished
+// table. See Options for output, resuming and sharding.
+func Run(s *Study, opts Options) (*Table, *Summary, error) {
+	start := time.Now()
+	all, dropped := s.Points()
+	pts := all
+	if opts.Shards > 1 {
+		pts = Shard(all, opts.Shard, opts.Shards)
+	}
+	sum := &Summary{Dropped: dropped, Grid: len(all) + dropped, Selected: len(pts)}
+	ws := s.Workloads()
+	t := &Table{Columns: s.Columns()}
+
+	// Resume: keep the finished rows that belong to this study and shard.
+	done := map[int]bool{}
+	var appendAt int64 = -1
+	if opts.Resume && opts.Output != "" {
+		old, complete, err := ReadTable(opts.Output)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, nil, fmt.Errorf("resume: %w", err)
+		case !slices.Equal(old.Columns[:len(old.Columns)-1], t.Columns[:len(t.Columns)-1]):
+			return nil, nil, fmt.Errorf("resume: %s has columns %s, this study writes %s", opts.Output,
+				strings.Join(old.Columns, ","), strings.Join(t.Columns, ","))
+		default:
+			byIndex := make(map[int]Point, len(pts))
+			for _, p := range pts {
+				byIndex[p.Index] = p
+			}
+			for _, r := range old.Rows {
+				i, _ := strconv.Atoi(r[0])
+				p, ok := byIndex[i]
+				key := s.keyCells(p, ws)
+				if !ok || !slices.Equal(r[:len(key)], key) {
+					return nil, nil, fmt.Errorf("resume: %s: point %s is not this study's (or this shard's) point %d; was it written by another study?", opts.Output, r[0], i)
+				}
+				if done[i] {
+					return nil, nil, fmt.Errorf("resume: %s: point %d appears twice", opts.Output, i)
+				}
+				done[i] = true
+				r[len(r)-1] = ""
+				t.Rows = append(t.Rows, r)
+			}
+			appendAt = complete
+		}
+	}
+	sum.Resumed = len(done)
+	var todo []Point
+	for _, p := range pts {
+		if !done[p.Index] {
+			todo = append(todo, p)
+		}
+	}
+
+	// The streaming writer.
+	var tw *tableWriter
+	if opts.Output != "" {
+		f, err := os.OpenFile(opts.Output, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		if appendAt < 0 {
+			appendAt = 0
+		}
+		if err := f.Truncate(appendAt); err != nil {
+			return nil, nil, err
+		}
+		if _, err := f.Seek(appendAt, io.SeekStart); err != nil {
+			return nil, nil, err
+		}
+		tw = newTableWriter(f, FormatOf(opts.Output), t.Columns)
+		if appendAt == 0 {
+			if err := tw.header(); err != nil {
+				return nil, nil, err
+			}
+		}
+		// Rows kept from the file are rewritten only at the end; a file cut mid-run
+		// is truncated to its whole lines above.
+		if err := tw.flush(); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	// The workloads with work to do, built once.
+	sims := make([]*workloadSim, len(ws))
+	simErr := make([]error, len(ws))
+	for _, p := range todo {
+		if sims[p.Workload] == nil && simErr[p.Workload] == nil {
+			sims[p.Workload], simErr[p.Workload] = newWorkloadSim(ws[p.Workload])
+		}
+	}
+
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	jobs = max(1, min(jobs, len(todo)))
+	rows := make([][]string, len(todo))
+	ready := make(chan int, 4096)
+	var next atomic.Int64
+	var layerSims atomic.Int64
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(todo) {
+					return
+				}
+				p := todo[k]
+				row, n := s.evalPoint(p, ws, sims[p.Workload], simErr[p.Workload])
+				layerSims.Add(int64(n))
+				rows[k] = row
+				ready <- k
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(ready) }()
+	if opts.Progress != nil {
+		opts.Progress.start(len(todo), len(pts))
+	}
+	statusCol := len(leadColumns) + len(s.AxisFields())
+	have := make([]bool, len(todo))
+	written := 0
+	var werr error
+	for {
+		k, ok := <-ready
+		if !ok {
+			break
+		}
+		have[k] = true
+		// Drain whatever else is ready, then write the rows now in order and flush.
+	drain:
+		for {
+			select {
+			case k2, ok2 := <-ready:
+				if !ok2 {
+					break drain
+				}
+				have[k2] = true
+			default:
+				break drain
+			}
+		}
+		for written < len(todo) && have[written] {
+			if rows[written][statusCol] != "ok" {
+				sum.Failed++
+			}
+			if tw != nil && werr == nil {
+				werr = tw.row(rows[written])
+			}
+			written++
+		}
+		if tw != nil && werr == nil {
+			werr = tw.flush()
+		}
+		if opts.Progress != nil {
+			opts.Progress.set(written)
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress.finish()
+	}
+	if werr != nil {
+		return nil, nil, werr
+	}
+	sum.Ran = len(todo)
+	sum.LayerSims = layerSims.Load()
+	t.Rows = append(t.Rows, rows...)
+	if err := t.markPareto(); err != nil {
+		return nil, nil, err
+	}
+	if opts.Output != "" {
+		if err := t.WriteFile(opts.Output); err != nil {
+			return nil, nil, err
+		}
+	} else if opts.Stdout != nil {
+		if err := t.Write(opts.Stdout, opts.Format); err != nil {
+			return nil, nil, err
+		}
+	}
+	sum.Elapsed = time.Since(start)
+	return t, sum, nil
+}
+
+// evalPoint simulates one point and returns its row (the pareto cell empty) and the
+// number of layers simulated.
+func (s *Study) evalPoint(p Point, ws []Workload, wsim *workloadSim, buildErr error) ([]string, int) {
+	row := s.keyCells(p, ws)
+	cfg := s.Config(p)
+	blank := func(status string) []string {
+		row = append(row, status)
+		for range len(tailColumns) - 1 {
+			row = append(row, "")
+		}
+		return append(row, "")
+	}
+	if buildErr != nil {
+		return blank(oneLine(buildErr)), 0
+	}
+	if err := cfg.Validate(); err != nil {
+		return blank("invalid hardware: " + oneLine(err)), 0
+	}
+	m, n, err := wsim.simulate(cfg)
+	if err != nil {
+		return blank(oneLine(err)), n
+	}
+	row = append(row, "ok", inum(m.MACs), inum(m.Cycles), inum(m.StallCycles), fnum(m.LatencyS), fnum(m.ThroughputIPS),
+		fnum(m.Utilization), fnum(m.EnergyPerImageJ), fnum(m.DRAMBytesPerImage),
+		strconv.Itoa(cfg.PEs()), inum(cfg.SRAMBytes()), fnum(s.Area.Of(cfg)), "")
+	return row, n
+}
+
+// oneLine joins a multi-line error into one line.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
