@@ -30,6 +30,13 @@
 //   - The operand SRAMs are positive and each half holds one fold's operands
 //     (Config.MinSRAMWords); AccumBytes ≥ 0; energies ≥ 0.
 //
+// # One schema
+//
+// The fields table (Fields, hw/fields.go) is the schema written once: each key's dotted path
+// ("sram.ifmap"), kind and unit, valid Range, JSON name and doc. Parse, Config.YAML, the
+// range rules of Validate and `vggsim presets` all walk it; LookupField, Config.Get and
+// Config.Set address fields by path, which is how sweeps name their axes.
+//
 // Words are byte-aligned: an operand word takes BytesPerWord bytes in SRAM and DRAM.
 //
 // This package depends on nothing in vggsim and reads no files except in Load and Resolve.

@@ -2,7 +2,6 @@ package hw
 
 import (
 	"bytes"
-	"strconv"
 
 	"gopkg.in/yaml.v3"
 )
@@ -15,7 +14,6 @@ import (
 func (c *Config) YAML() []byte {
 	str := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
 	plain := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }
-	num := func(i int) *yaml.Node { return plain(strconv.Itoa(i)) }
 	mapping := func(flow bool, kv ...any) *yaml.Node {
 		m := &yaml.Node{Kind: yaml.MappingNode}
 		if flow {
@@ -27,37 +25,33 @@ func (c *Config) YAML() []byte {
 		return m
 	}
 
-	kv := []any{"name", str(c.Name)}
-	if c.Description != "" {
-		kv = append(kv, "description", str(c.Description))
+	// Every field of the table, in order; each section as one flow mapping.
+	value := func(f *Field) *yaml.Node {
+		if f.Kind == KindText || f.Kind == KindDataflow {
+			return str(f.Format(c))
+		}
+		return plain(f.Format(c))
 	}
-	if c.Source != "" {
-		kv = append(kv, "source", str(c.Source))
+	omit := func(f *Field) bool {
+		return f.omitZero && (f.Kind == KindText && f.Format(c) == "" || f.Kind.Numeric() && f.Value(c) == 0)
 	}
-	kv = append(kv,
-		"array", mapping(true, "rows", num(c.Rows), "cols", num(c.Cols)),
-		"dataflow", str(string(c.Dataflow)),
-		"clock", plain(FormatFrequency(c.ClockHz)),
-		"data_bits", num(c.DataBits),
-		"acc_bits", num(c.AccBitsOrDefault()),
-	)
-	sram := []any{
-		"ifmap", plain(FormatSize(c.IfmapSRAMBytes)),
-		"filter", plain(FormatSize(c.FilterSRAMBytes)),
-		"ofmap", plain(FormatSize(c.OfmapSRAMBytes)),
+	var kv []any
+	for _, key := range topLevelKeys() {
+		fs := sectionFields(key)
+		if len(fs) == 0 {
+			if f := fieldIndex[key]; !omit(f) {
+				kv = append(kv, key, value(f))
+			}
+			continue
+		}
+		var sec []any
+		for _, f := range fs {
+			if !omit(f) {
+				sec = append(sec, f.Key(), value(f))
+			}
+		}
+		kv = append(kv, key, mapping(true, sec...))
 	}
-	if c.AccumBytes != 0 {
-		sram = append(sram, "accumulator", plain(FormatSize(c.AccumBytes)))
-	}
-	kv = append(kv,
-		"sram", mapping(true, sram...),
-		"dram", mapping(true, "bandwidth", plain(FormatBandwidth(c.DRAMBandwidth))),
-		"energy", mapping(true,
-			"mac", plain(FormatEnergy(c.Energy.MACpJ)),
-			"sram_access_per_byte", plain(FormatEnergy(c.Energy.SRAMpJPerByte)),
-			"dram_access_per_byte", plain(FormatEnergy(c.Energy.DRAMpJPerByte)),
-			"leakage", plain(FormatPower(c.Energy.LeakageW))),
-	)
 
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

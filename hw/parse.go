@@ -21,15 +21,6 @@ import (
 // (A custom UnmarshalYAML calling Node.Decode would silently lose KnownFields strictness,
 // go-yaml/yaml#460.)
 
-// Schema: the keys of each mapping, in the order docs/hardware.md lists them.
-var (
-	topKeys    = []string{"name", "description", "source", "array", "dataflow", "clock", "data_bits", "acc_bits", "sram", "dram", "energy"}
-	arrayKeys  = []string{"rows", "cols"}
-	sramKeys   = []string{"ifmap", "filter", "ofmap", "accumulator"}
-	dramKeys   = []string{"bandwidth"}
-	energyKeys = []string{"mac", "sram_access_per_byte", "dram_access_per_byte", "leakage"}
-)
-
 // Load reads the hardware description at path and parses it with Parse. An unreadable file
 // gives the *fs.PathError; a bad description gives an ErrorList.
 func Load(path string) (*Config, error) {
@@ -245,104 +236,80 @@ func (p *parser) scalar(s *section, key string, required bool, want string) (v s
 	return n.Value, n, true
 }
 
-// str reads a string field.
-func (p *parser) str(s *section, key string, required bool) string {
-	v, _, _ := p.scalar(s, key, required, "a string")
-	return v
-}
-
-// integer reads a decimal integer field; its range is checked by validation.
-func (p *parser) integer(s *section, key string, required bool, want string) int {
-	v, n, ok := p.scalar(s, key, required, want)
-	if !ok {
-		return 0
-	}
-	i, err := strconv.ParseInt(strings.TrimSpace(v), 10, 0)
-	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
-			p.errorf(n, join(s.path, key), "%q is too large", v)
-		} else {
-			p.errorf(n, join(s.path, key), "%q is not an integer, want %s", v, want)
-		}
-		return 0
-	}
-	return int(i)
-}
-
-// size reads a size field in bytes.
-func (p *parser) size(s *section, key string, required bool) int64 {
-	v, n, ok := p.scalar(s, key, required, kindSize.want())
-	if !ok {
-		return 0
-	}
-	b, err := parseSize(v)
-	if err != nil {
-		p.errorf(n, join(s.path, key), "%v", err)
-	}
-	return b
-}
-
-// float reads a quantity of kind k; absent optional fields get def.
-func (p *parser) float(s *section, key string, required bool, k kind, def float64) float64 {
-	v, n, ok := p.scalar(s, key, required, k.want())
-	if !ok {
-		return def
-	}
-	f, err := parseFloat(v, k)
-	if err != nil {
-		p.errorf(n, join(s.path, key), "%v", err)
-	}
-	return f
-}
-
-// config walks the top-level mapping.
+// config walks the top-level mapping and its sections in the order of the fields table,
+// reading each field by its kind. Optional fields left out keep their defaults.
 func (p *parser) config(root *yaml.Node) *Config {
-	top := p.section(root, root, "", topKeys, true)
-	c := &Config{
-		Name:        p.str(top, "name", true),
-		Description: p.str(top, "description", false),
-		Source:      p.str(top, "source", false),
-	}
-
-	array := p.section(root, top.vals["array"], "array", arrayKeys, true)
-	c.Rows = p.integer(array, "rows", true, "a positive integer")
-	c.Cols = p.integer(array, "cols", true, "a positive integer")
-
-	if v, n, ok := p.scalar(top, "dataflow", true, "one of os, ws, is"); ok {
-		c.Dataflow = Dataflow(v)
-		if !c.Dataflow.Valid() {
-			p.errorf(n, "dataflow", "%s", dataflowMsg(v))
+	c := &Config{AccBits: DefaultAccBits, Energy: DefaultEnergy()}
+	keys := topLevelKeys()
+	top := p.section(root, root, "", keys, true)
+	for _, key := range keys {
+		fs := sectionFields(key)
+		if len(fs) == 0 {
+			p.field(top, fieldIndex[key], c)
+			continue
 		}
-	}
-	c.ClockHz = p.float(top, "clock", true, kindFrequency, 0)
-	c.DataBits = p.integer(top, "data_bits", true, "a width in bits from 1 to 64")
-	c.AccBits = DefaultAccBits
-	if n, ok := top.vals["acc_bits"]; ok {
-		c.AccBits = p.integer(top, "acc_bits", false, "a width in bits from 1 to 128")
-		if c.AccBits == 0 && !p.bad["acc_bits"] {
-			// In a Config built in Go, 0 means the default; a file must say what it means.
-			p.errorf(n, "acc_bits", "must be between 1 and %d, got %s", MaxAccBits, p.text("acc_bits"))
+		required := slices.ContainsFunc(fs, func(f *Field) bool { return !f.Optional })
+		n := top.vals[key]
+		if n == nil && !required {
+			continue
 		}
-	} else {
-		p.pos["acc_bits"] = p.nodePos(root)
-	}
-
-	sram := p.section(root, top.vals["sram"], "sram", sramKeys, true)
-	c.IfmapSRAMBytes = p.size(sram, "ifmap", true)
-	c.FilterSRAMBytes = p.size(sram, "filter", true)
-	c.OfmapSRAMBytes = p.size(sram, "ofmap", true)
-	c.AccumBytes = p.size(sram, "accumulator", false)
-
-	dram := p.section(root, top.vals["dram"], "dram", dramKeys, true)
-	c.DRAMBandwidth = p.float(dram, "bandwidth", true, kindBandwidth, 0)
-
-	c.Energy = DefaultEnergy()
-	if n := top.vals["energy"]; n != nil {
-		e := p.section(root, n, "energy", energyKeys, false)
-		c.Energy.MACpJ = p.float(e, "mac", false, kindEnergy, c.Energy.MACpJ)
-		c.Energy.SRAMpJPerByte = p.float(e, "sram_access_per_byte", false, kindEnergy, c.Energy.SRAMpJPerByte)
-		c.Energy.DRAMpJPerByte = p.float(e, "dram_access_per_byte", false, kindEnergy, c.Energy.DRAMpJPerByte)
-		c.Energy.LeakageW = p.float(e, "leakage", false, kindPower, c.Energy.LeakageW)
+		s := p.section(root, n, key, keysOf(fs), required)
+		for _, f := range fs {
+			p.field(s, f, c)
+		}
 	}
 	return c
+}
+
+// field reads f from its section s into c.
+func (p *parser) field(s *section, f *Field, c *Config) {
+	key, required := f.Key(), !f.Optional
+	want := f.want
+	if want == "" {
+		want = "a string"
+		switch f.Kind {
+		case KindDataflow:
+			want = "one of os, ws, is"
+		default:
+			if q, ok := f.Kind.quantity(); ok {
+				want = q.want()
+			}
+		}
+	}
+	v, n, ok := p.scalar(s, key, required, want)
+	if !ok {
+		return
+	}
+	switch dst := f.ptr(c).(type) {
+	case *string:
+		*dst = v
+	case *Dataflow:
+		*dst = Dataflow(v)
+		if !dst.Valid() {
+			p.errorf(n, f.Path, "%s", dataflowMsg(v))
+		}
+	case *int:
+		i, err := strconv.ParseInt(strings.TrimSpace(v), 10, 0)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			p.errorf(n, f.Path, "%q is too large", v)
+		case err != nil:
+			p.errorf(n, f.Path, "%q is not an integer, want %s", v, want)
+		default:
+			*dst = int(i)
+		}
+	case *int64:
+		b, err := parseSize(v)
+		if err != nil {
+			p.errorf(n, f.Path, "%v", err)
+		}
+		*dst = b
+	case *float64:
+		q, _ := f.Kind.quantity()
+		x, err := parseFloat(v, q)
+		if err != nil {
+			p.errorf(n, f.Path, "%v", err)
+		}
+		*dst = x
+	}
 }

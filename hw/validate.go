@@ -2,7 +2,6 @@ package hw
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -67,30 +66,24 @@ func (c *Config) check(src origin, bad map[string]bool) ErrorList {
 			fail(f.field, "must be one line of text, without control characters")
 		}
 	}
-	for _, d := range []struct {
-		field string
-		v     int
-	}{{"array.rows", c.Rows}, {"array.cols", c.Cols}} {
-		if ok(d.field) && (d.v < 1 || d.v > MaxArrayDim) {
-			fail(d.field, "must be between 1 and %d, got %s", MaxArrayDim, show(d.field, strconv.Itoa(d.v)))
+	// The ranges of the fields table: "must be between 1 and 64, got 65".
+	for _, f := range fields {
+		if f.Range == nil || !ok(f.Path) {
+			continue
+		}
+		v := f.raw(c)
+		if f.zeroIsDefault && v == 0 && show(f.Path, "") == "" {
+			continue // 0 in a Config built in Go means the default; a file must write a value
+		}
+		if !f.Range.Contains(v) {
+			fail(f.Path, "%s, got %s", f.Range, show(f.Path, formatNumber(f.Kind, v)))
 		}
 	}
 	if ok("dataflow") && !c.Dataflow.Valid() {
 		fail("dataflow", "%s", dataflowMsg(string(c.Dataflow)))
 	}
-	if ok("clock") && !positive(c.ClockHz) {
-		fail("clock", "must be positive, got %s", show("clock", FormatFrequency(c.ClockHz)))
-	}
-	if ok("data_bits") && (c.DataBits < 1 || c.DataBits > MaxDataBits) {
-		fail("data_bits", "must be between 1 and %d, got %s", MaxDataBits, show("data_bits", strconv.Itoa(c.DataBits)))
-	}
-	if ok("acc_bits") && c.AccBits != 0 {
-		switch {
-		case c.AccBits < 1 || c.AccBits > MaxAccBits:
-			fail("acc_bits", "must be between 1 and %d, got %s", MaxAccBits, show("acc_bits", strconv.Itoa(c.AccBits)))
-		case ok("data_bits") && c.AccBits < c.DataBits:
-			fail("acc_bits", "must be at least data_bits (%d), got %s", c.DataBits, show("acc_bits", strconv.Itoa(c.AccBits)))
-		}
+	if ok("acc_bits") && c.AccBits != 0 && ok("data_bits") && c.AccBits < c.DataBits {
+		fail("acc_bits", "must be at least data_bits (%d), got %s", c.DataBits, show("acc_bits", strconv.Itoa(c.AccBits)))
 	}
 
 	srams := []struct {
@@ -100,14 +93,6 @@ func (c *Config) check(src origin, bad map[string]bool) ErrorList {
 		{"sram.ifmap", "ifmap", c.IfmapSRAMBytes},
 		{"sram.filter", "filter", c.FilterSRAMBytes},
 		{"sram.ofmap", "ofmap", c.OfmapSRAMBytes},
-	}
-	for _, s := range srams {
-		if ok(s.field) && s.bytes <= 0 {
-			fail(s.field, "must be positive, got %s", show(s.field, FormatSize(s.bytes)))
-		}
-	}
-	if ok("sram.accumulator") && c.AccumBytes < 0 {
-		fail("sram.accumulator", "must not be negative, got %s", show("sram.accumulator", FormatSize(c.AccumBytes)))
 	}
 	// The fold rule needs a sane array, dataflow and word width.
 	if ok("array.rows") && ok("array.cols") && ok("dataflow") && ok("data_bits") {
@@ -131,29 +116,9 @@ func (c *Config) check(src origin, bad map[string]bool) ErrorList {
 		}
 	}
 
-	if ok("dram.bandwidth") && !positive(c.DRAMBandwidth) {
-		fail("dram.bandwidth", "must be positive, got %s", show("dram.bandwidth", FormatBandwidth(c.DRAMBandwidth)))
-	}
-	for _, e := range []struct {
-		field string
-		v     float64
-		unit  kind
-	}{
-		{"energy.mac", c.Energy.MACpJ, kindEnergy},
-		{"energy.sram_access_per_byte", c.Energy.SRAMpJPerByte, kindEnergy},
-		{"energy.dram_access_per_byte", c.Energy.DRAMpJPerByte, kindEnergy},
-		{"energy.leakage", c.Energy.LeakageW, kindPower},
-	} {
-		if ok(e.field) && (e.v < 0 || math.IsNaN(e.v) || math.IsInf(e.v, 0)) {
-			fail(e.field, "must not be negative, got %s", show(e.field, formatFloat(e.v, e.unit)))
-		}
-	}
 	errs.Sort()
 	return errs
 }
-
-// positive reports whether v is a finite number greater than zero.
-func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 // dataflowMsg explains why s is not a dataflow.
 func dataflowMsg(s string) string {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -17,12 +19,19 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 			"ones. --format yaml prints presets as hardware files, a start for your own;\n"+
 			"docs/hardware.md describes the keys and where each preset's numbers come from.", stderr)
 	format := fs.String("format", "table", "output `format`: table, json or yaml")
+	listFields := fs.Bool("fields", false, "list the fields of a hardware file (paths for sweeps and --hw files) instead")
 	names, code, ok := parseArgs(fs, args, 0, -1)
 	if !ok {
 		return code
 	}
 	if err := checkFormat(*format, "table", "json", "yaml"); err != nil {
 		return fail(stderr, "presets", badInput(err))
+	}
+	if *listFields {
+		if len(names) > 0 || *format != "table" {
+			return fail(stderr, "presets", badInput(fmt.Errorf("--fields takes no preset names and no --format")))
+		}
+		return writeFields(stdout, stderr)
 	}
 	presets := hw.Presets()
 	if len(names) > 0 {
@@ -52,42 +61,11 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 		}
 		err = tw.Flush()
 	case "json":
-		// Field names are stable and carry their units.
-		type preset struct {
-			Name                 string  `json:"name"`
-			Default              bool    `json:"default"`
-			Description          string  `json:"description"`
-			Source               string  `json:"source"`
-			Rows                 int     `json:"rows"`
-			Cols                 int     `json:"cols"`
-			Dataflow             string  `json:"dataflow"`
-			ClockHz              float64 `json:"clock_hz"`
-			DataBits             int     `json:"data_bits"`
-			AccBits              int     `json:"acc_bits"`
-			IfmapSRAMBytes       int64   `json:"ifmap_sram_bytes"`
-			FilterSRAMBytes      int64   `json:"filter_sram_bytes"`
-			OfmapSRAMBytes       int64   `json:"ofmap_sram_bytes"`
-			AccumulatorBytes     int64   `json:"accumulator_bytes"`
-			SRAMTotalBytes       int64   `json:"sram_total_bytes"`
-			DRAMBandwidthBytesPS float64 `json:"dram_bandwidth_bytes_per_s"`
-			PeakOPS              float64 `json:"peak_ops_per_s"`
-			MACpJ                float64 `json:"energy_mac_pj"`
-			SRAMpJPerByte        float64 `json:"energy_sram_pj_per_byte"`
-			DRAMpJPerByte        float64 `json:"energy_dram_pj_per_byte"`
-			LeakageW             float64 `json:"leakage_w"`
-		}
-		out := make([]preset, 0, len(presets))
+		// One object per preset: every field of the hardware table under its JSON name (with
+		// its unit), plus a few derived numbers, in table order.
+		out := make([]orderedJSON, 0, len(presets))
 		for _, c := range presets {
-			out = append(out, preset{
-				Name: c.Name, Default: c.Name == hw.DefaultPreset, Description: c.Description, Source: c.Source,
-				Rows: c.Rows, Cols: c.Cols, Dataflow: string(c.Dataflow), ClockHz: c.ClockHz,
-				DataBits: c.DataBits, AccBits: c.AccBitsOrDefault(),
-				IfmapSRAMBytes: c.IfmapSRAMBytes, FilterSRAMBytes: c.FilterSRAMBytes, OfmapSRAMBytes: c.OfmapSRAMBytes,
-				AccumulatorBytes: c.AccumBytes, SRAMTotalBytes: c.SRAMBytes(),
-				DRAMBandwidthBytesPS: c.DRAMBandwidth, PeakOPS: c.PeakOPS(),
-				MACpJ: c.Energy.MACpJ, SRAMpJPerByte: c.Energy.SRAMpJPerByte,
-				DRAMpJPerByte: c.Energy.DRAMpJPerByte, LeakageW: c.Energy.LeakageW,
-			})
+			out = append(out, presetJSON(c))
 		}
 		err = writeJSON(stdout, out)
 	case "yaml":
@@ -103,6 +81,83 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
+		return fail(stderr, "presets", err)
+	}
+	return exitOK
+}
+
+// presetJSON lays out c as `vggsim presets --format json` prints it: the hardware fields
+// under their JSON names, "default" after the name, the SRAM total after the SRAMs and the
+// peak rate after the DRAM bandwidth.
+func presetJSON(c *hw.Config) orderedJSON {
+	var o orderedJSON
+	for _, f := range hw.Fields() {
+		if f.Kind.Numeric() {
+			o.add(f.JSON, f.Value(c))
+		} else {
+			o.add(f.JSON, f.Format(c))
+		}
+		switch f.Path {
+		case "name":
+			o.add("default", c.Name == hw.DefaultPreset)
+		case "sram.accumulator":
+			o.add("sram_total_bytes", c.SRAMBytes())
+		case "dram.bandwidth":
+			o.add("peak_ops_per_s", c.PeakOPS())
+		}
+	}
+	return o
+}
+
+// orderedJSON is a JSON object that keeps its keys in insertion order.
+type orderedJSON struct {
+	keys []string
+	vals []any
+}
+
+func (o *orderedJSON) add(k string, v any) { o.keys, o.vals = append(o.keys, k), append(o.vals, v) }
+
+// MarshalJSON writes the object with its keys in insertion order.
+func (o orderedJSON) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, err := json.Marshal(o.vals[i])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// writeFields lists the hardware schema: each field's path, kind, base unit, valid range
+// and meaning.
+func writeFields(stdout, stderr io.Writer) int {
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIELD\tKIND\tUNIT\tREQUIRED\tVALID\tMEANING")
+	for _, f := range hw.Fields() {
+		req, valid := "yes", "-"
+		if f.Optional {
+			req = "no"
+		}
+		if f.Range != nil {
+			valid = f.Range.Interval()
+		}
+		unit := f.Kind.Unit()
+		if unit == "" {
+			unit = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, unit, req, valid, f.Doc)
+	}
+	if err := tw.Flush(); err != nil {
 		return fail(stderr, "presets", err)
 	}
 	return exitOK

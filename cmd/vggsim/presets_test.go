@@ -88,3 +88,29 @@ func TestPresetsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPresetsFields: --fields lists the hardware table, one row per field with its unit
+// and valid range, in file order.
+func TestPresetsFields(t *testing.T) {
+	out, errs, code := runCmd(t, cmdPresets, "--fields")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 1+len(hw.Fields()) {
+		t.Fatalf("got %d lines, want a header and one per field:\n%s", len(lines), out)
+	}
+	for i, f := range hw.Fields() {
+		if !strings.HasPrefix(lines[1+i], f.Path+" ") {
+			t.Errorf("line %d = %q, want field %s", 1+i, lines[1+i], f.Path)
+		}
+	}
+	for _, want := range []string{"sram.ifmap", "size", "(0, +Inf)", "array.rows", "[1, 65536]", "dram.bandwidth", "B/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--fields lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, code := runCmd(t, cmdPresets, "--fields", "tpu-v1"); code != exitUsage {
+		t.Errorf("--fields with a name: exit %d, want %d", code, exitUsage)
+	}
+}
