@@ -57,10 +57,13 @@ fuzz:
 	$(FUZZ) '^FuzzQuantity$$' ./hw
 	$(FUZZ) '^FuzzReadConfig$$' ./scalesim
 	$(FUZZ) '^FuzzReadTopology$$' ./scalesim
+	$(FUZZ) '^FuzzTopologyLimit$$' ./scalesim
 	$(FUZZ) '^FuzzLoadPTH$$' ./checkpoint
 	$(FUZZ) '^FuzzSafetensors$$' ./checkpoint
 	$(FUZZ) '^FuzzRead$$' ./onnx
 	$(FUZZ) '^FuzzPickle$$' ./checkpoint
+	$(FUZZ) '^FuzzPickleBudget$$' ./checkpoint
+	$(FUZZ) '^FuzzZipContainer$$' ./checkpoint
 	$(FUZZ) '^FuzzRead$$' ./internal/npy
 
 # The deploy export checked against real PyTorch (tools/torchcheck/check.py): our .pth loads
