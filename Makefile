@@ -22,7 +22,7 @@ deps:
 	@for n in $$(seq 30 -1 14); do command -v clang-$$n >/dev/null && exit 0; done; \
 	 command -v clang >/dev/null && exit 0; \
 	 echo "installing clang-19 for the code generation tests"; \
-	 $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq clang-19 >/dev/null
+	 $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-19 >/dev/null
 
 # gofmt, vet, and staticcheck when installed (go install honnef.co/go/tools/cmd/staticcheck@latest).
 check: fmtcheck
@@ -57,10 +57,13 @@ fuzz:
 	$(FUZZ) '^FuzzQuantity$$' ./hw
 	$(FUZZ) '^FuzzReadConfig$$' ./scalesim
 	$(FUZZ) '^FuzzReadTopology$$' ./scalesim
+	$(FUZZ) '^FuzzTopologyLimit$$' ./scalesim
 	$(FUZZ) '^FuzzLoadPTH$$' ./checkpoint
 	$(FUZZ) '^FuzzSafetensors$$' ./checkpoint
 	$(FUZZ) '^FuzzRead$$' ./onnx
 	$(FUZZ) '^FuzzPickle$$' ./checkpoint
+	$(FUZZ) '^FuzzPickleBudget$$' ./checkpoint
+	$(FUZZ) '^FuzzZipContainer$$' ./checkpoint
 	$(FUZZ) '^FuzzRead$$' ./internal/npy
 
 # The deploy export checked against real PyTorch (tools/torchcheck/check.py): our .pth loads

@@ -121,7 +121,7 @@ func TestTorchFixtures(t *testing.T) {
 			t.Errorf("%s: bare tensor: %v", tc.file, err)
 		}
 		data := wrapFixture(t, path)
-		sd, info, err := load(tc.file, bytes.NewReader(data), int64(len(data)))
+		sd, info, err := load(tc.file, bytes.NewReader(data), int64(len(data)), Limits{})
 		if err != nil {
 			t.Errorf("%s: %v", tc.file, err)
 			continue

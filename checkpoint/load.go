@@ -89,6 +89,15 @@ func Load(path string) (*StateDict, error) {
 
 // LoadWithInfo is Load that also reports how the checkpoint was read.
 func LoadWithInfo(path string) (*StateDict, *Info, error) {
+	lim, err := LimitsFromEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	return LoadWithLimits(path, lim)
+}
+
+// LoadWithLimits is LoadWithInfo under explicit limits instead of the environment's.
+func LoadWithLimits(path string, lim Limits) (*StateDict, *Info, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, named(path, err)
@@ -101,19 +110,23 @@ func LoadWithInfo(path string) (*StateDict, *Info, error) {
 	if st.IsDir() {
 		return nil, nil, &FormatError{Path: path, Msg: "is a directory, not a checkpoint file"}
 	}
-	return load(path, f, st.Size())
+	return load(path, f, st.Size(), lim)
 }
 
 // LoadBytes is Load for a checkpoint held in memory; name is used in error messages and,
 // for its extension, to pick the most helpful message when the content is unrecognizable.
 func LoadBytes(name string, data []byte) (*StateDict, error) {
-	sd, _, err := load(name, bytes.NewReader(data), int64(len(data)))
+	lim, err := LimitsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	sd, _, err := load(name, bytes.NewReader(data), int64(len(data)), lim)
 	return sd, err
 }
 
 // load recognizes the format of the size bytes behind r and reads them. It converts any
 // panic in the decoders (gopickle is not hardened against hostile input) into an error.
-func load(name string, r io.ReaderAt, size int64) (sd *StateDict, info *Info, err error) {
+func load(name string, r io.ReaderAt, size int64, lim Limits) (sd *StateDict, info *Info, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			sd, info = nil, nil
@@ -121,7 +134,9 @@ func load(name string, r io.ReaderAt, size int64) (sd *StateDict, info *Info, er
 		}
 	}()
 	info = &Info{}
-	sd, err = dispatch(name, r, size, info)
+	lim = lim.resolve(size)
+	c := &loadCtx{lim: lim, bud: &byteBudget{max: lim.MaxBytes}}
+	sd, err = dispatch(name, r, size, info, c)
 	if err != nil {
 		return nil, nil, named(name, err)
 	}
@@ -137,7 +152,13 @@ var (
 	npyMagic      = []byte("\x93NUMPY")
 )
 
-func dispatch(name string, r io.ReaderAt, size int64, info *Info) (*StateDict, error) {
+// loadCtx carries one load's limits and the bytes it has decoded so far.
+type loadCtx struct {
+	lim Limits // resolved: no zero fields
+	bud *byteBudget
+}
+
+func dispatch(name string, r io.ReaderAt, size int64, info *Info, c *loadCtx) (*StateDict, error) {
 	if size == 0 {
 		return nil, errorf("empty file, not a checkpoint")
 	}
@@ -147,10 +168,10 @@ func dispatch(name string, r io.ReaderAt, size int64, info *Info) (*StateDict, e
 	}
 	ext := strings.ToLower(filepath.Ext(name))
 	if bytes.HasPrefix(head, zipMagic) || bytes.HasPrefix(head, emptyZipMagic) {
-		return loadZip(r, size, info)
+		return loadZip(r, size, info, c)
 	}
 	if head[0] == opProto || head[0] == 'L' { // a pickle: protocol ≥ 2, or 0/1 starting with LONG
-		sd, err := loadLegacy(r, size, info)
+		sd, err := loadLegacy(r, size, info, c)
 		if err != errNotLegacy {
 			return sd, err
 		}
@@ -161,12 +182,12 @@ func dispatch(name string, r io.ReaderAt, size int64, info *Info) (*StateDict, e
 	switch {
 	case looksLikeSafetensors(head, size):
 		info.Format = Safetensors
-		return loadSafetensors(r, size, info)
+		return loadSafetensors(r, size, info, c)
 	case bytes.HasPrefix(head, npyMagic):
 		return nil, errorf("a single .npy array, not a checkpoint (save a state dict as .npz, .safetensors or .pth)")
 	case ext == ".safetensors":
 		info.Format = Safetensors
-		return loadSafetensors(r, size, info)
+		return loadSafetensors(r, size, info, c)
 	case ext == ".pth" || ext == ".pt" || ext == ".bin" || ext == ".npz" || ext == ".ckpt":
 		return nil, errorf("not a zip archive (torch.save and numpy.savez write zip files); the file is damaged or not a checkpoint")
 	}
@@ -184,7 +205,7 @@ func looksLikeSafetensors(head []byte, size int64) bool {
 }
 
 // loadZip opens a zip archive and decides between PyTorch and npz by its entries.
-func loadZip(r io.ReaderAt, size int64, info *Info) (*StateDict, error) {
+func loadZip(r io.ReaderAt, size int64, info *Info, c *loadCtx) (*StateDict, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && zr != nil) {
 		return nil, errorf("%s", npy.ZipError(err))
@@ -210,10 +231,10 @@ func loadZip(r io.ReaderAt, size int64, info *Info) (*StateDict, error) {
 		return nil, errorf("a TorchScript archive (torch.jit.save), not a state dict; save model.state_dict() with torch.save")
 	case pkl != nil:
 		info.Format = PyTorch
-		return loadTorchZip(zr, pkl, size, info)
+		return loadTorchZip(zr, pkl, size, info, c)
 	case npys > 0 || len(zr.File) == 0: // numpy.savez of nothing writes an empty zip
 		info.Format = NPZ
-		return loadNPZ(r, size)
+		return loadNPZ(r, size, c)
 	}
 	return nil, errorf("zip archive holds neither a PyTorch data.pkl nor .npy arrays")
 }

@@ -38,6 +38,7 @@ const (
 	opNewtrue    = 0x88
 	opNewfalse   = 0x89
 	opLong1      = 0x8a
+	opLong4      = 0x8b
 	opFrame      = 0x95
 )
 
@@ -93,6 +94,18 @@ func init() {
 	opArg[0x95] = argFrame
 }
 
+// pushes reports whether op pushes an object, new or another reference to one, onto the
+// unpickler's stack without taking any off (MARK counts: it starts a new stack).
+func pushes(op byte) bool {
+	switch op {
+	case 'p', 'q', 'r', 0x94, // PUT, BINPUT, LONG_BINPUT, MEMOIZE
+		'0', '1', 's', 'u', 'a', 'e', 'b', 0x90, // POP, POP_MARK, SETITEM(S), APPEND(S), BUILD, ADDITEMS
+		'.', 0x80, 0x95: // STOP, PROTO, FRAME
+		return false
+	}
+	return true
+}
+
 // popsMark reports whether op consumes the topmost MARK.
 func popsMark(op byte) bool {
 	switch op {
@@ -107,11 +120,28 @@ func popsMark(op byte) bool {
 // that run past the end of data, and absurd MARK nesting, so that the unpickler is only
 // ever given input whose every length claim is backed by real bytes.
 func scanPickle(data []byte) (int, error) {
-	depth := 0
+	return scanPickleLimits(data, Limits{}.resolve(0))
+}
+
+// scanPickleLimits is scanPickle under lim's opcode and object budgets (lim is resolved).
+// It also rejects integers longer than MaxLongBytes, which gopickle would decode in
+// quadratic time.
+func scanPickleLimits(data []byte, lim Limits) (int, error) {
+	depth, ops, objects := 0, 0, 0
 	for i := 0; i < len(data); {
 		op := data[i]
 		at := i
 		i++
+		ops++
+		if ops > lim.MaxPickleOps {
+			return 0, fmt.Errorf("pickle has more than %d opcodes (set $%s to allow more)", lim.MaxPickleOps, EnvMaxPickleOps)
+		}
+		if pushes(op) {
+			objects++
+			if objects > lim.MaxPickleObjects {
+				return 0, fmt.Errorf("pickle creates more than %d objects (set $%s to allow more)", lim.MaxPickleObjects, EnvMaxPickleObjects)
+			}
+		}
 		kind := opArg[op]
 		var n uint64
 		switch kind {
@@ -129,6 +159,9 @@ func scanPickle(data []byte) (int, error) {
 				nl := bytes.IndexByte(data[i:], '\n')
 				if nl < 0 {
 					return 0, fmt.Errorf("pickle truncated at offset %d", at)
+				}
+				if (op == 'I' || op == 'L') && nl > 3*MaxLongBytes {
+					return 0, fmt.Errorf("pickled integer of %d digits at offset %d (at most %d accepted)", nl, at, 3*MaxLongBytes)
 				}
 				i += nl + 1
 			}
@@ -161,6 +194,11 @@ func scanPickle(data []byte) (int, error) {
 		}
 		if n > uint64(len(data)-i) {
 			return 0, fmt.Errorf("pickle truncated at offset %d", at)
+		}
+		if op == opLong1 || op == opLong4 {
+			if l := n - uint64(1+3*(op-opLong1)); l > MaxLongBytes { // n includes the 1- or 4-byte length
+				return 0, fmt.Errorf("pickled integer of %d bytes at offset %d (at most %d accepted)", l, at, MaxLongBytes)
+			}
 		}
 		i += int(n)
 		switch {

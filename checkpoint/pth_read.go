@@ -176,11 +176,12 @@ type torchLoader struct {
 	decoded     int64 // storage elements decoded so far
 	produced    int64 // tensor elements handed out so far
 	info        *Info
+	c           *loadCtx
 }
 
-func newTorchLoader(info *Info, legacy bool) *torchLoader {
+func newTorchLoader(info *Info, legacy bool, c *loadCtx) *torchLoader {
 	return &torchLoader{legacy: legacy, byteOrder: binary.LittleEndian,
-		storages: map[string]*storageRef{}, info: info}
+		storages: map[string]*storageRef{}, info: info, c: c}
 }
 
 func (l *torchLoader) findClass(module, name string) (any, error) {
@@ -255,7 +256,7 @@ func (l *torchLoader) persistentLoad(pid any) (any, error) {
 // unpickle scans and executes the pickle at the start of data and returns the object and
 // the pickle's length.
 func (l *torchLoader) unpickle(data []byte) (any, int, error) {
-	n, err := scanPickle(data)
+	n, err := scanPickleLimits(data, l.c.lim)
 	if err != nil {
 		return nil, 0, errorf("malformed pickle: %v", err)
 	}
@@ -270,13 +271,13 @@ func (l *torchLoader) unpickle(data []byte) (any, int, error) {
 }
 
 // loadTorchZip reads a PyTorch ≥ 1.6 checkpoint whose data.pkl record is pkl.
-func loadTorchZip(zr *zip.Reader, pkl *zip.File, size int64, info *Info) (*StateDict, error) {
+func loadTorchZip(zr *zip.Reader, pkl *zip.File, size int64, info *Info, c *loadCtx) (*StateDict, error) {
 	prefix := strings.TrimSuffix(pkl.Name, "data.pkl")
 	records := make(map[string]*zip.File, len(zr.File))
 	for _, f := range zr.File {
 		records[f.Name] = f
 	}
-	l := newTorchLoader(info, false)
+	l := newTorchLoader(info, false, c)
 	if f := records[prefix+"byteorder"]; f != nil {
 		b, err := readRecord(f, size, 16)
 		if err != nil {
@@ -314,6 +315,9 @@ func loadTorchZip(zr *zip.Reader, pkl *zip.File, size int64, info *Info) (*State
 		if need := s.numel * esize; uint64(need) > f.UncompressedSize64 {
 			return nil, errorf("storage record %q holds %d bytes, %d %s elements need %d",
 				name, f.UncompressedSize64, s.numel, s.class.elem, need)
+		}
+		if err := l.c.bud.charge(int64(f.UncompressedSize64), fmt.Sprintf("storage record %q", name)); err != nil {
+			return nil, err
 		}
 		rc, err := f.Open()
 		if err != nil {
@@ -374,13 +378,13 @@ func isLegacyMagic(v any) bool {
 // loadLegacy reads the pre-1.6 torch.save stream: pickles of the magic number, the
 // protocol version (1001) and system info, then the object, then the list of storage keys,
 // then each storage as an int64 element count followed by its raw bytes.
-func loadLegacy(r io.ReaderAt, size int64, info *Info) (*StateDict, error) {
+func loadLegacy(r io.ReaderAt, size int64, info *Info, c *loadCtx) (*StateDict, error) {
 	// The magic number's pickle is at most 29 bytes; look at it before reading everything.
 	head := make([]byte, min(size, 64))
 	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, err
 	}
-	l := newTorchLoader(info, true)
+	l := newTorchLoader(info, true, c)
 	if magic, _, err := l.unpickle(head); err != nil || !isLegacyMagic(magic) {
 		return nil, errNotLegacy
 	}
@@ -569,7 +573,7 @@ func (l *torchLoader) materialize(r *tensorRef) (*tensor.Tensor, error) {
 		l.decoded += int64(s.numel)
 	}
 	l.produced += int64(numel)
-	if l.produced > 8*l.decoded+1<<20 {
+	if l.produced > 2*l.decoded+1<<20 {
 		return nil, fmt.Errorf("tensors reference their storages too many times (%d elements from %d stored)",
 			l.produced, l.decoded)
 	}
@@ -578,6 +582,13 @@ func (l *torchLoader) materialize(r *tensorRef) (*tensor.Tensor, error) {
 		s.taken = true
 		out.F32, out.I64 = s.data.F32, s.data.I64
 		return out, nil
+	}
+	esize := int64(4)
+	if out.DType == tensor.Int64 {
+		esize = 8
+	}
+	if err := l.c.bud.charge(int64(numel)*esize, "a copy of a storage view"); err != nil {
+		return nil, err
 	}
 	if out.DType == tensor.Float32 {
 		out.F32 = gather(make([]float32, numel), s.data.F32, r.offset, r.size, r.stride)

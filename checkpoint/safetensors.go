@@ -38,7 +38,7 @@ type stEntry struct {
 // then the data section. Offsets are relative to the data section and must tile it
 // exactly, in order, with no gaps or overlaps, as the reference implementation requires.
 // Keys come out in data order.
-func loadSafetensors(r io.ReaderAt, size int64, info *Info) (*StateDict, error) {
+func loadSafetensors(r io.ReaderAt, size int64, info *Info, c *loadCtx) (*StateDict, error) {
 	if size < 8 {
 		return nil, errorf("corrupt safetensors header: the file is only %d bytes", size)
 	}

@@ -28,7 +28,7 @@ func TestScanPickle(t *testing.T) {
 				break
 			}
 		}
-		l := newTorchLoader(&Info{}, false)
+		l := newTorchLoader(&Info{}, false, &loadCtx{lim: Limits{}.resolve(0), bud: &byteBudget{max: 1 << 30}})
 		if _, n, err := l.unpickle(data); err != nil || n != len(data) {
 			t.Errorf("%s: unpickle: %d %v", f, n, err)
 		}

@@ -74,3 +74,14 @@ func (sd *StateDict) check() error {
 	}
 	return nil
 }
+
+// CheckFinite returns an error naming the first tensor, in key order, that holds a NaN or
+// an infinity, and that element's index; nil if every value is finite.
+func (sd *StateDict) CheckFinite() error {
+	for _, k := range sd.Keys {
+		if err := sd.Tensors[k].CheckFinite(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -55,13 +55,12 @@ func elementwise(op vir.Op) bool {
 	return activationOf(op) != emit.ActNone
 }
 
-// activationOf returns the activation an op computes (ReLU, ReLU6), or ActNone. ReLU6 is
-// matched by its text name so this package builds before and after the op joins the IR.
+// activationOf returns the activation an op computes (ReLU, ReLU6), or ActNone.
 func activationOf(op vir.Op) emit.Activation {
-	switch {
-	case op == vir.ReLU:
+	switch op {
+	case vir.ReLU:
 		return emit.ActReLU
-	case op.String() == "relu6":
+	case vir.ReLU6:
 		return emit.ActReLU6
 	}
 	return emit.ActNone

@@ -48,8 +48,8 @@ func (f blockedFamily) Choose(req emit.Request) emit.Kernel {
 	return k
 }
 
-// mixedGraph uses every op: conv (grouped, strided), BN, ReLU, SE (GAP, Sigmoid,
-// broadcast Mul), Add with a skip, MaxPool, AdaptiveAvgPool, Flatten, Linear; 20 channels
+// mixedGraph uses every op: conv (grouped, strided), BN, ReLU, ReLU6 (fused into a conv
+// and alone), SE (GAP, Sigmoid, broadcast Mul), Add with a skip, MaxPool, AdaptiveAvgPool, Flatten, Linear; 20 channels
 // so blocks of 16 and 8 have padding lanes.
 func mixedGraph(t *testing.T) *ir.Graph {
 	b := ir.NewBuilder("mixed", ir.Shape{C: 3, H: 9, W: 11})
@@ -58,10 +58,10 @@ func mixedGraph(t *testing.T) *ir.Graph {
 	y := b.Conv("body", x, 20, 3, 1, 1, 4, true)
 	y = b.ReLU("body.relu", y)
 	s := b.GlobalAvgPool("se.gap", y)
-	s = b.ReLU("se.relu", b.Conv("se.down", s, 5, 1, 1, 0, 1, true))
+	s = b.ReLU6("se.relu6", b.Conv("se.down", s, 5, 1, 1, 0, 1, true))
 	s = b.Sigmoid("se.sig", b.Conv("se.up", s, 20, 1, 1, 0, 1, true))
 	y = b.Mul("se.mul", y, s)
-	z := b.ReLU("add.relu", b.Add("add", x, y))
+	z := b.ReLU6("add.relu6", b.Add("add", x, y))
 	z = b.MaxPool("pool", z, 3, 2, 1)
 	z = b.AdaptiveAvgPool("adapt", z, 2, 3)
 	out := b.Linear("fc", b.Flatten("flat", z), 7)

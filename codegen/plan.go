@@ -132,10 +132,11 @@ func SymbolOf(name string) string {
 	return s
 }
 
-// NewPlan schedules g: it checks the graph, fuses each conv with a ReLU that is its only
-// reader, asks the families for a kernel per step (inserting reorders where a kernel
-// wants an operand in another layout), plans the scratch arena from memory's liveness
-// analysis with layout-sized buffers, and lays out the weights blob. g needs parameters.
+// NewPlan schedules g: it checks the graph, fuses each conv with a ReLU or ReLU6 that is
+// its only reader, asks the families for a kernel per step (inserting reorders where a
+// kernel wants an operand in another layout), plans the scratch arena from memory's
+// liveness analysis with layout-sized buffers, and lays out the weights blob. g needs
+// parameters.
 func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 	if g == nil {
 		return nil, errors.New("codegen: nil graph")

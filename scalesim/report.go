@@ -1,15 +1,13 @@
 package scalesim
 
 import (
-	"bufio"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/sim"
 )
 
@@ -35,17 +33,25 @@ const (
 )
 
 // WriteReports writes COMPUTE_REPORT.csv, DETAILED_ACCESS_REPORT.csv and BANDWIDTH_REPORT.csv
-// for reports into dir (created if missing), in SCALE-Sim's exact format.
+// for reports into dir (created if missing), in SCALE-Sim's exact format. The three files
+// are replaced together (see internal/atomicfile): after an error the directory holds the
+// previous run's reports, untouched.
 func WriteReports(dir string, reports []sim.ScaleSimReport) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, w := range reportWriters {
-		if err := writeFile(filepath.Join(dir, w.file), reports, w.write); err != nil {
-			return err
-		}
+	names := make([]string, len(reportWriters))
+	for i, w := range reportWriters {
+		names[i] = filepath.Join(dir, w.file)
 	}
-	return nil
+	return atomicfile.WriteFiles(names, func(name string, w io.Writer) error {
+		for i := range names {
+			if names[i] == name {
+				return reportWriters[i].write(w, reports)
+			}
+		}
+		return nil
+	})
 }
 
 // reportWriters pairs each report file with the function that writes it.
@@ -56,21 +62,6 @@ var reportWriters = []struct {
 	{ComputeReportFile, WriteComputeReport},
 	{DetailedReportFile, WriteDetailedReport},
 	{BandwidthReportFile, WriteBandwidthReport},
-}
-
-// writeFile writes reports to the file at path with fn.
-func writeFile(path string, reports []sim.ScaleSimReport, fn func(io.Writer, []sim.ScaleSimReport) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	err = fn(bw, reports)
-	err = errors.Join(err, bw.Flush(), f.Close())
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // row writes one report line: "id, v1, v2, ...,".

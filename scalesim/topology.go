@@ -27,6 +27,28 @@ const (
 // maxTopoValue bounds every topology number so products stay far from overflow.
 const maxTopoValue = 1 << 24
 
+// DefaultMaxLayers bounds the layers one topology file may produce, depthwise rows
+// expanded (MobileNet-style networks give a few thousand). $VGGSIM_MAX_TOPOLOGY_LAYERS
+// raises it.
+const DefaultMaxLayers = 1 << 16
+
+// EnvMaxLayers is the environment variable that overrides DefaultMaxLayers.
+const EnvMaxLayers = "VGGSIM_MAX_TOPOLOGY_LAYERS"
+
+// MaxLayers returns the layer limit: $VGGSIM_MAX_TOPOLOGY_LAYERS if set, else
+// DefaultMaxLayers.
+func MaxLayers() (int, error) {
+	s := os.Getenv(EnvMaxLayers)
+	if s == "" {
+		return DefaultMaxLayers, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("$%s: want a positive integer, got %q", EnvMaxLayers, s)
+	}
+	return n, nil
+}
+
 // ReadTopology reads a SCALE-Sim topology CSV, conv or GEMM layout (detected from the header).
 // See ParseTopology.
 func ReadTopology(path string) ([]sim.ScaleSimLayer, error) {
@@ -42,8 +64,18 @@ func ReadTopology(path string) ([]sim.ScaleSimLayer, error) {
 // trailing comma is accepted too). A conv row whose name contains "DP" is SCALE-Sim's
 // depthwise form: it becomes one single-channel layer per channel, named name+"Channel_"+i.
 // A GEMM row `name, M, N, K` becomes sim.GEMMLayer. Every bad row is reported as
-// file:line:col.
+// file:line:col. At most MaxLayers() layers are accepted.
 func ParseTopology(name string, data []byte, format TopologyFormat) ([]sim.ScaleSimLayer, error) {
+	limit, err := MaxLayers()
+	if err != nil {
+		return nil, err
+	}
+	return ParseTopologyLimit(name, data, format, limit)
+}
+
+// ParseTopologyLimit is ParseTopology with an explicit bound on the number of layers,
+// checked before a depthwise row is expanded.
+func ParseTopologyLimit(name string, data []byte, format TopologyFormat, maxLayers int) ([]sim.ScaleSimLayer, error) {
 	lines := strings.Split(string(data), "\n")
 	var layers []sim.ScaleSimLayer
 	var errs []error
@@ -64,8 +96,8 @@ func ParseTopology(name string, data []byte, format TopologyFormat) ([]sim.Scale
 		if line == "" {
 			continue
 		}
-		if len(layers) > 1<<20 {
-			errs = append(errs, &posError{name, ln, 1, "too many layers"})
+		if len(layers) >= maxLayers {
+			errs = append(errs, &posError{name, ln, 1, fmt.Sprintf("more than %d layers (set $%s to allow more)", maxLayers, EnvMaxLayers)})
 			break
 		}
 		fields := splitFields(line)
@@ -109,9 +141,10 @@ func ParseTopology(name string, data []byte, format TopologyFormat) ([]sim.Scale
 			continue
 		}
 		if format == ConvFormat && strings.Contains(lname, "DP") {
-			if len(layers)+l.Channels > 1<<20 {
-				errs = append(errs, &posError{name, ln, cols[5], "too many depthwise channels"})
-				continue
+			if len(layers)+l.Channels > maxLayers {
+				errs = append(errs, &posError{name, ln, cols[5], fmt.Sprintf("depthwise row of %d channels makes more than %d layers (set $%s to allow more)",
+					l.Channels, maxLayers, EnvMaxLayers)})
+				break
 			}
 			for c := range l.Channels {
 				d := l

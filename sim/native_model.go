@@ -275,7 +275,8 @@ type mapping struct {
 	cycles       int64
 	stream       int64
 	folds        int64
-	pack         int // groups packed side by side on the array per fold (0: one group per fold)
+	pack         int   // groups packed side by side on the array per fold (0: one group per fold)
+	heavy        int64 // packed: the roofline's heavy tiles (the first of each pack)
 }
 
 // treeGroups returns how often the mapping's fold tree runs: once per group, or once in all
@@ -298,6 +299,11 @@ func (mp *mapping) describe() string {
 		return fmt.Sprintf("%s n-tile=%d", mp.order, mp.nt)
 	case mp.loop == "os-mt":
 		return fmt.Sprintf("%s m-tile=%d", mp.order, mp.mt)
+	case mp.loop == "pack":
+		if mp.spill {
+			return mp.order + " spill"
+		}
+		return mp.order
 	case mp.loop == "col" || mp.loop == "tile":
 		s := fmt.Sprintf("%s tile=%d", mp.order, mp.st)
 		if mp.spill {
@@ -337,6 +343,9 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 			psum = MN * (c.nK - 1) * G * m.ab
 		}
 		tr = traffic{tiles: c.outer * G, heavy: G}
+		if c.pack > 0 {
+			tr = traffic{tiles: c.outer, heavy: c.heavy}
+		}
 		if c.outer > 1 { // with one outer tile every tile is a first tile
 			if c.aOnce {
 				tr.onceBytes += ifB
@@ -586,7 +595,56 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 	if rF > 1 {
 		cands = m.stationaryMappings(cands, grid, S, true, au, sweepA, fitsA, M, N, K)
 	}
+	for p := 2; p <= min(g, R, C); p++ {
+		cands = m.packedMapping(cands, grid, g, p, accWords, au, sweepA, fitsA)
+	}
 	return cands
+}
+
+// packedMapping appends the ws/is mapping that packs p groups of a grouped convolution side
+// by side on the array (docs/simulator.md §4.4): each group of a pack gets a ⌊R/p⌋×⌊C/p⌋
+// block on the diagonal, the off-diagonal PEs hold zeros, and the pack's groups stream their
+// shared dimension together. Loop nest: packs, column blocks, K-blocks, the whole stream.
+// Only when it needs fewer folds than one group at a time.
+func (m *model) packedMapping(cands []mapping, grid FoldGrid, g, p int, accWords, au, sweepA int64, fitsA bool) []mapping {
+	R, C := m.R, m.C
+	rp, cp := R/p, C/p
+	K, Sc, S := grid.Sr, grid.Sc, grid.T
+	rf, ruL := split(K, rp)
+	cf, cuL := split(Sc, cp)
+	packs, pl := split(g, p)
+	if packs*cf*rf >= int64(g)*int64(grid.RowFolds)*int64(grid.ColFolds) {
+		return cands
+	}
+	// One pack of q groups: its column blocks, each over its K-blocks; a fold's used extent
+	// runs to the last group's block.
+	pack := func(q int) fnode {
+		kb := func(cu int) fnode {
+			return m.block(1, frun(rf-1, S, (q-1)*rp+rp, (q-1)*cp+cu), frun(1, S, (q-1)*rp+ruL, (q-1)*cp+cu))
+		}
+		return m.seq(cf, kb(cp), kb(cuL))
+	}
+	KS, KN := int64(K)*int64(S), int64(K)*int64(Sc) // per group: ws K·M and K·N; is K·N and K·M
+	mp := mapping{order: fmt.Sprintf("packed=%d", p), loop: "pack", pack: p, st: S, nK: rf,
+		tree: m.seq(packs, pack(p), pack(pl)), outer: packs * cf, heavy: packs,
+		spill: rf > 1 && int64(S)*int64(C) > accWords}
+	if m.cfg.Dataflow == hw.WeightStationary { // rows K, columns N, stream M
+		mp.sramA, mp.sramB = KS*cf, KN
+		mp.a, mp.b = sweepA*cf, KN
+		if fitsA {
+			mp.a, mp.aOnce = au, true
+		}
+	} else { // is: rows K, columns M, stream N
+		mp.sramA, mp.sramB = KN, KS*cf
+		mp.a, mp.b = sweepA, KS*cf
+		if m.fits(KS, m.fHalf) {
+			mp.b, mp.bOnce = KS, true
+		}
+	}
+	mp.fa = int64(min(K, rp)) * int64(min(S, R)) * int64(min(p, g))
+	mp.fb = int64(min(K, rp)) * int64(min(Sc, cp)) * int64(min(p, g))
+	mp.lo = int64(min(S, R)) * int64((pl-1)*cp+cuL)
+	return append(cands, mp)
 }
 
 // stationaryMappings appends to cands the two loop orders of a ws or is GEMM whose streamed

@@ -74,8 +74,11 @@ func TestPipelineMatchesFoldGrid(t *testing.T) {
 		} else {
 			want = int64(g-1)*grid.Folds()*int64(max(grid.T, R)) + grid.PipelinedCycles()
 		}
-		if got := res.Layers[0].ComputeCycles; got != want {
-			t.Fatalf("%s %dx%d M%d N%d K%d g%d: %d cycles, want %d", df, R, C, M, N, K, g, got, want)
+		// A packed-group mapping (checked against the stepper in pack_test.go) is only chosen
+		// when it is faster than the groups one after another.
+		got := res.Layers[0].ComputeCycles
+		if packed := strings.HasPrefix(res.Layers[0].Order, "packed"); packed && got > want || !packed && got != want {
+			t.Fatalf("%s %dx%d M%d N%d K%d g%d (%s): %d cycles, want %d", df, R, C, M, N, K, g, res.Layers[0].Order, got, want)
 		}
 	}
 }

@@ -72,10 +72,25 @@ func StepGEMM(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, mode Step
 // stream elements [X0, X0+T). For os the stream is K, so a schedule may cut K into chunks
 // (each fold then adds its partial sums to the output); for ws and is the rows are K and the
 // stream is M (ws) or N (is), so a schedule may cut the stream into tiles.
+//
+// A fold with Pieces (ws and is only, see StepScheduleGrouped) instead places several blocks
+// side by side: each piece's operand rows, columns and stream elements at its own array
+// offset, all streaming T elements together. Its Row0, Rows, Col0, Cols and X0 are unused.
 type StepFold struct {
 	Row0, Rows int
 	Col0, Cols int
 	X0, T      int
+	Pieces     []StepPiece
+}
+
+// StepPiece is one block of a fold that packs several: operand rows [Row0, Row0+Rows) on
+// array rows [ArrRow, ArrRow+Rows), operand columns [Col0, Col0+Cols) on array columns
+// [ArrCol, ArrCol+Cols), stream elements [X0, X0+T) of the fold's T. A stationary value sits
+// in PE(i, j) only when row i and column j belong to the same piece; every other PE holds a
+// zero (the block-diagonal weights of packed groups).
+type StepPiece struct {
+	Row0, Rows, Col0, Cols, X0 int
+	ArrRow, ArrCol             int
 }
 
 // StepSchedule is StepGEMM for an explicit fold sequence: the folds run in the given order,
@@ -83,6 +98,24 @@ type StepFold struct {
 // added to the output. It checks that the folds cover every (row, column, stream) element of
 // the GEMM exactly once.
 func StepSchedule(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, folds []StepFold, mode StepMode) (*StepResult, error) {
+	return stepSchedule(df, rows, cols, M, N, K, 1, a, b, folds, mode)
+}
+
+// StepScheduleGrouped runs a grouped GEMM — groups independent M×K by K×N products, as a
+// grouped convolution lowers to — on the array: a is the M×(groups·K) ifmap (group g's
+// columns g·K … g·K+K−1), b the (groups·K)×(groups·N) block-diagonal filter (group g's
+// block at rows g·K, columns g·N; the rest is never read) and Out the M×(groups·N) result.
+// Folds address this big GEMM's fold grid and may pack several groups side by side with
+// Pieces. It checks that every element of every group's GEMM is covered exactly once and that
+// no fold pairs one group's rows with another group's stream or columns.
+func StepScheduleGrouped(df hw.Dataflow, rows, cols, M, N, K, groups int, a, b []float64, folds []StepFold, mode StepMode) (*StepResult, error) {
+	if groups < 1 {
+		return nil, errors.New("step: groups must be at least 1")
+	}
+	return stepSchedule(df, rows, cols, M, N*groups, K*groups, groups, a, b, folds, mode)
+}
+
+func stepSchedule(df hw.Dataflow, rows, cols, M, N, K, groups int, a, b []float64, folds []StepFold, mode StepMode) (*StepResult, error) {
 	if err := checkStepArgs(df, rows, cols, M, N, K, a, b); err != nil {
 		return nil, err
 	}
@@ -91,24 +124,75 @@ func StepSchedule(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64, folds
 	if len(folds) == 0 {
 		return nil, errors.New("step: no folds")
 	}
+	// group returns the group of grid element (r, c, x); -1 when it lies off the diagonal
+	// blocks (its operands belong to different groups).
+	gk, gn := K/groups, N/groups
+	group := func(r, c, x int) int {
+		var u, v int
+		switch df {
+		case hw.OutputStationary: // rows M, columns N, stream K
+			u, v = c/gn, x/gk
+		case hw.WeightStationary: // rows K, columns N, stream M
+			u, v = r/gk, c/gn
+		default: // is: rows K, columns M, stream N
+			u, v = r/gk, x/gn
+		}
+		if u != v {
+			return -1
+		}
+		return u
+	}
 	cover := make([]int8, s.Sr*s.Sc*s.T)
 	for i, f := range folds {
-		if f.Rows < 1 || f.Rows > rows || f.Cols < 1 || f.Cols > cols || f.T < 1 || f.Row0 < 0 || f.Col0 < 0 || f.X0 < 0 ||
-			f.Row0+f.Rows > s.Sr || f.Col0+f.Cols > s.Sc || f.X0+f.T > s.T {
-			return nil, fmt.Errorf("step: fold %d %+v does not fit the %dx%d array and the %dx%dx%d fold grid", i, f, rows, cols, s.Sr, s.Sc, s.T)
+		sf := stepFold{StepFold: f, rowPiece: make([]int, rows), colPiece: make([]int, cols)}
+		ps := f.Pieces
+		if ps == nil {
+			ps = []StepPiece{{Row0: f.Row0, Rows: f.Rows, Col0: f.Col0, Cols: f.Cols, X0: f.X0}}
+		} else if df == hw.OutputStationary {
+			return nil, fmt.Errorf("step: fold %d: pieces need a stationary dataflow (ws or is)", i)
 		}
-		for r := f.Row0; r < f.Row0+f.Rows; r++ {
-			for c := f.Col0; c < f.Col0+f.Cols; c++ {
-				for x := f.X0; x < f.X0+f.T; x++ {
-					cover[(r*s.Sc+c)*s.T+x]++
+		sf.pieces = ps
+		for j := range sf.rowPiece {
+			sf.rowPiece[j] = -1
+		}
+		for j := range sf.colPiece {
+			sf.colPiece[j] = -1
+		}
+		for pi, p := range ps {
+			if p.Rows < 1 || p.Cols < 1 || f.T < 1 || p.Row0 < 0 || p.Col0 < 0 || p.X0 < 0 || p.ArrRow < 0 || p.ArrCol < 0 ||
+				p.ArrRow+p.Rows > rows || p.ArrCol+p.Cols > cols ||
+				p.Row0+p.Rows > s.Sr || p.Col0+p.Cols > s.Sc || p.X0+f.T > s.T {
+				return nil, fmt.Errorf("step: fold %d piece %d %+v (T %d) does not fit the %dx%d array and the %dx%dx%d fold grid", i, pi, p, f.T, rows, cols, s.Sr, s.Sc, s.T)
+			}
+			for r := range p.Rows {
+				if sf.rowPiece[p.ArrRow+r] >= 0 {
+					return nil, fmt.Errorf("step: fold %d: array row %d holds two pieces", i, p.ArrRow+r)
+				}
+				sf.rowPiece[p.ArrRow+r] = pi
+			}
+			for c := range p.Cols {
+				if sf.colPiece[p.ArrCol+c] >= 0 {
+					return nil, fmt.Errorf("step: fold %d: array column %d holds two pieces", i, p.ArrCol+c)
+				}
+				sf.colPiece[p.ArrCol+c] = pi
+			}
+			for r := p.Row0; r < p.Row0+p.Rows; r++ {
+				for c := p.Col0; c < p.Col0+p.Cols; c++ {
+					for x := p.X0; x < p.X0+f.T; x++ {
+						if group(r, c, x) < 0 {
+							return nil, fmt.Errorf("step: fold %d piece %d pairs operands of different groups at (%d, %d, %d)", i, pi, r, c, x)
+						}
+						cover[(r*s.Sc+c)*s.T+x]++
+					}
 				}
 			}
 		}
-		s.folds = append(s.folds, stepFold{StepFold: f})
+		s.folds = append(s.folds, sf)
 	}
 	for i, n := range cover {
-		if n != 1 {
-			return nil, fmt.Errorf("step: element (%d, %d, %d) is covered %d times", i/s.T/s.Sc, i/s.T%s.Sc, i%s.T, n)
+		r, c, x := i/s.T/s.Sc, i/s.T%s.Sc, i%s.T
+		if want := int8(1); group(r, c, x) < 0 && n != 0 || group(r, c, x) >= 0 && n != want {
+			return nil, fmt.Errorf("step: element (%d, %d, %d) is covered %d times", r, c, x, n)
 		}
 	}
 	s.plan()
@@ -131,7 +215,29 @@ func checkStepArgs(df hw.Dataflow, rows, cols, M, N, K int, a, b []float64) erro
 
 type stepFold struct {
 	StepFold
-	t int64 // stream start: element x enters row i at t+i+x
+	t                  int64 // stream start: element x enters row i at t+i+x
+	pieces             []StepPiece
+	rowPiece, colPiece []int // the piece of each array row and column, or -1
+}
+
+// rowAt returns the operand row on array row i and its piece's stream offset.
+func (f *stepFold) rowAt(i int) (row, x0 int, ok bool) {
+	p := f.rowPiece[i]
+	if p < 0 {
+		return 0, 0, false
+	}
+	pc := &f.pieces[p]
+	return pc.Row0 + i - pc.ArrRow, pc.X0, true
+}
+
+// colAt returns the operand column on array column j and its piece's stream offset.
+func (f *stepFold) colAt(j int) (col, x0 int, ok bool) {
+	p := f.colPiece[j]
+	if p < 0 {
+		return 0, 0, false
+	}
+	pc := &f.pieces[p]
+	return pc.Col0 + j - pc.ArrCol, pc.X0, true
 }
 
 type stepper struct {
@@ -345,10 +451,11 @@ func (s *stepper) run() (*StepResult, error) {
 					if err := take(busy, j, c); err != nil {
 						return nil, err
 					}
-					f := s.folds[y.fold]
-					m, n := f.X0+y.x, f.Col0+j // ws: (pixel, filter)
+					f := &s.folds[y.fold]
+					col, x0, _ := f.colAt(j)
+					m, n := x0+y.x, col // ws: (pixel, filter)
 					if s.df == hw.InputStationary {
-						m, n = f.Col0+j, f.X0+y.x
+						m, n = col, x0+y.x
 					}
 					res.Out[m*s.N+n] += v[i][j].v
 					lastWrite = c
@@ -406,7 +513,7 @@ func (s *stepper) inject(c int64, i int, row bool) (token, error) {
 			return token{}, fmt.Errorf("step: cycle %d: two folds enter port %d at once", c, i)
 		}
 		tok = token{valid: true, fold: fi, x: int(x)}
-		X := f.X0 + int(x) // the stream element
+		X := f.X0 + int(x) // the stream element (os)
 		switch {
 		case s.df == hw.OutputStationary && row: // ifmap A[m][k], m = Row0+i, k = X
 			if i < f.Rows {
@@ -416,16 +523,17 @@ func (s *stepper) inject(c int64, i int, row bool) (token, error) {
 			if i < f.Cols {
 				tok.real, tok.v = true, s.b[X*s.N+f.Col0+i]
 			}
-		case row && s.df == hw.WeightStationary: // ifmap A[m][k], m = X, k = Row0+i
-			if i < f.Rows {
-				tok.real, tok.v = true, s.a[X*s.K+f.Row0+i]
-			}
-		case row: // is: filter B[k][n], k = Row0+i, n = X
-			if i < f.Rows {
-				tok.real, tok.v = true, s.b[(f.Row0+i)*s.N+X]
+		case row: // ws: ifmap A[m][k], m = x0+x, k = the row; is: filter B[k][n], n = x0+x
+			if k, x0, ok := s.folds[fi].rowAt(i); ok {
+				tok.real = true
+				if s.df == hw.WeightStationary {
+					tok.v = s.a[(x0+int(x))*s.K+k]
+				} else {
+					tok.v = s.b[k*s.N+x0+int(x)]
+				}
 			}
 		default: // ws/is: a zero partial sum enters column i
-			tok.real = i < f.Cols
+			_, _, tok.real = s.folds[fi].colAt(i)
 		}
 	}
 	return tok, nil
@@ -445,13 +553,15 @@ func (s *stepper) feed(c int64, j int) (token, error) {
 		}
 		row := s.R - 1 - int(y)
 		tok = token{valid: true, fold: fi, row: row}
-		if row < f.Rows && j < f.Cols {
-			k := f.Row0 + row
+		sf := &s.folds[fi]
+		if p := sf.rowPiece[row]; p >= 0 && p == sf.colPiece[j] { // off the diagonal: a zero
+			k, _, _ := sf.rowAt(row)
+			col, _, _ := sf.colAt(j)
 			tok.real = true
 			if s.df == hw.WeightStationary {
-				tok.v = s.b[k*s.N+f.Col0+j] // filter B[k][n]
+				tok.v = s.b[k*s.N+col] // filter B[k][n]
 			} else {
-				tok.v = s.a[(f.Col0+j)*s.K+k] // ifmap A[m][k]
+				tok.v = s.a[col*s.K+k] // ifmap A[m][k]
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/tensor"
 )
 
@@ -299,19 +300,7 @@ func WriteFile(path string, t *tensor.Tensor) error {
 	if err := Validate(t); err != nil {
 		return withPath(path, formatErr("%v", err))
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return withPath(path, err)
-	}
-	bw := bufio.NewWriter(f)
-	err = Write(bw, t)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return withPath(path, err)
+	return withPath(path, atomicfile.Write(path, func(w io.Writer) error { return Write(w, t) }))
 }
 
 // parseHeaderDict parses the Python dict literal of a .npy header, e.g.

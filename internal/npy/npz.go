@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/tensor"
 )
 
@@ -76,6 +78,26 @@ func ReadNPZ(path string) ([]string, map[string]*tensor.Tensor, error) {
 // ReadNPZFrom is ReadNPZ for an archive of size bytes read through r. Its errors are
 // *FormatError values without a path (or I/O errors from r).
 func ReadNPZFrom(r io.ReaderAt, size int64) ([]string, map[string]*tensor.Tensor, error) {
+	return ReadNPZFromLimit(r, size, math.MaxInt64)
+}
+
+// A LimitError reports an archive whose entries together decompress to more than the
+// limit a caller set.
+type LimitError struct {
+	Entry string // the entry that crossed the limit
+	Limit int64  // the limit, in bytes
+}
+
+// Error describes the problem.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("entry %q takes the archive past %d decompressed bytes", e.Entry, e.Limit)
+}
+
+// ReadNPZFromLimit is ReadNPZFrom that stops with a *LimitError, before inflating anything,
+// once the entries' announced sizes add up to more than limit bytes. Each entry is read
+// only up to its announced size, so the limit bounds the memory the archive can take
+// whatever its compression ratio.
+func ReadNPZFromLimit(r io.ReaderAt, size, limit int64) ([]string, map[string]*tensor.Tensor, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !(errors.Is(err, zip.ErrInsecurePath) && zr != nil) {
 		return nil, nil, formatErr("%s", ZipError(err))
@@ -93,6 +115,10 @@ func ReadNPZFrom(r io.ReaderAt, size int64) ([]string, map[string]*tensor.Tensor
 		if _, dup := m[name]; dup {
 			return nil, nil, formatErr("duplicate entry %q", f.Name)
 		}
+		if f.UncompressedSize64 > uint64(limit) {
+			return nil, nil, &LimitError{Entry: f.Name, Limit: limit}
+		}
+		limit -= int64(f.UncompressedSize64)
 		t, err := readZipNPY(f, size)
 		if err != nil {
 			var fe *FormatError
@@ -137,19 +163,7 @@ func WriteNPZ(path string, names []string, tensors map[string]*tensor.Tensor) er
 	if err := checkNPZ(names, tensors); err != nil {
 		return withPath(path, err)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return withPath(path, err)
-	}
-	bw := bufio.NewWriter(f)
-	err = WriteNPZTo(bw, names, tensors)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return withPath(path, err)
+	return withPath(path, atomicfile.Write(path, func(w io.Writer) error { return WriteNPZTo(w, names, tensors) }))
 }
 
 // WriteNPZTo is WriteNPZ writing the archive to w.
