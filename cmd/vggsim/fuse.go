@@ -27,6 +27,7 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	mf.register(fs, withWeights)
 	fs.Lookup("weights").Usage = "train-form checkpoint `file` (.pth, .safetensors, .npz; reference or timm names) (required unless MODEL is .onnx)"
 	out := fs.String("o", "", "output `file`: .safetensors, .npz, .pth or .onnx (required)")
+	force := fs.Bool("force", false, "allow -o to overwrite --weights")
 	namesArg := fs.String("names", "reference", "state_dict `naming` of the output: reference or timm (RepVGG only)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
@@ -37,6 +38,9 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 		fmt.Fprintln(stderr, "vggsim fuse: --weights and -o are required")
 		fs.Usage()
 		return exitUsage
+	}
+	if err := refuseOverwrite(*out, mf.weights, "--weights", *force); err != nil {
+		return fail(stderr, "fuse", err)
 	}
 	names, err := models.ParseNaming(*namesArg)
 	if err != nil {
@@ -70,6 +74,9 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 		sd, err := checkpoint.Load(mf.weights)
 		if err != nil {
 			return fail(stderr, "fuse", badInput(err))
+		}
+		if err := mf.checkFinite(mf.weights, sd); err != nil {
+			return fail(stderr, "fuse", err)
 		}
 		if r, bn := firstKeys(sd.Keys); r != "" && bn != "" {
 			return fail(stderr, "fuse", badInput(fmt.Errorf("%s mixes deploy-form keys (%s) with train-form ones (%s)", mf.weights, r, bn)))
