@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Width and Height are the size of every chart's plotting area with its axes and
@@ -233,7 +234,7 @@ func Save(c *Chart, path string) error {
 }
 
 // Write writes c to w in format ("svg", "png", "pdf", "eps", "jpg", "tif"); raster
-// formats at DPI.
+// formats at DPI, SVG with its fonts embedded.
 func Write(c *Chart, w io.Writer, format string) error {
 	width, height := c.Size()
 	var wt io.WriterTo
@@ -249,6 +250,11 @@ func Write(c *Chart, w io.Writer, format string) error {
 		default:
 			wt = vgimg.TiffCanvas{Canvas: img}
 		}
+	case "svg":
+		// Fonts embedded, so the chart renders the same where Liberation is not installed.
+		dc := vgsvg.NewWith(vgsvg.UseWH(width, height), vgsvg.EmbedFonts(true))
+		c.Draw(draw.New(dc))
+		wt = dc
 	default:
 		dc, err := draw.NewFormattedCanvas(width, height, format)
 		if err != nil {

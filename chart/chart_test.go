@@ -53,3 +53,12 @@ func TestLegendAndAxes(t *testing.T) {
 	assert.Equal(t, "512 B", SizeString(512))
 	assert.Equal(t, Color(0), Color(len(palette)))
 }
+
+// TestSVGEmbedsFonts: an SVG carries its fonts (an @font-face rule with the data), so it
+// looks the same on machines without Liberation fonts.
+func TestSVGEmbedsFonts(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, Write(sample(t), &b, "svg"))
+	assert.Contains(t, b.String(), "@font-face")
+	assert.Contains(t, b.String(), "base64,")
+}
