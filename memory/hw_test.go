@@ -356,3 +356,30 @@ func mustLower(t *testing.T, r *Report, res []bool) loweredGraph {
 	}
 	return lg
 }
+
+// TestSimulationReusesAnalysis: Report.Simulation on an analysis made once equals
+// SimulateGraph, for several configurations in a row.
+func TestSimulationReusesAnalysis(t *testing.T) {
+	g, err := models.BuildDeploy("RepVGG-A0", models.Options{InputH: 64, InputW: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, g, Options{Bits: 8, Batch: 2})
+	for _, name := range []string{"edge-32", "nvdla-large", "scalesim-32x32"} {
+		cfg, err := hw.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Simulation("deploy", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := SimulateGraph(g, "deploy", cfg, 2, sim.ObjectiveLatency)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Result.Total != want.Result.Total || got.DRAMBytesPerImage != want.DRAMBytesPerImage || got.Input != [2]int{64, 64} {
+			t.Errorf("%s: reused analysis gives %+v, SimulateGraph %+v", name, got.Result.Total, want.Result.Total)
+		}
+	}
+}

@@ -296,7 +296,7 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 			m.form = "deploy" // the checkpoint decides when the user did not
 		}
 		if m.form != "deploy" {
-			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (%s); run it with --form deploy", m.weights, fusedWhy(sd.Keys)))
+			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (%s); run it with --form deploy", m.weights, models.FusedReason(sd.Keys)))
 		}
 		return g, nil
 	}
