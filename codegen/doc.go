@@ -9,8 +9,9 @@
 //	                                        ▼
 //	                       Artifacts: object, shared library, runner executable
 //
-// NewPlan decides everything before any IR is written. It fuses a conv with the ReLU or
-// ReLU6 that is its only reader; asks the kernel families (emit.Family, Options.Families then the
+// NewPlan decides everything before any IR is written. It groups nodes as lower.Groups
+// does for the simulator (a conv or linear with the ReLU or ReLU6 that is its only reader
+// is one step); asks the kernel families (emit.Family, Options.Families then the
 // Generic family) for a kernel per step — a kernel names its function, the layouts it
 // reads and writes (emit.Layout: NCHW or NCHW{b}c) and its weights as it wants them
 // arranged; inserts a reorder step wherever a kernel wants an operand in another layout;

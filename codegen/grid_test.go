@@ -1,6 +1,7 @@
 package codegen_test
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -13,22 +14,23 @@ import (
 // convCase is one convolution of the differential grid.
 type convCase struct {
 	cin, cout, h, w, k, stride, pad, groups int
-	bias, relu                              bool
+	bias                                    bool
+	act                                     string // "", "relu" or "relu6", fused into the conv
 }
 
 func (c convCase) String() string {
-	return fmt.Sprintf("in%d_out%d_%dx%d_k%d_s%d_p%d_g%d_bias%v_relu%v", c.cin, c.cout, c.h, c.w, c.k, c.stride, c.pad, c.groups, c.bias, c.relu)
+	return fmt.Sprintf("in%d_out%d_%dx%d_k%d_s%d_p%d_g%d_bias%v_%s", c.cin, c.cout, c.h, c.w, c.k, c.stride, c.pad, c.groups, c.bias, cmp.Or(c.act, "noact"))
 }
 
 // gridCases draws n seeded convolutions over the degenerate corners the kernels must
 // handle: one channel, odd sizes, 1×1 maps, stride 2, kernels 1/3/5 with and without
-// padding, groups 2 and 4 and depthwise.
+// padding, groups 2 and 4 and depthwise, with or without bias, ReLU or ReLU6 fused.
 func gridCases(seed uint64, n int) []convCase {
 	r := rand.New(rand.NewPCG(seed, 11))
 	pick := func(xs ...int) int { return xs[r.IntN(len(xs))] }
 	var cs []convCase
 	for len(cs) < n {
-		c := convCase{k: pick(1, 3, 5), stride: pick(1, 2), h: pick(1, 2, 5, 7, 8, 13), bias: r.IntN(2) == 0, relu: r.IntN(2) == 0}
+		c := convCase{k: pick(1, 3, 5), stride: pick(1, 2), h: pick(1, 2, 5, 7, 8, 13), bias: r.IntN(2) == 0, act: []string{"", "relu", "relu6"}[r.IntN(3)]}
 		c.w = pick(c.h, 1, 6, 9)
 		c.pad = pick(0, c.k/2)
 		switch r.IntN(5) {
@@ -66,9 +68,7 @@ func gridGraph(t *testing.T, cs []convCase, h, w int) *ir.Graph {
 			x = b.AdaptiveAvgPool(fmt.Sprintf("resize%d", i), x, c.h, c.w)
 		}
 		y := b.Conv(fmt.Sprintf("case%d.%s", i, c), x, c.cout, c.k, c.stride, c.pad, c.groups, c.bias)
-		if c.relu {
-			y = b.ReLU(fmt.Sprintf("relu%d", i), y)
-		}
+		y = activate(b, c.act, fmt.Sprintf("act%d", i), y)
 		y = b.Conv(fmt.Sprintf("mix%d", i), y, 8, 1, 1, 0, 1, false)
 		outs = append(outs, b.GlobalAvgPool(fmt.Sprintf("gap%d", i), y))
 	}
@@ -103,9 +103,7 @@ func TestConvGridEach(t *testing.T) {
 		t.Run(c.String(), func(t *testing.T) {
 			b := ir.NewBuilder("one", ir.Shape{C: c.cin, H: c.h, W: c.w})
 			y := b.Conv("conv", b.Input(), c.cout, c.k, c.stride, c.pad, c.groups, c.bias)
-			if c.relu {
-				y = b.ReLU("relu", y)
-			}
+			y = activate(b, c.act, "act", y)
 			g, err := b.Finish(y)
 			if err != nil {
 				t.Fatal(err)
@@ -114,4 +112,15 @@ func TestConvGridEach(t *testing.T) {
 			checkAgainstInterp(t, g, codegen.Options{}, 1, 3)
 		})
 	}
+}
+
+// activate applies the named activation ("" for none).
+func activate(b *ir.Builder, act, name string, y *ir.Value) *ir.Value {
+	switch act {
+	case "relu":
+		return b.ReLU(name, y)
+	case "relu6":
+		return b.ReLU6(name, y)
+	}
+	return y
 }

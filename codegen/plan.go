@@ -10,6 +10,7 @@ import (
 	"github.com/vggsim/vggsim/codegen/emit"
 	"github.com/vggsim/vggsim/codegen/kern"
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/lower"
 	"github.com/vggsim/vggsim/memory"
 )
 
@@ -133,8 +134,8 @@ func SymbolOf(name string) string {
 	return s
 }
 
-// NewPlan schedules g: it checks the graph, fuses each conv with a ReLU or ReLU6 that is
-// its only reader, asks the families for a kernel per step (inserting reorders where a
+// NewPlan schedules g: it checks the graph, fuses each conv or linear with a ReLU or ReLU6
+// that is its only reader (lower.Groups, the simulator's grouping), asks the families for a kernel per step (inserting reorders where a
 // kernel wants an operand in another layout), plans the scratch arena from memory's
 // liveness analysis with layout-sized buffers, and lays out the weights blob. g needs
 // parameters.
@@ -165,23 +166,24 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 	}
 	p := &Plan{Graph: g, Symbol: sym, Memory: rep}
 	nv := len(g.Nodes)
-	users := g.Users()
 	bufOf := make([]int, nv)
 	for i, st := range rep.Steps {
 		bufOf[g.Nodes[i].Out.ID] = st.Buffer
 	}
 
-	// Conv+activation grouping: a ReLU or ReLU6 whose operand is a conv result read by
-	// nothing else.
-	fusedInto := make(map[*ir.Node]*ir.Node) // conv → its activation
+	// Grouping is lower's (the simulator's layers): a Conv or Linear whose only reader is
+	// a ReLU or ReLU6 computes both; every other op is a step of its own.
+	groups, err := lower.Groups(g)
+	if err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
+	}
+	fusedInto := make(map[*ir.Node]*ir.Node) // conv or linear → its activation
 	skip := make(map[*ir.Node]bool)
-	for _, n := range g.Nodes {
-		if n.Op != ir.Conv || n.Out == g.Output {
-			continue
-		}
-		if us := users[n.Out.ID]; len(us) == 1 && activationOf(us[0].Op) != emit.ActNone {
-			fusedInto[n] = us[0]
-			skip[us[0]] = true
+	for _, gr := range groups {
+		if gr.ReLU >= 0 {
+			r := g.Nodes[gr.ReLU]
+			fusedInto[g.Nodes[gr.Step]] = r
+			skip[r] = true
 		}
 	}
 

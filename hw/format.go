@@ -3,7 +3,7 @@ package hw
 import (
 	"bytes"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // YAML returns c as a hardware file in canonical form: every key in schema order, defaults

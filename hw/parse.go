@@ -12,7 +12,7 @@ import (
 
 	"github.com/vggsim/vggsim/internal/suggest"
 	"github.com/vggsim/vggsim/internal/yamlnode"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // The file is decoded into a yaml.Node tree and walked by hand rather than decoded into

@@ -3,6 +3,8 @@ package ir
 import (
 	"errors"
 	"fmt"
+
+	"github.com/vggsim/vggsim/internal/geom"
 )
 
 // Builder constructs a Graph node by node with shape inference. Methods never panic on bad
@@ -151,7 +153,7 @@ func (b *Builder) AdaptiveAvgPool(name string, x *Value, outH, outW int) *Value 
 // (in = 5, out = 3: [0, 2), [1, 4), [3, 5)), and are never empty (in = 1, out = 7: every
 // window is [0, 1)).
 func AdaptiveWindow(i, in, out int) (start, end int) {
-	return i * in / out, ((i+1)*in + out - 1) / out
+	return geom.AdaptiveWindow(i, in, out)
 }
 
 // Flatten reshapes x to (C·H·W)×1×1 in C-major order, as torch.flatten(x, 1).

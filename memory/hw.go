@@ -7,6 +7,7 @@ import (
 
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/lower"
 	"github.com/vggsim/vggsim/sim"
 )
 
@@ -65,7 +66,10 @@ func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	}
 	cfg = withBits(cfg, r.Bits)
 	t, res := r.lv.residency(r.costs, actSRAM)
-	layers := r.lv.lower(res)
+	layers, err := r.lv.lower(res)
+	if err != nil {
+		return nil, err
+	}
 	sr, err := sim.Simulate(cfg, layers.layers, sim.Options{Batch: r.Batch, Objective: r.objective})
 	if err != nil {
 		return nil, fmt.Errorf("memory: simulate %s: %w", r.Model, err)
@@ -85,16 +89,18 @@ func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	return h, nil
 }
 
-// Layers returns the graph lowered to sim layers, each input and output on or off chip as
-// the spill model decides with actSRAM bytes (negative: no activation SRAM) — the layers
-// Simulate runs at that size. A design-space sweep lowers once per activation SRAM size and
-// simulates the layers on many configurations; sim.Simulate does not change them.
-func (r *Report) Layers(actSRAM int64) []sim.Layer {
+// Layers returns the graph lowered to sim layers (package lower), each input and output on
+// or off chip as the spill model decides with actSRAM bytes (negative: no activation SRAM)
+// — the layers Simulate runs at that size. A design-space sweep lowers once per activation
+// SRAM size and simulates the layers on many configurations; sim.Simulate does not change
+// them. A graph with an operator that has no accelerator layer is an error.
+func (r *Report) Layers(actSRAM int64) ([]sim.Layer, error) {
 	if actSRAM < 0 {
 		actSRAM = 0
 	}
 	_, res := r.lv.residency(r.costs, actSRAM)
-	return r.lv.lower(res).layers
+	lg, err := r.lv.lower(res)
+	return lg.layers, err
 }
 
 // Sweep returns the report's activation traffic at each SRAM size (TrafficSweep) as a chart
@@ -125,14 +131,17 @@ type loweredGraph struct {
 	dram   []int64
 }
 
-// lower turns the graph into sim layers in schedule order. A ReLU that is the only reader of
-// a Conv or Linear result becomes that layer's FusedReLU; Input and Flatten produce no
-// layer. An operand is on chip when the value is elided (see elided) or its buffer is
-// resident — except the graph input, which its first reader loads from DRAM. A result is
-// on chip when elided or resident, unless it is the graph output. A nil resident streams
-// every buffer (layer by layer).
-func (lv *liveness) lower(resident []bool) loweredGraph {
-	g := lv.g
+// residency is the spill model's choice of on-chip buffers as a lower.Residency. An operand
+// is on chip when the value is elided (see elided) or its buffer is resident — except the
+// graph input, which its first reader loads from DRAM. A result is on chip when elided or
+// resident, unless it is the graph output. A nil resident streams every buffer.
+type residency struct {
+	lv        *liveness
+	resident  []bool
+	firstRead []int // buffer → first step reading it
+}
+
+func (lv *liveness) residencyOf(resident []bool) *residency {
 	firstRead := make([]int, len(lv.buffers))
 	for i := range firstRead {
 		firstRead[i] = math.MaxInt
@@ -143,90 +152,61 @@ func (lv *liveness) lower(resident []bool) loweredGraph {
 			firstRead[b] = min(firstRead[b], rs[0])
 		}
 	}
-	inOn := func(v *ir.Value, step int) bool {
-		if lv.elided(v.ID) {
-			return true
-		}
-		b := lv.bufOf[v.ID]
-		if resident == nil || !resident[b] {
-			return false
-		}
-		return !(lv.buffers[b].Input && firstRead[b] == step)
+	return &residency{lv: lv, resident: resident, firstRead: firstRead}
+}
+
+// InputOnChip implements lower.Residency.
+func (r *residency) InputOnChip(v *ir.Value, step int) bool {
+	lv := r.lv
+	if lv.elided(v.ID) {
+		return true
 	}
-	outOn := func(v *ir.Value) bool {
-		if lv.elided(v.ID) {
-			return true
-		}
-		return v.ID != g.Output.ID && resident != nil && resident[lv.bufOf[v.ID]]
+	b := lv.bufOf[v.ID]
+	if r.resident == nil || !r.resident[b] {
+		return false
 	}
-	var lg loweredGraph
-	skip := make([]bool, len(g.Nodes))
-	for i, n := range g.Nodes {
-		if skip[i] || n.Op == ir.Input || n.Op == ir.Flatten {
-			continue
+	return !(lv.buffers[b].Input && r.firstRead[b] == step)
+}
+
+// OutputOnChip implements lower.Residency.
+func (r *residency) OutputOnChip(v *ir.Value) bool {
+	lv := r.lv
+	if lv.elided(v.ID) {
+		return true
+	}
+	return v.ID != lv.g.Output.ID && r.resident != nil && r.resident[lv.bufOf[v.ID]]
+}
+
+// lower turns the graph into sim layers in schedule order (package lower: a ReLU that is
+// the only reader of a Conv or Linear result is fused into it), on chip as resident says,
+// and charges each layer the spill model's activation DRAM bytes.
+func (lv *liveness) lower(resident []bool) (loweredGraph, error) {
+	if lv.groups == nil {
+		groups, err := lower.Groups(lv.g)
+		if err != nil {
+			return loweredGraph{}, fmt.Errorf("memory: %w", err)
 		}
-		in := n.In[0].Shape
-		l := sim.Layer{Name: n.Name, InH: in.H, InW: in.W, InC: in.C}
-		out := n.Out
-		switch n.Op {
-		case ir.Conv, ir.Linear:
-			if n.Op == ir.Conv {
-				a := n.Attrs
-				l.Kind, l.OutC, l.KH, l.KW = sim.Conv, n.Out.Shape.C, a.KH, a.KW
-				l.StrideH, l.StrideW, l.PadH, l.PadW, l.Groups, l.Bias = a.Stride, a.Stride, a.Pad, a.Pad, a.Groups, a.Bias
-			} else {
-				l.Kind, l.InC, l.OutC, l.Bias = sim.GEMM, in.Elems(), n.Out.Shape.C, true
-				l.InH, l.InW = 1, 1
-			}
-			if rs := lv.readers[out.ID]; len(rs) == 1 && (g.Nodes[rs[0]].Op == ir.ReLU || g.Nodes[rs[0]].Op == ir.ReLU6) && out.ID != g.Output.ID {
-				l.FusedReLU = true
-				skip[rs[0]] = true
-				out = g.Nodes[rs[0]].Out
-			}
-		case ir.MaxPool:
-			a := n.Attrs
-			l.Kind, l.KH, l.KW, l.StrideH, l.StrideW, l.PadH, l.PadW = sim.Pool, a.KH, a.KW, a.Stride, a.Stride, a.Pad, a.Pad
-		case ir.GlobalAvgPool:
-			l.Kind = sim.GlobalPool
-		case ir.AdaptiveAvgPool:
-			l.Kind, l.OutH, l.OutW = sim.AdaptivePool, n.Attrs.OutH, n.Attrs.OutW
-		case ir.Add:
-			l.Kind, l.NumInputs = sim.Add, len(n.In)
-		case ir.Mul:
-			l.Kind, l.NumInputs = sim.Mul, 2
-		case ir.ReLU, ir.ReLU6:
-			l.Kind = sim.ReLU // a clip costs what a max does
-		case ir.Sigmoid:
-			l.Kind = sim.Sigmoid
-		case ir.BatchNorm:
-			l.Kind = sim.BatchNorm
-		default:
-			continue
-		}
+		lv.groups = groups
+	}
+	res := lv.residencyOf(resident)
+	lg := loweredGraph{layers: lower.Layers(lv.g, lv.groups, res)}
+	for k, gr := range lv.groups {
+		n := lv.g.Nodes[gr.Step]
 		var dram int64
-		l.InputsOnChip = make([]bool, l.Inputs())
 		seen := make(map[int]bool, len(n.In))
-		for k, v := range n.In {
-			on := inOn(v, i)
-			l.InputsOnChip[k] = on
-			if !on && !seen[v.ID] {
-				dram += lv.readBytes(v.ID, i)
+		for _, v := range n.In {
+			if !res.InputOnChip(v, gr.Step) && !seen[v.ID] {
+				dram += lv.readBytes(v.ID, gr.Step)
 			}
 			seen[v.ID] = true
 		}
-		if n.Op == ir.Mul {
-			// The broadcast scale is C values; the engine would read a whole map for it.
-			l.InputsOnChip[1] = true
+		if !lg.layers[k].OutputOnChip {
+			dram += lv.valBytes[gr.Out.ID]
 		}
-		l.OutputOnChip = outOn(out)
-		if !l.OutputOnChip {
-			dram += lv.valBytes[out.ID]
-		}
-		lg.layers = append(lg.layers, l)
-		lg.step = append(lg.step, i)
+		lg.step = append(lg.step, gr.Step)
 		lg.dram = append(lg.dram, dram)
 	}
-	return lg
+	return lg, nil
 }
 
 // engine prices fusion plans with the sim package's native engine (see doc.go, "Costs").
@@ -240,21 +220,16 @@ type engine struct {
 	lg    loweredGraph      // the layer-by-layer lowering
 	base  []sim.LayerResult // the engine's results for lg.layers, no activation SRAM
 	low   [][][]int         // chain → layer → indices into lg of the layer and its followers
-	cache map[layerKey]sim.LayerResult
+	cache map[sim.LayerKey]sim.LayerResult
 	err   error
 }
 
-// layerKey is a sim.Layer without its name and on-chip flags.
-type layerKey struct {
-	kind                                sim.LayerKind
-	inH, inW, inC, outC, kh, kw, sh, sw int
-	ph, pw, groups, rows, inputs        int
-	outH, outW                          int
-	bias, relu                          bool
-}
-
 func newEngine(cfg *hw.Config, r *Report, chains []FusionChain) (*engine, error) {
-	e := &engine{cfg: withBits(cfg, r.Bits), batch: r.Batch, lg: r.lv.lower(nil), cache: make(map[layerKey]sim.LayerResult)}
+	lg, err := r.lv.lower(nil)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{cfg: withBits(cfg, r.Bits), batch: r.Batch, lg: lg, cache: make(map[sim.LayerKey]sim.LayerResult)}
 	res, err := sim.Simulate(e.cfg, e.lg.layers, sim.Options{Batch: e.batch})
 	if err != nil {
 		return nil, fmt.Errorf("memory: fusion %s: %w", r.Model, err)
@@ -296,8 +271,7 @@ func (e *engine) alone(ci, j int) (int64, Cost) {
 
 // onChip returns the engine's result for l with every operand on chip (cached by shape).
 func (e *engine) onChip(l sim.Layer) sim.LayerResult {
-	key := layerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
-		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU}
+	key := l.Key()
 	if v, ok := e.cache[key]; ok {
 		return v
 	}

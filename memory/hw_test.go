@@ -27,7 +27,7 @@ func edge32(t testing.TB) *hw.Config {
 func TestLowerResidual(t *testing.T) {
 	r := analyze(t, residualBlock(t), Options{})
 	_, res := r.lv.residency(r.costs, math.MaxInt64)
-	lg := r.lv.lower(res)
+	lg := mustLower(t, r, res)
 	type want struct {
 		name      string
 		kind      sim.LayerKind
@@ -74,7 +74,7 @@ func TestLoweredTraffic(t *testing.T) {
 					res = nil
 				}
 				var sum int64
-				for _, d := range r.lv.lower(res).dram {
+				for _, d := range mustLower(t, r, res).dram {
 					sum += d
 				}
 				if sum != tr.Bytes() {
@@ -288,7 +288,7 @@ func TestAdaptivePool(t *testing.T) {
 		pool.OutBytes != out || pool.LiveBytes < in+out {
 		t.Errorf("avgpool step %+v after %+v", pool, prev)
 	}
-	lg := r.lv.lower(nil)
+	lg := mustLower(t, r, nil)
 	var l *sim.Layer
 	for k := range lg.layers {
 		if lg.layers[k].Name == "avgpool" {
@@ -343,6 +343,43 @@ func TestSweep(t *testing.T) {
 		}
 		if s.Engine[i] != h.DRAMBytes {
 			t.Errorf("at %d bytes: sweep %d, Simulate %d", size, s.Engine[i], h.DRAMBytes)
+		}
+	}
+}
+
+// mustLower lowers r's graph with the given resident buffers.
+func mustLower(t *testing.T, r *Report, res []bool) loweredGraph {
+	t.Helper()
+	lg, err := r.lv.lower(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lg
+}
+
+// TestSimulationReusesAnalysis: Report.Simulation on an analysis made once equals
+// SimulateGraph, for several configurations in a row.
+func TestSimulationReusesAnalysis(t *testing.T) {
+	g, err := models.BuildDeploy("RepVGG-A0", models.Options{InputH: 64, InputW: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, g, Options{Bits: 8, Batch: 2})
+	for _, name := range []string{"edge-32", "nvdla-large", "scalesim-32x32"} {
+		cfg, err := hw.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Simulation("deploy", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := SimulateGraph(g, "deploy", cfg, 2, sim.ObjectiveLatency)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Result.Total != want.Result.Total || got.DRAMBytesPerImage != want.DRAMBytesPerImage || got.Input != [2]int{64, 64} {
+			t.Errorf("%s: reused analysis gives %+v, SimulateGraph %+v", name, got.Result.Total, want.Result.Total)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/vggsim/vggsim/sim"
 
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/lower"
 	"github.com/vggsim/vggsim/tensor"
 )
 
@@ -108,6 +109,7 @@ type liveness struct {
 	valBytes []int64 // value ID → bytes (whole batch)
 	buffers  []Buffer
 	steps    []Step
+	groups   []lower.Group // the graph's accelerator layers, computed on first lowering
 }
 
 // inPlaceOperands returns how many of n's leading operands its result may take the buffer

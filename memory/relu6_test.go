@@ -20,7 +20,7 @@ func TestLowerReLU6(t *testing.T) {
 	g, err := b.Finish(y)
 	require.NoError(t, err)
 	r := analyze(t, g, Options{})
-	lg := r.lv.lower(nil)
+	lg := mustLower(t, r, nil)
 	require.Len(t, lg.layers, 3)
 	assert.Equal(t, sim.Conv, lg.layers[0].Kind)
 	assert.True(t, lg.layers[0].FusedReLU)
@@ -37,7 +37,7 @@ func TestMobileNetV2Lowers(t *testing.T) {
 	g, err := models.BuildDeploy("MobileNetV2", models.Options{})
 	require.NoError(t, err)
 	r := analyze(t, g, Options{})
-	lg := r.lv.lower(nil)
+	lg := mustLower(t, r, nil)
 	convs, fused, dw := 0, 0, 0
 	var macs int64
 	for _, l := range lg.layers {
@@ -69,7 +69,9 @@ func TestLayersMatchSimulate(t *testing.T) {
 		r := analyze(t, g, Options{Bits: cfg.DataBits, Batch: 2})
 		h, err := r.Simulate(cfg, -1)
 		require.NoError(t, err)
-		got, err := sim.Simulate(cfg, r.Layers(ActivationSRAM(cfg)), sim.Options{Batch: 2})
+		ls, err := r.Layers(ActivationSRAM(cfg))
+		require.NoError(t, err)
+		got, err := sim.Simulate(cfg, ls, sim.Options{Batch: 2})
 		require.NoError(t, err)
 		assert.Equal(t, h.Sim.Total, got.Total, name)
 	}

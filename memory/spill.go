@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/vggsim/vggsim/internal/geom"
 	"github.com/vggsim/vggsim/ir"
 )
 
@@ -61,34 +62,11 @@ func (lv *liveness) readBytes(v, step int) int64 {
 	case ir.Conv:
 		a := n.Attrs
 		in, out := n.In[0].Shape, n.Out.Shape
-		th := touched(in.H, a.KH, a.Stride, a.Pad, out.H)
-		tw := touched(in.W, a.KW, a.Stride, a.Pad, out.W)
+		th := geom.Touched(in.H, a.KH, a.Stride, a.Pad, out.H)
+		tw := geom.Touched(in.W, a.KW, a.Stride, a.Pad, out.W)
 		return bytesOf(th*tw*int64(in.C), lv.opts.Batch, lv.opts.Bits)
 	}
 	return lv.valBytes[v]
-}
-
-// touched counts the positions in [0, n) covered by o windows of size k and stride s after
-// p positions of padding.
-func touched(n, k, s, p, o int) int64 {
-	s = max(s, 1)
-	if o <= 0 {
-		return 0
-	}
-	if k >= s { // windows overlap or abut: one range
-		lo, hi := max(0, -p), min(n-1, (o-1)*s+k-1-p)
-		return int64(max(0, hi-lo+1))
-	}
-	var c int64
-	last := -1
-	for oy := range o {
-		lo, hi := max(0, oy*s-p, last+1), min(n-1, oy*s+k-1-p)
-		if hi >= lo {
-			c += int64(hi - lo + 1)
-			last = hi
-		}
-	}
-	return c
 }
 
 // costs returns every buffer's resident and spilled traffic (see doc.go, "Spill model").

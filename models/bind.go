@@ -5,7 +5,9 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
@@ -35,15 +37,34 @@ type MismatchError struct {
 const maxListed = 5
 
 func listNames(kind string, names []string) string {
-	shown := names
-	if len(shown) > maxListed {
-		shown = shown[:maxListed]
+	shown := make([]string, 0, maxListed)
+	for _, n := range names[:min(len(names), maxListed)] {
+		shown = append(shown, quoteUntrusted(n))
 	}
 	s := fmt.Sprintf("%d %s (%s", len(names), kind, strings.Join(shown, ", "))
 	if len(names) > len(shown) {
 		s += fmt.Sprintf(", … %d more", len(names)-len(shown))
 	}
 	return s + ")"
+}
+
+// quoteUntrusted returns a name read from a file as it is if it is short printable text,
+// and otherwise Go-quoted and cut to 80 bytes, so that it cannot break or color a message.
+func quoteUntrusted(name string) string {
+	ok := len(name) <= 80
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return name
+	}
+	if len(name) > 80 {
+		name = name[:80] + "…"
+	}
+	return strconv.Quote(name)
 }
 
 // Error lists the problems in one line, each list capped at five names.

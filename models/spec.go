@@ -16,7 +16,7 @@ import (
 
 	"github.com/vggsim/vggsim/internal/suggest"
 	"github.com/vggsim/vggsim/internal/yamlnode"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // specKeys are the keys a model YAML file may hold, in documentation order.

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/vggsim/vggsim/internal/suggest"
@@ -219,6 +220,10 @@ func IsSpecPath(arg string) bool {
 // Build). A directory that is not also a zoo name is an error
 // that says so.
 func Resolve(arg string, opts Options) (*ir.Graph, error) {
+	switch strings.ToLower(filepath.Ext(arg)) {
+	case ".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".npz":
+		return nil, fmt.Errorf("%s is a checkpoint, not a model: give MODEL as a zoo name (e.g. RepVGG-A0) or a .yaml model file, and the checkpoint with --weights %s", arg, arg)
+	}
 	if fi, err := os.Stat(arg); err == nil && fi.IsDir() {
 		if _, err := lookup(arg); err != nil { // a zoo name wins over a directory "a0"
 			return nil, fmt.Errorf("%s: is a directory, not a model name or a .yaml model file", arg)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vggsim/vggsim/internal/geom"
 	"github.com/vggsim/vggsim/ir"
 )
 
@@ -15,7 +16,7 @@ func TestAdaptivePool(t *testing.T) {
 		for out := 1; out <= 30; out++ {
 			var sum int64
 			for i := range out {
-				s, e := adaptiveWindow(i, in, out)
+				s, e := geom.AdaptiveWindow(i, in, out)
 				if ws, we := ir.AdaptiveWindow(i, in, out); s != ws || e != we {
 					t.Fatalf("adaptiveWindow(%d, %d, %d) = [%d, %d), ir says [%d, %d)", i, in, out, s, e, ws, we)
 				}

@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+
+	"github.com/vggsim/vggsim/internal/geom"
 )
 
 // LayerKind is the operator a Layer runs. The set is closed; kinds lists every kind with its
@@ -212,18 +214,11 @@ func (l *Layer) VectorOps() int64 {
 	return 0
 }
 
-// adaptiveWindow returns the half-open input range [start, end) of output index i of an
-// adaptive pooling from in to out positions: start = ⌊i·in/out⌋, end = ⌈(i+1)·in/out⌉, as
-// PyTorch (and ir.AdaptiveWindow) computes it.
-func adaptiveWindow(i, in, out int) (start, end int) {
-	return i * in / out, ((i+1)*in + out - 1) / out
-}
-
 // windowSum returns the sum of the sizes of the out adaptive windows over in positions.
 func windowSum(in, out int) int64 {
 	var n int64
 	for i := range out {
-		s, e := adaptiveWindow(i, in, out)
+		s, e := geom.AdaptiveWindow(i, in, out)
 		n += int64(e - s)
 	}
 	return n

@@ -239,20 +239,33 @@ func (c *resultCache) put(k *cacheKey, r *LayerResult) {
 	c.mu.Unlock()
 }
 
-// layerKey is a Layer without its name, its on-chip inputs as a bit set.
-type layerKey struct {
+// LayerKey is a Layer's shape: every field but its name and on-chip flags. Two layers with
+// equal keys and the same operands on chip cost the same, which the engine's result cache
+// and package memory's fusion pricing both rely on.
+type LayerKey struct {
 	kind                                LayerKind
 	inH, inW, inC, outC, kh, kw, sh, sw int
 	ph, pw, groups, rows, inputs        int
 	outH, outW                          int
-	bias, relu, outOn                   bool
-	inOn                                uint64
+	bias, relu                          bool
+}
+
+// Key returns l's shape key.
+func (l *Layer) Key() LayerKey {
+	return LayerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
+		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU}
+}
+
+// layerKey is a Layer without its name, its on-chip inputs as a bit set.
+type layerKey struct {
+	LayerKey
+	outOn bool
+	inOn  uint64
 }
 
 // keyOf returns l's key, or false when its on-chip flags do not fit the bit set.
 func keyOf(l *Layer) (layerKey, bool) {
-	k := layerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
-		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU, l.OutputOnChip, 0}
+	k := layerKey{LayerKey: l.Key(), outOn: l.OutputOnChip}
 	if len(l.InputsOnChip) > 64 {
 		return k, false
 	}

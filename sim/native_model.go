@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/vggsim/vggsim/hw"
+	"github.com/vggsim/vggsim/internal/geom"
 )
 
 // model holds the hardware constants the native engine derives once per simulation.
@@ -914,7 +915,7 @@ func (m *model) sweepWords(l *Layer, g int, au, mk int64) int64 {
 	cols := m.cfg.IfmapSRAMBytes / perCol  // input columns the buffer holds
 	kw, sw := or1(l.KW), or1(l.StrideW)
 	_, ow := l.OutDims()
-	tw := touched(l.InW, kw, sw, l.PadW, ow)
+	tw := geom.Touched(l.InW, kw, sw, l.PadW, ow)
 	if cols >= int64(l.InW) || cols >= tw {
 		return au
 	}
@@ -935,25 +936,7 @@ func uniqueIfmapWords(l *Layer, batch int) int64 {
 		return int64(batch) * l.InElems()
 	}
 	oh, ow := l.OutDims()
-	th := touched(l.InH, or1(l.KH), or1(l.StrideH), l.PadH, oh)
-	tw := touched(l.InW, or1(l.KW), or1(l.StrideW), l.PadW, ow)
+	th := geom.Touched(l.InH, or1(l.KH), or1(l.StrideH), l.PadH, oh)
+	tw := geom.Touched(l.InW, or1(l.KW), or1(l.StrideW), l.PadW, ow)
 	return int64(batch) * th * tw * int64(l.InC)
-}
-
-// touched counts the input positions in [0, n) covered by o windows of size k, stride s,
-// after p positions of padding.
-func touched(n, k, s, p, o int) int64 {
-	if o <= 0 {
-		return 0
-	}
-	if k >= s { // windows overlap or abut: one contiguous range
-		lo, hi := max(0, -p), min(n-1, (o-1)*s+k-1-p)
-		return int64(max(0, hi-lo+1))
-	}
-	var c int64
-	for oy := range o {
-		lo, hi := max(0, oy*s-p), min(n-1, oy*s+k-1-p)
-		c += int64(max(0, hi-lo+1))
-	}
-	return c
 }

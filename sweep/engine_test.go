@@ -176,3 +176,24 @@ func TestInvalidHardwarePoint(t *testing.T) {
 	assert.Equal(t, "ok", tab.Rows[1][tab.col("status")])
 	assert.Equal(t, "true", tab.Rows[1][len(tab.Columns)-1])
 }
+
+// TestPlots draws both charts of a small run and checks they are SVG files with the
+// workloads' legend entries.
+func TestPlots(t *testing.T) {
+	dir := t.TempDir()
+	s := loadText(t, dir, smallStudy)
+	tab, _, err := Run(s, Options{})
+	require.NoError(t, err)
+	sc, ln := filepath.Join(dir, "s.svg"), filepath.Join(dir, "l.svg")
+	require.NoError(t, tab.PlotScatter("latency_s", "energy_per_image_j", sc))
+	require.NoError(t, tab.PlotLines("array.rows", "utilization", ln))
+	for _, f := range []string{sc, ln} {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		assert.Contains(t, string(data), "<svg")
+		for _, l := range []string{"RepVGG-A0 deploy", "ResNet-18 train", "ResNet-18 deploy"} {
+			assert.Contains(t, string(data), l, f)
+		}
+	}
+	assert.ErrorContains(t, tab.PlotLines("array.rows", "watts", ln), `no column "watts"`)
+}

@@ -76,7 +76,10 @@ func (ws *workloadSim) prepared(cfg *hw.Config) ([]sim.Layer, error) {
 		}
 		ws.reports[cfg.DataBits] = r
 	}
-	ls := r.Layers(act)
+	ls, err := r.Layers(act)
+	if err != nil {
+		return nil, err
+	}
 	ws.layers[key] = ls
 	return ls, nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/internal/yamlnode"
 	"github.com/vggsim/vggsim/models"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Study is a parsed, checked study file (docs/studies/README.md has the reference): the

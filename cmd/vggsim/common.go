@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/ir"
@@ -41,10 +44,12 @@ func hasFlags(fs *flag.FlagSet) bool {
 // [minPos, maxPos] (maxPos < 0: unbounded). On failure it returns the exit status to use.
 func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) (pos []string, code int, ok bool) {
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuiet(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
 				return nil, exitOK, false
 			}
+			fmt.Fprintf(fs.Output(), "vggsim %s: %s (run 'vggsim %s -h' for the flags)\n", fs.Name(), oneLine(err.Error(), maxErrorLen), fs.Name())
 			return nil, exitUsage, false
 		}
 		args = fs.Args()
@@ -73,6 +78,16 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) (pos []strin
 	return pos, exitOK, true
 }
 
+// parseQuiet is fs.Parse without the flag package's own printing: the error comes back
+// to be printed as one line, and the usage is printed only for -h.
+func parseQuiet(fs *flag.FlagSet, args []string) error {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
+	return fs.Parse(args)
+}
+
 // inputError marks an error caused by bad user input (exit status 2).
 type inputError struct{ err error }
 
@@ -90,12 +105,64 @@ func badInput(err error) error {
 // fail prints err for command name and returns its exit status: 2 for input errors, 1
 // otherwise.
 func fail(stderr io.Writer, name string, err error) int {
-	fmt.Fprintf(stderr, "vggsim %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "vggsim %s: %s\n", name, errorLines(err.Error()))
 	var ie inputError
 	if errors.As(err, &ie) {
 		return exitUsage
 	}
 	return exitFail
+}
+
+// Bounds on a printed error: runes per line, and lines (a collected list of problems has
+// one per line).
+const (
+	maxErrorLen   = 400
+	maxErrorLines = 20
+)
+
+// errorLines prepares an error message for printing: each line (one problem of a
+// collected list) made printable and cut by oneLine, at most maxErrorLines of them.
+func errorLines(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	extra := 0
+	if len(lines) > maxErrorLines {
+		extra = len(lines) - maxErrorLines
+		lines = lines[:maxErrorLines]
+	}
+	for i, l := range lines {
+		lines[i] = oneLine(l, maxErrorLen)
+	}
+	if extra > 0 {
+		lines = append(lines, fmt.Sprintf("… and %d more problems", extra))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// oneLine makes msg one printable line of at most max runes: line breaks become "; ",
+// tabs spaces, other control characters (ANSI escapes from a file's text) are dropped, and a longer
+// message is cut with "…".
+func oneLine(msg string, max int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(msg) {
+		switch {
+		case r == '\n':
+			b.WriteString("; ")
+			n += 2
+		case r == '\t':
+			b.WriteByte(' ')
+			n++
+		case unicode.IsControl(r) || r == utf8.RuneError:
+			continue
+		default:
+			b.WriteRune(r)
+			n++
+		}
+		if n >= max {
+			return b.String() + "…"
+		}
+	}
+	return b.String()
 }
 
 // parseSize parses an --input value "H" or "HxW".
@@ -120,6 +187,10 @@ type modelFlags struct {
 	input   string
 	seed    uint64
 	classes int
+	// allowNonFinite lets NaN and infinite values through (--allow-nonfinite).
+	allowNonFinite bool
+	// log receives notices (random weights); the flag set's output, stderr.
+	log io.Writer
 }
 
 // Which of the optional model flags a subcommand takes (--input-size and --classes always).
@@ -140,7 +211,9 @@ func (m *modelFlags) register(fs *flag.FlagSet, which int) {
 	}
 	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or the model file's input)")
 	fs.IntVar(&m.classes, "classes", 0, "classifier width (default 1000, or the model file's num_classes)")
+	m.log = fs.Output()
 	if which&withWeights != 0 {
+		fs.BoolVar(&m.allowNonFinite, "allow-nonfinite", false, "accept NaN and infinite values in --weights (and --input arrays)")
 		fs.StringVar(&m.weights, "weights", "", "checkpoint `file` (.pth, .safetensors, .npz; reference or timm names), train or deploy form; default: an ONNX model's own weights, else seeded random ones")
 	}
 	if which&withSeed != 0 {
@@ -198,12 +271,21 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 		if err != nil {
 			return nil, badInput(err)
 		}
+		if err := models.CheckBudget(g, 1); err != nil { // before allocating the weights
+			return nil, badInput(err)
+		}
+		if m.log != nil {
+			fmt.Fprintf(m.log, "vggsim: no --weights: %s uses seeded random weights (--seed %d); its outputs mean nothing\n", g.Name, m.seed)
+		}
 		models.InitWeights(g, m.seed)
 		return toForm(g, m.form)
 	}
 	sd, err := checkpoint.Load(m.weights)
 	if err != nil {
 		return nil, badInput(err)
+	}
+	if err := m.checkFinite(m.weights, sd); err != nil {
+		return nil, err
 	}
 	g, deploy, err := bindForm(arg, o, sd, m.weights)
 	if err != nil {
@@ -214,7 +296,7 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 			m.form = "deploy" // the checkpoint decides when the user did not
 		}
 		if m.form != "deploy" {
-			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (%s); run it with --form deploy", m.weights, fusedWhy(sd.Keys)))
+			return nil, badInput(fmt.Errorf("%s is a deploy-form checkpoint (%s); run it with --form deploy", m.weights, models.FusedReason(sd.Keys)))
 		}
 		return g, nil
 	}
@@ -222,6 +304,18 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 		return nil, badInput(fmt.Errorf("%s: %w", m.weights, err))
 	}
 	return toForm(g, m.form)
+}
+
+// checkFinite rejects a checkpoint holding NaN or infinite values unless
+// --allow-nonfinite was given.
+func (m *modelFlags) checkFinite(path string, sd *checkpoint.StateDict) error {
+	if m.allowNonFinite {
+		return nil
+	}
+	if err := sd.CheckFinite(); err != nil {
+		return badInput(fmt.Errorf("%s: %w (pass --allow-nonfinite to use it anyway)", path, err))
+	}
+	return nil
 }
 
 // formFlag is the --form flag; it records that the user chose a form, so that a deploy-form
@@ -246,4 +340,18 @@ func toForm(g *ir.Graph, form string) (*ir.Graph, error) {
 	}
 	d, err := reparam.Deploy(g, reparam.Options{})
 	return d, badInput(err)
+}
+
+// refuseOverwrite returns an input error if out names the same file as in (the input
+// named by flag), unless force: writing the output would destroy the input.
+func refuseOverwrite(out, in, flag string, force bool) error {
+	if force || out == "" || in == "" {
+		return nil
+	}
+	so, err1 := os.Stat(out)
+	si, err2 := os.Stat(in)
+	if err1 == nil && err2 == nil && os.SameFile(so, si) {
+		return badInput(fmt.Errorf("-o %s is the %s file; refusing to overwrite it (pass --force to replace it)", out, flag))
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -27,6 +28,7 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	mf.register(fs, withWeights)
 	fs.Lookup("weights").Usage = "train-form checkpoint `file` (.pth, .safetensors, .npz; reference or timm names) (required unless MODEL is .onnx)"
 	out := fs.String("o", "", "output `file`: .safetensors, .npz, .pth or .onnx (required)")
+	force := fs.Bool("force", false, "allow -o to overwrite --weights")
 	namesArg := fs.String("names", "reference", "state_dict `naming` of the output: reference or timm (RepVGG only)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
@@ -37,6 +39,9 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 		fmt.Fprintln(stderr, "vggsim fuse: --weights and -o are required")
 		fs.Usage()
 		return exitUsage
+	}
+	if err := refuseOverwrite(*out, mf.weights, "--weights", *force); err != nil {
+		return fail(stderr, "fuse", err)
 	}
 	names, err := models.ParseNaming(*namesArg)
 	if err != nil {
@@ -71,7 +76,10 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 		if err != nil {
 			return fail(stderr, "fuse", badInput(err))
 		}
-		if r, bn := firstKeys(sd.Keys); r != "" && bn != "" {
+		if err := mf.checkFinite(mf.weights, sd); err != nil {
+			return fail(stderr, "fuse", err)
+		}
+		if r, bn := models.FormKeys(sd.Keys); r != "" && bn != "" {
 			return fail(stderr, "fuse", badInput(fmt.Errorf("%s mixes deploy-form keys (%s) with train-form ones (%s)", mf.weights, r, bn)))
 		}
 		var deploy bool
@@ -80,7 +88,7 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 			return fail(stderr, "fuse", err)
 		}
 		if deploy {
-			return fail(stderr, "fuse", badInput(fmt.Errorf("%s is already a deploy-form checkpoint (%s); nothing to fuse: use it directly with --form deploy", mf.weights, fusedWhy(sd.Keys))))
+			return fail(stderr, "fuse", badInput(fmt.Errorf("%s is already a deploy-form checkpoint (%s); nothing to fuse: use it directly with --form deploy", mf.weights, models.FusedReason(sd.Keys))))
 		}
 		trainKeys = len(sd.Keys)
 	}
@@ -123,59 +131,16 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	return exitOK
 }
 
-// bindForm builds MODEL and binds the checkpoint sd (read from source) to the form it fits:
-// the train form, or else the deploy form (a fused checkpoint: rbr_reparam keys for RepVGG,
-// conv biases and no BatchNorm for ResNets). For a model without BatchNorm (VGG-16) both
-// forms are the same graph and deploy is false. When neither form fits, the error is the
-// deploy form's if the keys look fused (see fusedWhy), else the train form's.
-func bindForm(arg string, o models.Options, sd *checkpoint.StateDict, source string) (g *ir.Graph, deploy bool, err error) {
-	o.Deploy = false
-	g, err = models.Resolve(arg, o)
+// bindForm builds MODEL and binds the checkpoint sd (read from source) to the form it fits
+// (models.BindForm); every failure is bad input, a binding one prefixed with source.
+func bindForm(arg string, o models.Options, sd *checkpoint.StateDict, source string) (*ir.Graph, bool, error) {
+	g, deploy, err := models.BindForm(arg, o, sd.Keys, sd.Tensors)
+	var fe *models.FormError
+	if errors.As(err, &fe) {
+		return nil, false, badInput(fmt.Errorf("%s: %w", source, err))
+	}
 	if err != nil {
 		return nil, false, badInput(err)
 	}
-	trainErr := models.Bind(g, sd.Keys, sd.Tensors)
-	if trainErr == nil {
-		return g, false, nil
-	}
-	o.Deploy = true
-	d, err := models.Resolve(arg, o)
-	if err != nil {
-		return nil, false, badInput(err)
-	}
-	deployErr := models.Bind(d, sd.Keys, sd.Tensors)
-	switch {
-	case deployErr == nil:
-		return d, true, nil
-	case fusedWhy(sd.Keys) != "":
-		return nil, false, badInput(fmt.Errorf("%s: %w", source, deployErr))
-	}
-	return nil, false, badInput(fmt.Errorf("%s: %w", source, trainErr))
-}
-
-// fusedWhy says why a checkpoint's keys look like the deploy form ("rbr_reparam keys",
-// "no BatchNorm statistics"), or returns "".
-func fusedWhy(keys []string) string {
-	r, bn := firstKeys(keys)
-	switch {
-	case r != "":
-		return "rbr_reparam keys"
-	case bn == "":
-		return "no BatchNorm statistics"
-	}
-	return ""
-}
-
-// firstKeys returns the first deploy-form key (rbr_reparam) and the first BatchNorm key
-// (running_var) of a checkpoint, "" for none.
-func firstKeys(keys []string) (reparamKey, bnKey string) {
-	for _, k := range keys {
-		if reparamKey == "" && (strings.Contains(k, ".rbr_reparam.") || strings.HasPrefix(k, "rbr_reparam.")) {
-			reparamKey = k
-		}
-		if bnKey == "" && strings.HasSuffix(k, ".running_var") {
-			bnKey = k
-		}
-	}
-	return reparamKey, bnKey
+	return g, deploy, nil
 }

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/vggsim/vggsim/chart"
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/memory"
+	"github.com/vggsim/vggsim/memory/memplot"
 	"github.com/vggsim/vggsim/models"
 )
 
@@ -169,9 +171,9 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 			r.Depths = o.depths
 			frs = append(frs, &r)
 		}
-		p, err := memory.PlotFusion(frs)
+		p, err := memplot.Fusion(frs)
 		if err == nil {
-			err = memory.SavePlot(p, mf.plot)
+			err = chart.Save(p, mf.plot)
 		}
 		if err != nil {
 			return fail(stderr, "fusion", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/vggsim/vggsim/internal/npy"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/tensor"
 )
 
@@ -24,6 +25,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	in := fs.String("input", "", "input `x.npy`, float32 [N, C, H, W] or [C, H, W] (required)")
 	out := fs.String("o", "", "output `y.npy` (required)")
 	backend := fs.String("backend", "interp", "`executor`: interp (reference interpreter) or llvm (generated native code)")
+	force := fs.Bool("force", false, "allow -o to overwrite --input")
 	var tf toolFlags
 	tf.register(fs)
 	pos, code, ok := parseArgs(fs, args, 1, 1)
@@ -45,9 +47,17 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "infer", err)
 		}
 	}
+	if err := refuseOverwrite(*out, *in, "--input", *force); err != nil {
+		return fail(stderr, "infer", err)
+	}
 	x, err := readBatch(*in)
 	if err != nil {
 		return fail(stderr, "infer", err)
+	}
+	if !mf.allowNonFinite {
+		if err := x.CheckFinite(""); err != nil {
+			return fail(stderr, "infer", badInput(fmt.Errorf("%s: %w (pass --allow-nonfinite to use it anyway)", *in, err)))
+		}
 	}
 	o, err := mf.options()
 	if err != nil {
@@ -63,6 +73,9 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	}
 	if c := g.Input().Shape.C; c != x.Shape[1] {
 		return fail(stderr, "infer", badInput(fmt.Errorf("%s has %d channels, %s wants %d", *in, x.Shape[1], g.Name, c)))
+	}
+	if err := models.CheckBudget(g, x.Shape[0]); err != nil {
+		return fail(stderr, "infer", badInput(err))
 	}
 	var y *tensor.Tensor
 	if tc != nil {

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/vggsim/vggsim/chart"
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/memory"
+	"github.com/vggsim/vggsim/memory/memplot"
 	"github.com/vggsim/vggsim/models"
 )
 
@@ -84,7 +86,7 @@ func (m *memFlags) resolve() (models.Options, *hw.Config, int, error) {
 		cfg = c
 	}
 	if m.plot != "" {
-		if err := memory.CheckPlotPath(m.plot); err != nil {
+		if err := chart.CheckPath(m.plot); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -192,7 +194,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "memory", err)
 	}
 	if *plotTraffic != "" {
-		if err := memory.CheckPlotPath(*plotTraffic); err != nil {
+		if err := chart.CheckPath(*plotTraffic); err != nil {
 			return fail(stderr, "memory", badInput(err))
 		}
 	}
@@ -240,9 +242,9 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if mf.plot != "" {
-		p, err := memory.PlotLive(reps)
+		p, err := memplot.Live(reps)
 		if err == nil {
-			err = memory.SavePlot(p, mf.plot)
+			err = chart.Save(p, mf.plot)
 		}
 		if err != nil {
 			return fail(stderr, "memory", err)
@@ -269,9 +271,9 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		if cfg != nil {
 			hwName = cfg.Name
 		}
-		p, err := memory.PlotTraffic(series, hwName)
+		p, err := memplot.Traffic(series, hwName)
 		if err == nil {
-			err = memory.SavePlot(p, *plotTraffic)
+			err = chart.Save(p, *plotTraffic)
 		}
 		if err != nil {
 			return fail(stderr, "memory", err)

@@ -11,24 +11,12 @@ import (
 	"text/tabwriter"
 
 	"github.com/vggsim/vggsim/hw"
-	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/memory"
 	"github.com/vggsim/vggsim/sim"
 )
 
 // defaultModel is what `vggsim simulate` runs without a MODEL argument.
 const defaultModel = "RepVGG-A0"
-
-// simulation is the JSON form of `vggsim simulate`: the run's setup and the simulator's
-// result (per layer and totals).
-type simulation struct {
-	Model               string      `json:"model"`
-	Form                string      `json:"form"`
-	Input               [2]int      `json:"input"`
-	ActivationSRAMBytes int64       `json:"activation_sram_bytes"`
-	DRAMBytesPerImage   float64     `json:"dram_bytes_per_image"`
-	Result              *sim.Result `json:"result"`
-}
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--objective latency|energy|edp|dram] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR [--traces]]",
@@ -98,7 +86,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "simulate", err)
 	}
-	s, err := simulateGraph(g, mf.form, cfg, *batch, obj)
+	s, err := memory.SimulateGraph(g, mf.form, cfg, *batch, obj)
 	if err != nil {
 		return fail(stderr, "simulate", err)
 	}
@@ -116,23 +104,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// simulateGraph runs g on cfg with the memory model's residency: activations that fit in
-// the ifmap+ofmap SRAM over their lifetime stay on chip.
-func simulateGraph(g *ir.Graph, form string, cfg *hw.Config, batch int, obj sim.Objective) (*simulation, error) {
-	r, err := memory.Analyze(g, memory.Options{Bits: cfg.DataBits, Batch: batch, Objective: obj})
-	if err != nil {
-		return nil, err
-	}
-	h, err := r.Simulate(cfg, -1)
-	if err != nil {
-		return nil, err
-	}
-	in := g.Input().Shape
-	return &simulation{Model: g.Name, Form: form, Input: [2]int{in.H, in.W},
-		ActivationSRAMBytes: h.ActivationSRAMBytes, DRAMBytesPerImage: h.DRAMBytesPerImage, Result: h.Sim}, nil
-}
-
-func writeSimTable(w io.Writer, s *simulation, cfg *hw.Config) error {
+func writeSimTable(w io.Writer, s *memory.Simulation, cfg *hw.Config) error {
 	r := s.Result
 	fmt.Fprintf(w, "%s (%s form, %dx%d, batch %d) on %s\n\n", s.Model, s.Form, s.Input[0], s.Input[1], r.Batch, cfg)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -171,7 +143,7 @@ var simCSVHeader = []string{"layer", "kind", "m", "n", "k", "groups", "folds", "
 	"utilization", "mapping_efficiency", "sram_read_bytes", "sram_write_bytes", "dram_ifmap_read_bytes", "dram_filter_read_bytes",
 	"dram_ofmap_write_bytes", "dram_psum_read_bytes", "dram_psum_write_bytes", "input_on_chip", "output_on_chip", "energy_j", "latency_s"}
 
-func writeSimCSV(w io.Writer, s *simulation) error {
+func writeSimCSV(w io.Writer, s *memory.Simulation) error {
 	cw := csv.NewWriter(w)
 	cw.Write(simCSVHeader)
 	i := strconv.FormatInt

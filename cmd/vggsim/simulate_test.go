@@ -28,13 +28,13 @@ func TestSimulateDefault(t *testing.T) {
 	}
 }
 
-func simJSON(t *testing.T, args ...string) simulation {
+func simJSON(t *testing.T, args ...string) memory.Simulation {
 	t.Helper()
 	out, errs, code := vggsim(t, append([]string{"simulate", "--format", "json"}, args...)...)
 	if code != exitOK {
 		t.Fatalf("%v: exit %d: %s", args, code, errs)
 	}
-	var s simulation
+	var s memory.Simulation
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func BenchmarkSimulateGraphA0(b *testing.B) {
 	}
 	cfg := hw.Default()
 	for b.Loop() {
-		if _, err := simulateGraph(g, "deploy", cfg, 1, sim.ObjectiveLatency); err != nil {
+		if _, err := memory.SimulateGraph(g, "deploy", cfg, 1, sim.ObjectiveLatency); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -357,7 +357,7 @@ func benchZoo(b *testing.B, deploy bool) {
 	cfg := hw.Default()
 	for b.Loop() {
 		for _, g := range gs {
-			if _, err := simulateGraph(g, "", cfg, 1, sim.ObjectiveLatency); err != nil {
+			if _, err := memory.SimulateGraph(g, "", cfg, 1, sim.ObjectiveLatency); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/vggsim/vggsim/sweep"
@@ -22,6 +24,8 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	shard := fs.String("shard", "", "run shard `i/n` only (0 ≤ i < n)")
 	jobs := fs.Int("jobs", 0, "points simulated at once (default: all cores)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	var pf plotFlags
+	pf.register(fs)
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -57,11 +61,17 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		opts.Progress = &sweep.Progress{W: stderr, TTY: isTerminal(stderr)}
 	}
-	_, sum, err := sweep.Run(st, opts)
+	if err := pf.check(st.Columns()); err != nil {
+		return fail(stderr, "sweep", badInput(err))
+	}
+	tab, sum, err := sweep.Run(st, opts)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || strings.HasPrefix(err.Error(), "resume:") {
 			return fail(stderr, "sweep", badInput(err))
 		}
+		return fail(stderr, "sweep", err)
+	}
+	if err := pf.draw(tab); err != nil {
 		return fail(stderr, "sweep", err)
 	}
 	if !*quiet {
@@ -77,6 +87,8 @@ func cmdSweepMerge(args []string, stdout, stderr io.Writer) int {
 		"Join the results files of a study's shards (vggsim sweep --shard i/n) into one, in point\norder, with the Pareto front recomputed over all points (over --pareto's objectives, else the\nstudy's). Merging every shard gives the unsharded run's file byte for byte.", stderr)
 	out := fs.String("o", "", "merged results `file` (.csv or .jsonl); without it CSV goes to stdout")
 	pareto := fs.String("pareto", "", "comma-separated `objectives`: "+strings.Join(sweep.ObjectiveNames(), ", "))
+	var pf plotFlags
+	pf.register(fs)
 	pos, code, ok := parseArgs(fs, args, 1, -1)
 	if !ok {
 		return code
@@ -94,6 +106,12 @@ func cmdSweepMerge(args []string, stdout, stderr io.Writer) int {
 	t, err := sweep.Merge(pos, objs)
 	if err != nil {
 		return fail(stderr, "sweep merge", badInput(err))
+	}
+	if err := pf.check(t.Columns); err != nil {
+		return fail(stderr, "sweep merge", badInput(err))
+	}
+	if err := pf.draw(t); err != nil {
+		return fail(stderr, "sweep merge", err)
 	}
 	if *out == "" {
 		err = t.Write(stdout, sweep.CSV)
@@ -115,4 +133,69 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// plotFlags are the chart flags of sweep and sweep merge.
+type plotFlags struct {
+	scatter, x, y      string
+	line, lineX, lineY string
+}
+
+func (p *plotFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.scatter, "plot", "", "objectives scatter with the Pareto front, to `file` (.svg, .png, .pdf)")
+	fs.StringVar(&p.x, "plot-x", "", "x `column` of --plot (default the first objective's)")
+	fs.StringVar(&p.y, "plot-y", "", "y `column` of --plot (default the second objective's)")
+	fs.StringVar(&p.line, "line", "", "a metric against one swept field, one line per model, to `file`")
+	fs.StringVar(&p.lineX, "line-x", "", "the swept `field` of --line (default the first axis)")
+	fs.StringVar(&p.lineY, "line-y", "", "the metric `column` of --line (default the first objective's)")
+}
+
+// check fills the defaults from the results' columns and rejects unknown columns.
+func (p *plotFlags) check(cols []string) error {
+	last := cols[len(cols)-1]
+	objs := strings.Split(strings.TrimSuffix(strings.TrimPrefix(last, "pareto:"), "/all"), "+")
+	col := func(name string) string {
+		o, err := sweep.LookupObjective(name)
+		if err != nil {
+			return name
+		}
+		return o.Column
+	}
+	if p.x == "" {
+		p.x = col(objs[0])
+	}
+	if p.y == "" {
+		p.y = "area_mm2"
+		if len(objs) > 1 {
+			p.y = col(objs[1])
+		}
+	}
+	if p.lineY == "" {
+		p.lineY = col(objs[0])
+	}
+	if p.lineX == "" {
+		if i := slices.Index(cols, "status"); i > 5 {
+			p.lineX = cols[5]
+		} else if p.line != "" {
+			return errors.New("--line: the study sweeps no hardware field")
+		}
+	}
+	for _, c := range []string{p.x, p.y, p.lineX, p.lineY} {
+		if p.scatter+p.line != "" && !slices.Contains(cols, c) {
+			return fmt.Errorf("plot: no column %q; columns: %s", c, strings.Join(cols, ", "))
+		}
+	}
+	return nil
+}
+
+func (p *plotFlags) draw(t *sweep.Table) error {
+	if p.scatter != "" {
+		if err := t.PlotScatter(p.x, p.y, p.scatter); err != nil {
+			return err
+		}
+	}
+	if p.line != "" {
+		return t.PlotLines(p.lineX, p.lineY, p.line)
+	}
+	return nil
 }

@@ -5,7 +5,7 @@ package yamlnode
 import (
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Deref follows aliases to the node they name (at most 100 hops, so a cycle ends).

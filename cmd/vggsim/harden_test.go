@@ -1,0 +1,170 @@
+package main
+
+import (
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/tensor"
+)
+
+// The regression tests of issue 13 that run through the CLI: each asserts the exit status
+// and the single error line.
+
+// oneErrorLine checks stderr is exactly one line starting with prefix and containing
+// every part.
+func oneErrorLine(t *testing.T, stderr, prefix string, parts ...string) {
+	t.Helper()
+	require.True(t, strings.HasSuffix(stderr, "\n"), "stderr %q", stderr)
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), "stderr %q", stderr)
+	assert.True(t, strings.HasPrefix(stderr, prefix), "stderr %q lacks prefix %q", stderr, prefix)
+	for _, p := range parts {
+		assert.Contains(t, stderr, p)
+	}
+}
+
+// Item 1: a checkpoint past its decoding budget (lowered here so a small file crosses it).
+func TestCLICheckpointBudget(t *testing.T) {
+	t.Setenv("VGGSIM_MAX_CHECKPOINT_BYTES", "1K")
+	_, errs, code := vggsim(t, "fuse", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth"), "-o", filepath.Join(t.TempDir(), "d.npz"))
+	assert.Equal(t, exitUsage, code)
+	oneErrorLine(t, errs, "vggsim fuse: ", "tiny_repvgg_train.pth: ", "past its budget of 1 KiB decoded bytes (set $VGGSIM_MAX_CHECKPOINT_BYTES to allow more)")
+}
+
+// Item 5: a model file within the spec limits that no machine could hold.
+func TestCLIModelBudget(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "giant.yaml")
+	require.NoError(t, os.WriteFile(spec, []byte("family: repvgg\nname: giant\nnum_blocks: [128, 128, 128, 128]\nwidth_multiplier: [128, 64, 32, 16]\n"), 0o644))
+	x := filepath.Join(dir, "x.npy")
+	require.NoError(t, npy.WriteFile(x, tensor.New(1, 3, 32, 32)))
+	_, errs, code := vggsim(t, "infer", spec, "--input", x, "-o", filepath.Join(dir, "y.npy"))
+	assert.Equal(t, exitUsage, code)
+	oneErrorLine(t, errs, "vggsim infer: model giant needs ", "TiB for its ", "parameters, more than the limit of 4 GiB (set $VGGSIM_MAX_PARAM_BYTES to allow more)")
+}
+
+// Items 6 and 7: a failed write leaves the old output intact; -o equal to the input is
+// refused unless forced, and a forced overwrite keeps the file's mode.
+func TestCLIOutputSafety(t *testing.T) {
+	if out := os.Getenv("VGGSIM_TEST_FSIZE_CHILD"); out != "" {
+		signal.Ignore(syscall.SIGXFSZ)
+		require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 64, Max: 64}))
+		_, errs, code := vggsim(t, "infer", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth"),
+			"--input", filepath.Join(tinyGolden, "input.npy"), "-o", out)
+		os.Stderr.WriteString(errs)
+		os.Exit(code)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "y.npy")
+	old := strings.Repeat("previous result ", 100)
+	require.NoError(t, os.WriteFile(out, []byte(old), 0o644))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCLIOutputSafety$")
+	cmd.Env = append(os.Environ(), "VGGSIM_TEST_FSIZE_CHILD="+out)
+	msg, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", msg)
+	assert.Equal(t, exitFail, ee.ExitCode(), "%s", msg)
+	assert.Contains(t, string(msg), "vggsim infer: "+out+": file too large")
+	b, _ := os.ReadFile(out)
+	assert.Equal(t, old, string(b), "ulimit -f: the old output is intact")
+	es, _ := os.ReadDir(dir)
+	assert.Len(t, es, 1, "no temporary file left")
+
+	// -o equal to --input.
+	x := filepath.Join(dir, "x.npy")
+	in, err := os.ReadFile(filepath.Join(tinyGolden, "input.npy"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(x, in, 0o640))
+	args := []string{"infer", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth"), "--input", x, "-o", x}
+	_, errs, code := vggsim(t, args...)
+	assert.Equal(t, exitUsage, code)
+	oneErrorLine(t, errs, "vggsim infer: -o "+x+" is the --input file; refusing to overwrite it (pass --force to replace it)")
+	b, _ = os.ReadFile(x)
+	assert.Equal(t, in, b)
+	_, errs, code = vggsim(t, append(args, "--force")...)
+	require.Equal(t, exitOK, code, errs)
+	st, err := os.Stat(x)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm(), "the input's mode is kept")
+
+	// fuse -o equal to --weights.
+	w := filepath.Join(dir, "w.pth")
+	tr, err := os.ReadFile(filepath.Join(tinyGolden, "tiny_repvgg_train.pth"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(w, tr, 0o644))
+	_, errs, code = vggsim(t, "fuse", tinyYAML, "--weights", w, "-o", w)
+	assert.Equal(t, exitUsage, code)
+	oneErrorLine(t, errs, "vggsim fuse: -o "+w+" is the --weights file; refusing to overwrite it")
+}
+
+// Item 9: NaN and infinity in an input array or in weights.
+func TestCLINonFinite(t *testing.T) {
+	dir := t.TempDir()
+	x, err := npy.ReadFile(filepath.Join(tinyGolden, "input.npy"))
+	require.NoError(t, err)
+	x.F32[5] = float32(math.NaN())
+	bad := filepath.Join(dir, "nan.npy")
+	require.NoError(t, npy.WriteFile(bad, x))
+	args := []string{"infer", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth"), "--input", bad, "-o", filepath.Join(dir, "y.npy")}
+	_, errs, code := vggsim(t, args...)
+	assert.Equal(t, exitUsage, code)
+	oneErrorLine(t, errs, "vggsim infer: "+bad+": array holds NaN at [0 0 0 5] (pass --allow-nonfinite to use it anyway)")
+	_, errs, code = vggsim(t, append(args, "--allow-nonfinite")...)
+	assert.Equal(t, exitOK, code, errs)
+}
+
+// Item 10: untrusted text in an error is printed on one line, without control characters,
+// cut to a sane length.
+func TestCLIErrorLines(t *testing.T) {
+	assert.Equal(t, `key "a\nb": bad; next`, oneLine("key \"a\\nb\": bad\nnext", 100))
+	assert.Equal(t, "red [31mtext", oneLine("red \x1b[31mtext", 100))
+	assert.Equal(t, "abc…", oneLine("abcdef", 3))
+	long := strings.Repeat("x", 200000)
+	assert.Len(t, []rune(errorLines(long)), maxErrorLen+1)
+	many := strings.Repeat("problem\n", 515)
+	lines := strings.Split(errorLines(many), "\n")
+	assert.Len(t, lines, maxErrorLines+1)
+	assert.Equal(t, "… and 495 more problems", lines[maxErrorLines])
+
+	// A checkpoint key with a newline and an ANSI escape, through the CLI.
+	dir := t.TempDir()
+	w := filepath.Join(dir, "evil.npz")
+	require.NoError(t, npy.WriteNPZ(w, []string{"evil\n\x1b[31mkey"}, map[string]*tensor.Tensor{"evil\n\x1b[31mkey": tensor.New(1)}))
+	_, errs, code := vggsim(t, "fuse", tinyYAML, "--weights", w, "-o", filepath.Join(dir, "o.npz"))
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, 1, strings.Count(errs, "\n"), "%q", errs)
+	assert.NotContains(t, errs, "\x1b")
+	assert.Contains(t, errs, `1 unexpected ("evil\n\x1b[31mkey")`)
+}
+
+// Items 11, 12 and 14: a checkpoint where MODEL goes; the random-weights notice; an unknown
+// flag; --version.
+func TestCLIRoughEdges(t *testing.T) {
+	pth := filepath.Join(tinyGolden, "tiny_repvgg_deploy.pth")
+	_, errs, code := vggsim(t, "show", pth)
+	assert.Equal(t, exitUsage, code)
+	oneErrorLine(t, errs, "vggsim show: "+pth+" is a checkpoint, not a model: give MODEL as a zoo name (e.g. RepVGG-A0) or a .yaml model file, and the checkpoint with --weights "+pth)
+
+	dir := t.TempDir()
+	_, errs, code = vggsim(t, "infer", tinyYAML, "--input", filepath.Join(tinyGolden, "input.npy"), "-o", filepath.Join(dir, "y.npy"))
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "vggsim: no --weights: tiny_repvgg uses seeded random weights (--seed 1); its outputs mean nothing\n", errs)
+
+	out, errs, code := vggsim(t, "models", "--bogus")
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "vggsim models: flag provided but not defined: -bogus (run 'vggsim models -h' for the flags)\n", errs)
+
+	out, _, code = vggsim(t, "--version")
+	assert.Equal(t, exitOK, code)
+	assert.True(t, strings.HasPrefix(out, "vggsim "), out)
+}
