@@ -8,7 +8,7 @@
 // Read and Load accept models of the default domain at opsets 11 to 21 (MinOpset,
 // MaxOpset) with one float input [N, C, H, W] (N may be symbolic) and one output, and
 // these operators: Conv (square kernel, equal strides and pads, dilations 1, any group),
-// BatchNormalization (inference), Relu, Add and Sum of activations, Mul (equal shapes or a
+// BatchNormalization (inference), Relu, Clip [0, 6] (ReLU6), Add and Sum of activations, Mul (equal shapes or a
 // per-channel scale), Sigmoid, MaxPool, GlobalAveragePool, AveragePool when it is global or
 // its windows tile the input (PyTorch's adaptive pooling), Flatten and Reshape to 2-D, Gemm,
 // MatMul by a constant followed by the Add of a constant, Identity, and Pad by zero; plus the constant

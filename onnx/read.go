@@ -528,6 +528,8 @@ func (im *importer) convert(n *Node) error {
 			return im.setOut(act{im.b.ReLU(im.name(""), x.v), x.rank})
 		}
 		return im.setOut(act{im.b.Sigmoid(im.name(""), x.v), x.rank})
+	case "Clip":
+		return im.clip()
 	case "Add", "Sum":
 		if len(n.Inputs) < 2 {
 			if n.OpType == "Sum" && len(n.Inputs) == 1 {
@@ -1042,4 +1044,44 @@ func readExternal(opts Options, t *Tensor, n int64) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// clip imports Clip(x, min, max) with constant scalar bounds: (0, 6) is ReLU6 (how PyTorch
+// exports nn.ReLU6), (0, none) is ReLU; any other clamp is not an operator of ours.
+func (im *importer) clip() error {
+	x, err := im.in(0)
+	if err != nil {
+		return err
+	}
+	var bound [2]*float32
+	for i := range bound {
+		k, err := im.konstIn(i + 1)
+		if err != nil {
+			return err
+		}
+		if k == nil {
+			continue
+		}
+		v, err := im.floats(k.t)
+		if err != nil {
+			return err
+		}
+		if len(v) != 1 {
+			return im.unsupported("bound %d has %d values; only scalar bounds are supported", i+1, len(v))
+		}
+		bound[i] = &v[0]
+	}
+	switch {
+	case bound[0] != nil && *bound[0] == 0 && bound[1] != nil && *bound[1] == 6:
+		return im.setOut(act{im.b.ReLU6(im.name(""), x.v), x.rank})
+	case bound[0] != nil && *bound[0] == 0 && bound[1] == nil:
+		return im.setOut(act{im.b.ReLU(im.name(""), x.v), x.rank})
+	}
+	show := func(b *float32) string {
+		if b == nil {
+			return "none"
+		}
+		return fmt.Sprint(*b)
+	}
+	return im.unsupported("bounds [%s, %s]: only [0, 6] (ReLU6) and [0, none] (ReLU) are supported", show(bound[0]), show(bound[1]))
 }

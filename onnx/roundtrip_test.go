@@ -33,9 +33,6 @@ func roundTrip(t *testing.T, g *ir.Graph, structure bool) *ir.Graph {
 // from ONNX with the same graph text (names, attributes, shapes, value numbering).
 func TestRoundTripZooStructure(t *testing.T) {
 	for _, name := range models.Names() {
-		if name == "MobileNetV2" {
-			continue // its ReLU6 has no ONNX export yet (Clip with min 0, max 6: issue 14)
-		}
 		for _, deploy := range []bool{false, true} {
 			g, err := models.Build(name, models.Options{Deploy: deploy})
 			require.NoError(t, err)
@@ -67,6 +64,7 @@ func TestRoundTripWeights(t *testing.T) {
 	}{
 		{"RepVGG-A0", models.Options{InputH: 32}},
 		{"ResNet-18", models.Options{InputH: 32}},
+		{"MobileNetV2", models.Options{InputH: 32}}, // ReLU6 as Clip(0, 6), depthwise convs
 		{"../models/testdata/tiny_repvgg.yaml", models.Options{}},
 		{"../models/testdata/se_small.yaml", models.Options{}},
 	}
@@ -193,4 +191,33 @@ func relErr(got, want []float32) float64 {
 		m = max(m, math.Abs(float64(want[i])))
 	}
 	return d / m
+}
+
+// TestClipBounds: a Clip other than [0, 6] or [0, none] is refused naming the node and its
+// bounds; [0, none] imports as ReLU.
+func TestClipBounds(t *testing.T) {
+	b := ir.NewBuilder("clip", ir.Shape{C: 2, H: 3, W: 3})
+	g, err := b.Finish(b.ReLU6("act", b.Input()))
+	require.NoError(t, err)
+	m, err := Export(g)
+	require.NoError(t, err)
+	bound := func(name string) *Tensor {
+		for _, t := range m.Graph.Initializers {
+			if t.Name == name {
+				return t
+			}
+		}
+		return nil
+	}
+	bound("act/max").Raw = []byte{0, 0, 0x80, 0x40} // 4.0
+	_, err = Read(m.Marshal(), Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `node "act" (Clip, opset 13)`)
+	assert.Contains(t, err.Error(), "bounds [0, 4]")
+
+	n := m.Graph.Nodes[0]
+	n.Inputs = n.Inputs[:2]
+	back, err := Read(m.Marshal(), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, ir.ReLU, back.Nodes[1].Op)
 }

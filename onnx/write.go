@@ -71,6 +71,22 @@ func export(g *ir.Graph, structure bool) (*Model, error) {
 			node.Attrs = []*Attr{{Name: "epsilon", Type: attrFloat, F: float32(a.Eps)}}
 		case ir.ReLU:
 			node.OpType = "Relu"
+		case ir.ReLU6:
+			// ReLU6 is Clip(x, 0, 6); since opset 11 the bounds are inputs (scalars),
+			// written with their values even in a structure-only export.
+			node.OpType = "Clip"
+			for _, b := range []struct {
+				suffix string
+				v      float32
+			}{{"/min", 0}, {"/max", 6}} {
+				key := n.Name + b.suffix
+				if used[key] {
+					return nil, fmt.Errorf("onnx export: %s: name used twice", key)
+				}
+				used[key] = true
+				node.Inputs = append(node.Inputs, key)
+				gp.Initializers = append(gp.Initializers, floatTensor(key, []float32{b.v}, nil))
+			}
 		case ir.Sigmoid:
 			node.OpType = "Sigmoid"
 		case ir.Mul:
