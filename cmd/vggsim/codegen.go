@@ -84,7 +84,7 @@ func cmdCodegen(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "codegen", err)
 	}
 	fmt.Fprintf(stdout, "%s (%s form): %s, %d kernel functions for %d steps, scratch %s, weights %s\n",
-		g.Name, mf.form, *out, len(m.Functions), len(m.Plan.Steps), byteSize(m.Plan.ScratchBytes), byteSize(m.Plan.WeightsBytes))
+		g.Name, mf.form, *out, len(m.Functions), len(m.Plan.Steps), bytesString(m.Plan.ScratchBytes), bytesString(m.Plan.WeightsBytes))
 	return exitOK
 }
 
@@ -152,10 +152,10 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		fmt.Fprintf(stdout, "  %s\n", f)
 	}
-	fmt.Fprintf(stdout, "kernel functions %d for %d steps; weights %s\n", len(m.Functions), len(m.Plan.Steps), byteSize(m.Plan.WeightsBytes))
-	fmt.Fprintf(stdout, "scratch (activation arena) %s", byteSize(m.Plan.ScratchBytes))
+	fmt.Fprintf(stdout, "kernel functions %d for %d steps; weights %s\n", len(m.Functions), len(m.Plan.Steps), bytesString(m.Plan.WeightsBytes))
+	fmt.Fprintf(stdout, "scratch (activation arena) %s", bytesString(m.Plan.ScratchBytes))
 	if other, err := otherFormScratch(pos[0], o, mf.form); err == nil {
-		fmt.Fprintf(stdout, "; the %s form needs %s", other.form, byteSize(other.bytes))
+		fmt.Fprintf(stdout, "; the %s form needs %s", other.form, bytesString(other.bytes))
 	}
 	fmt.Fprintf(stdout, "\nrun: %s %s in.npy out.npy\n", filepath.Join(*out, sym), blob)
 	return exitOK
@@ -185,17 +185,4 @@ func otherFormScratch(arg string, o models.Options, built string) (formScratch, 
 		return formScratch{}, err
 	}
 	return formScratch{other, p.ScratchBytes}, nil
-}
-
-// byteSize formats bytes with a binary unit.
-func byteSize(b int64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", b)
 }

@@ -81,7 +81,7 @@ func TestBuildAndInfer(t *testing.T) {
 			t.Errorf("build did not write %s: %v", f, err)
 		}
 	}
-	if !strings.Contains(out, "scratch (activation arena) 112.0 KiB; the train form needs 160.0 KiB") {
+	if !strings.Contains(out, "scratch (activation arena) 112.00 KiB; the train form needs 160.00 KiB") {
 		t.Errorf("build output: %s", out)
 	}
 	x := filepath.Join(dir, "x.npy")
