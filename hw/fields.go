@@ -305,13 +305,19 @@ func (f *Field) raw(c *Config) float64 {
 func (f *Field) SetValue(c *Config, v float64) error {
 	switch p := f.ptr(c).(type) {
 	case *int:
-		if v != math.Trunc(v) || math.Abs(v) > math.MaxInt32 {
+		if v != math.Trunc(v) {
 			return fmt.Errorf("%s: %v is not a whole number", f.Path, v)
+		}
+		if math.Abs(v) > math.MaxInt32 {
+			return fmt.Errorf("%s: %v is too large (at most %d)", f.Path, v, math.MaxInt32)
 		}
 		*p = int(v)
 	case *int64:
-		if v != math.Trunc(v) || math.Abs(v) > 1<<62 {
+		if v != math.Trunc(v) {
 			return fmt.Errorf("%s: %v is not a whole number of bytes", f.Path, v)
+		}
+		if math.Abs(v) > 1<<62 {
+			return fmt.Errorf("%s: %v bytes is too large (at most 2^62)", f.Path, v)
 		}
 		*p = int64(v)
 	case *float64:

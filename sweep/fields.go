@@ -42,6 +42,7 @@ type Field struct {
 	Path string
 	Doc  string
 	kind kind
+	hf   *hw.Field // the hardware schema's row
 	get  func(c *hw.Config) Value
 	set  func(c *hw.Config, v Value)
 }
@@ -89,6 +90,12 @@ func (f *Field) parse(s string) (Value, error) {
 	if err != nil {
 		return Value{}, fmt.Errorf("%s: bad %s %q: %w", f.Path, f.unitName(), s, unwrapNum(err))
 	}
+	// A value the Config cannot hold (an array dimension past int32) is refused here, with
+	// the study's position, rather than dropped by Set.
+	var scratch hw.Config
+	if err := f.hf.SetValue(&scratch, x); err != nil {
+		return Value{}, err
+	}
 	return Value{Num: x}, nil
 }
 
@@ -107,44 +114,51 @@ func unwrapNum(err error) error {
 	return err
 }
 
-func intField(path, doc string, p func(c *hw.Config) *int) Field {
-	return Field{Path: path, Doc: doc, kind: kindInt,
-		get: func(c *hw.Config) Value { return Value{Num: float64(*p(c))} },
-		set: func(c *hw.Config, v Value) { *p(c) = int(v.Num) }}
+// kindOf maps the hardware schema's kind to the sweep's; text fields are not sweepable.
+func kindOf(k hw.Kind) (kind, bool) {
+	switch k {
+	case hw.KindInt:
+		return kindInt, true
+	case hw.KindSize:
+		return kindSize, true
+	case hw.KindFrequency:
+		return kindFrequency, true
+	case hw.KindBandwidth:
+		return kindBandwidth, true
+	case hw.KindEnergy:
+		return kindEnergy, true
+	case hw.KindPower:
+		return kindPower, true
+	case hw.KindDataflow:
+		return kindDataflow, true
+	}
+	return 0, false
 }
 
-func sizeField(path, doc string, p func(c *hw.Config) *int64) Field {
-	return Field{Path: path, Doc: doc, kind: kindSize,
-		get: func(c *hw.Config) Value { return Value{Num: float64(*p(c))} },
-		set: func(c *hw.Config, v Value) { *p(c) = int64(v.Num) }}
-}
-
-func floatField(path, doc string, k kind, p func(c *hw.Config) *float64) Field {
-	return Field{Path: path, Doc: doc, kind: k,
-		get: func(c *hw.Config) Value { return Value{Num: *p(c)} },
-		set: func(c *hw.Config, v Value) { *p(c) = v.Num }}
-}
-
-// fields is the table of sweepable hardware fields, by their paths in docs/hardware.md.
-var fields = []Field{
-	intField("array.rows", "systolic array height R", func(c *hw.Config) *int { return &c.Rows }),
-	intField("array.cols", "systolic array width C", func(c *hw.Config) *int { return &c.Cols }),
-	{Path: "dataflow", Doc: "os, ws or is", kind: kindDataflow,
-		get: func(c *hw.Config) Value { return Value{Str: string(c.Dataflow)} },
-		set: func(c *hw.Config, v Value) { c.Dataflow = hw.Dataflow(v.Str) }},
-	floatField("clock", "array clock (Hz)", kindFrequency, func(c *hw.Config) *float64 { return &c.ClockHz }),
-	intField("data_bits", "operand width in bits", func(c *hw.Config) *int { return &c.DataBits }),
-	intField("acc_bits", "accumulator width in bits", func(c *hw.Config) *int { return &c.AccBits }),
-	sizeField("sram.ifmap", "ifmap SRAM bytes (both halves)", func(c *hw.Config) *int64 { return &c.IfmapSRAMBytes }),
-	sizeField("sram.filter", "filter SRAM bytes", func(c *hw.Config) *int64 { return &c.FilterSRAMBytes }),
-	sizeField("sram.ofmap", "ofmap SRAM bytes", func(c *hw.Config) *int64 { return &c.OfmapSRAMBytes }),
-	sizeField("sram.accumulator", "partial-sum accumulator bytes", func(c *hw.Config) *int64 { return &c.AccumBytes }),
-	floatField("dram.bandwidth", "DRAM bandwidth (bytes/s)", kindBandwidth, func(c *hw.Config) *float64 { return &c.DRAMBandwidth }),
-	floatField("energy.mac", "energy per MAC (pJ)", kindEnergy, func(c *hw.Config) *float64 { return &c.Energy.MACpJ }),
-	floatField("energy.sram_access_per_byte", "SRAM energy per byte (pJ)", kindEnergy, func(c *hw.Config) *float64 { return &c.Energy.SRAMpJPerByte }),
-	floatField("energy.dram_access_per_byte", "DRAM energy per byte (pJ)", kindEnergy, func(c *hw.Config) *float64 { return &c.Energy.DRAMpJPerByte }),
-	floatField("energy.leakage", "static power (W)", kindPower, func(c *hw.Config) *float64 { return &c.Energy.LeakageW }),
-}
+// fields is the table of sweepable hardware fields: every non-text field of the hardware
+// schema (hw.Fields), by the same paths, so an axis can name any field a hardware file has.
+// Values are read and written through the schema's own accessors.
+var fields = func() []Field {
+	var fs []Field
+	for _, hf := range hw.Fields() {
+		k, ok := kindOf(hf.Kind)
+		if !ok {
+			continue
+		}
+		f := Field{Path: hf.Path, Doc: hf.Doc, kind: k, hf: hf}
+		if k == kindDataflow {
+			f.get = func(c *hw.Config) Value { return Value{Str: string(c.Dataflow)} }
+			f.set = func(c *hw.Config, v Value) { c.Dataflow = hw.Dataflow(v.Str) }
+		} else {
+			f.get = func(c *hw.Config) Value { return Value{Num: hf.Value(c)} }
+			// Values reaching set passed parse, which checks SetValue accepts them;
+			// range steps stay between two such values and are rounded when integral.
+			f.set = func(c *hw.Config, v Value) { _ = hf.SetValue(c, v.Num) }
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}()
 
 // Fields returns the sweepable hardware fields in the order of docs/hardware.md.
 func Fields() []Field { return fields }

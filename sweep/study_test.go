@@ -166,3 +166,11 @@ func TestArea(t *testing.T) {
 	assert.InDelta(t, 0.5*1024+0.25*192, s.Area.Of(s.Hardware), 1e-12)
 	assert.InDelta(t, 0.0012*1024+0.0039*192, DefaultArea().Of(s.Hardware), 1e-12)
 }
+
+// TestAxisValueTooLarge: an axis value the hardware Config cannot hold is refused at its
+// position in the study, not silently dropped when the point is built.
+func TestAxisValueTooLarge(t *testing.T) {
+	_, err := Parse("big.yaml", []byte("name: big\nmodels: [RepVGG-A0]\nhardware: edge-32\naxes:\n  array.rows: [32, 99999999999]\n"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "big.yaml:5:20: axes.array.rows: array.rows: 9.9999999999e+10 is too large")
+}
