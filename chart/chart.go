@@ -6,10 +6,10 @@ package chart
 
 import (
 	"fmt"
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -222,15 +222,11 @@ func Save(c *Chart, path string) error {
 	if err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	if err := Write(c, f, format); err != nil {
-		f.Close()
+	// Through a temporary file renamed into place: a failed write leaves any old plot whole.
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Write(c, w, format) }); err != nil {
 		return fmt.Errorf("chart: plot %s: %w", path, err)
 	}
-	return f.Close()
+	return nil
 }
 
 // Write writes c to w in format ("svg", "png", "pdf", "eps", "jpg", "tif"); raster

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"io"
 	"math"
 	"os"
@@ -87,15 +88,8 @@ func (m *Module) WriteWeights(w io.Writer) error {
 
 // WriteWeightsFile writes the weights blob to path.
 func (m *Module) WriteWeightsFile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := m.WriteWeights(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	// Through a temporary file renamed into place: a failed write leaves any old blob whole.
+	return atomicfile.Write(path, m.WriteWeights)
 }
 
 // BlobInfo is a weights blob's header.

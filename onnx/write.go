@@ -3,8 +3,8 @@ package onnx
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"math"
-	"os"
 
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
@@ -204,13 +204,5 @@ func Save(path string, g *ir.Graph) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(path, b)
 }

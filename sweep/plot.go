@@ -2,7 +2,10 @@ package sweep
 
 import (
 	"fmt"
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"image/color"
+	"io"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +143,7 @@ func (t *Table) PlotScatter(x, y, path string) error {
 			p.Add(f)
 		}
 	}
-	return p.Save(plotW, plotH, path)
+	return savePlot(p, path)
 }
 
 // PlotLines draws a metric against a swept field, one line per workload: at each value of
@@ -187,7 +190,7 @@ func (t *Table) PlotLines(field, metric, path string) error {
 		p.Add(ln, pts)
 		p.Legend.Add(l, ln, pts)
 	}
-	return p.Save(plotW, plotH, path)
+	return savePlot(p, path)
 }
 
 func cmpF(a, b float64) int {
@@ -221,4 +224,18 @@ func spans(v []float64) bool {
 func fade(c color.Color) color.Color {
 	r, g, b, _ := c.RGBA()
 	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 90}
+}
+
+// savePlot writes p to path in the format its extension names (svg, png, pdf, …), through a
+// temporary file renamed into place, so a failed write leaves any old plot whole.
+func savePlot(p *plot.Plot, path string) error {
+	format := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
+	wt, err := p.WriterTo(plotW, plotH, format)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
 }

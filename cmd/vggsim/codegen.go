@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -80,7 +81,7 @@ func cmdCodegen(args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, m.LL)
 		return exitOK
 	}
-	if err := os.WriteFile(*out, []byte(m.LL), 0o644); err != nil {
+	if err := atomicfile.WriteFile(*out, []byte(m.LL)); err != nil {
 		return fail(stderr, "codegen", err)
 	}
 	fmt.Fprintf(stdout, "%s (%s form): %s, %d kernel functions for %d steps, scratch %s, weights %s\n",
