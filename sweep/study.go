@@ -136,7 +136,7 @@ func Parse(filename string, data []byte) (*Study, error) {
 	p := &studyParser{file: filename, dir: filepath.Dir(filename)}
 	s := p.parse(data)
 	if len(p.errs) > 0 {
-		p.errs.sort()
+		p.errs.Sort()
 		return nil, p.errs
 	}
 	return s, nil
@@ -148,14 +148,16 @@ type studyParser struct {
 	errs ErrorList
 }
 
-func (p *studyParser) pos(n *yaml.Node) Pos { return Pos{p.file, n.Line, n.Column} }
+func (p *studyParser) pos(n *yaml.Node) Pos {
+	return Pos{Filename: p.file, Line: n.Line, Col: n.Column}
+}
 
 func (p *studyParser) errorf(n *yaml.Node, field, format string, args ...any) {
 	pos := Pos{Filename: p.file}
 	if n != nil {
 		pos = p.pos(n)
 	}
-	p.errs = append(p.errs, &Error{pos, field, fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &Error{Pos: pos, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 var yamlLineErr = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
@@ -165,7 +167,7 @@ func (p *studyParser) parse(data []byte) *Study {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.errs = append(p.errs, &Error{Pos{p.file, 1, 1}, "", "empty study, want a mapping with name, models and axes"})
+			p.errs = append(p.errs, &Error{Pos: Pos{Filename: p.file, Line: 1, Col: 1}, Msg: "empty study, want a mapping with name, models and axes"})
 			return nil
 		}
 		msg, pos := err.Error(), Pos{Filename: p.file}
@@ -173,7 +175,7 @@ func (p *studyParser) parse(data []byte) *Study {
 			pos.Line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
-		p.errs = append(p.errs, &Error{pos, "", "yaml: " + strings.TrimPrefix(msg, "yaml: ")})
+		p.errs = append(p.errs, &Error{Pos: pos, Msg: "yaml: " + strings.TrimPrefix(msg, "yaml: ")})
 		return nil
 	}
 	root := &doc
@@ -630,7 +632,7 @@ func (p *studyParser) constraints(n *yaml.Node) []constraint {
 					pos.Col++
 				}
 			}
-			p.errs = append(p.errs, &Error{pos, field, fmt.Sprintf("%q: %v", e.Value, err)})
+			p.errs = append(p.errs, &Error{Pos: pos, Field: field, Msg: fmt.Sprintf("%q: %v", e.Value, err)})
 			continue
 		}
 		out = append(out, constraint{text: e.Value, root: root, pos: p.pos(e)})
