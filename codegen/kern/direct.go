@@ -122,6 +122,10 @@ func ChooseTile(c Conv) Tile {
 type Direct struct {
 	Conv Conv
 	Tile Tile
+	// InPlain makes the kernel read its input in NCHW instead of NCHW16c: for a network's
+	// stem (3 channels), whose input would otherwise be reordered into 16-lane blocks that
+	// are 13/16 padding.
+	InPlain bool
 }
 
 // NewDirect returns the direct kernel of c with the tile ChooseTile picks.
@@ -134,7 +138,20 @@ func NewDirect(c Conv) (*Direct, error) {
 
 // Name returns the LLVM function name, unique per shape and tile.
 func (d *Direct) Name() string {
-	return fmt.Sprintf("direct_%s_t%dx%d", d.Conv, d.Tile.RK, d.Tile.RW)
+	s := fmt.Sprintf("direct_%s_t%dx%d", d.Conv, d.Tile.RK, d.Tile.RW)
+	if d.InPlain {
+		s += "_in_nchw"
+	}
+	return s
+}
+
+// InElems returns the floats of the kernel's input image in the layout it reads.
+func (d *Direct) InElems() int {
+	c := d.Conv
+	if d.InPlain {
+		return c.C * c.H * c.W
+	}
+	return BlockedElems(c.C, c.H, c.W)
 }
 
 // Items returns the work items of one image: output-channel tiles × output rows.
@@ -243,6 +260,10 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 		acc[i] = a
 	}
 	wtile := int64(c.KH * cg * c.KW * t.RK * Lanes)
+	px := Lanes // floats between neighbouring input pixels
+	if d.InPlain {
+		px = 1
+	}
 	g.loop("item", params[4], params[5], func(item value.Value) {
 		tt := g.b.NewSDiv(item, c64(ho))
 		oh := g.b.NewSRem(item, c64(ho))
@@ -267,13 +288,19 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 				ih := g.add(ih0, c64(kh))
 				ok := g.b.NewAnd(g.b.NewICmp(enum.IPredSGE, ih, c64(0)), g.b.NewICmp(enum.IPredSLT, ih, c64(c.H)))
 				g.when("kh", ok, func() {
-					rowOff := g.mul(ih, c64(c.W*Lanes))
-					colOff := g.mul(ow0, c64(c.Stride*Lanes))
+					rowOff := g.mul(ih, c64(c.W*px))
+					colOff := g.mul(ow0, c64(c.Stride*px))
 					g.loop("ci", c64(0), c64(cg), func(ci value.Value) {
 						ch := g.add(cbase, ci)
-						cb := g.b.NewLShr(ch, c64(4))
-						cl := g.b.NewAnd(ch, c64(Lanes-1))
-						base := g.add(g.add(g.mul(cb, c64(c.H*c.W*Lanes)), rowOff), g.add(colOff, cl))
+						var chOff value.Value
+						if d.InPlain {
+							chOff = g.mul(ch, c64(c.H*c.W))
+						} else {
+							cb := g.b.NewLShr(ch, c64(4))
+							cl := g.b.NewAnd(ch, c64(Lanes-1))
+							chOff = g.add(g.mul(cb, c64(c.H*c.W*Lanes)), cl)
+						}
+						base := g.add(g.add(chOff, rowOff), colOff)
 						src := g.gep(in, base)
 						wrow := g.gep(wt, g.mul(g.add(c64(kh*cg), ci), c64(c.KW*t.RK*Lanes)))
 						vals := make([]value.Value, t.RK*rw)
@@ -289,7 +316,7 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 										continue
 									}
 								}
-								x := g.splat(src, c64(rel*Lanes))
+								x := g.splat(src, c64(rel*px))
 								for rk := 0; rk < t.RK; rk++ {
 									i := rk*t.RW + r
 									if vals[rk*rw+r] == nil {

@@ -134,10 +134,25 @@ int main(int argc, char **argv) {
 	return s.String()
 }
 
-// runDirect compiles the direct kernels of convs into one harness, runs it on seeded data
-// at 1, 2 and 3 threads and returns each conv's worst relative error against the
-// interpreter.
+// runDirect compiles the direct kernels of convs (with the given tiles, nil: ChooseTile's)
+// into one harness, runs it on seeded data at 1, 2 and 3 threads and returns each conv's
+// worst relative error against the interpreter.
 func runDirect(t *testing.T, convs []Conv, tiles []Tile) []float64 {
+	t.Helper()
+	var ds []*Direct
+	for i, c := range convs {
+		d, err := NewDirect(c)
+		require.NoError(t, err, c)
+		if tiles != nil {
+			d.Tile = tiles[i]
+		}
+		ds = append(ds, d)
+	}
+	return runDirects(t, ds)
+}
+
+// runDirects is runDirect for given kernels.
+func runDirects(t *testing.T, ds []*Direct) []float64 {
 	t.Helper()
 	needClang(t)
 	dir := t.TempDir()
@@ -146,12 +161,8 @@ func runDirect(t *testing.T, convs []Conv, tiles []Tile) []float64 {
 	r := rand.New(rand.NewPCG(10, 1))
 	var cases []harnessCase
 	var wants [][]float32
-	for i, c := range convs {
-		d, err := NewDirect(c)
-		require.NoError(t, err, c)
-		if tiles != nil {
-			d.Tile = tiles[i]
-		}
+	for i, d := range ds {
+		c := d.Conv
 		d.Define(m, enum.LinkageExternal)
 		x := randF32(r, c.C*c.H*c.W)
 		w := randF32(r, c.K*(c.C/c.groups())*c.KH*c.KW)
@@ -159,11 +170,15 @@ func runDirect(t *testing.T, convs []Conv, tiles []Tile) []float64 {
 		wants = append(wants, refConv(t, c, x, w, b))
 		pw, pb, err := d.Pack(w, b)
 		require.NoError(t, err)
-		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.in", i)), ToBlocked(x, c.C, c.H, c.W))
+		in := ToBlocked(x, c.C, c.H, c.W)
+		if d.InPlain {
+			in = x
+		}
+		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.in", i)), in)
 		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.w", i)), pw)
 		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.b", i)), pb)
 		ho, wo := c.Out()
-		cases = append(cases, harnessCase{fn: d.Name(), nOut: BlockedElems(c.K, ho, wo), nIn: BlockedElems(c.C, c.H, c.W), nW: len(pw), nBias: len(pb), items: d.Items()})
+		cases = append(cases, harnessCase{fn: d.Name(), nOut: BlockedElems(c.K, ho, wo), nIn: d.InElems(), nW: len(pw), nBias: len(pb), items: d.Items()})
 	}
 	ll, cfile, pool, exe := filepath.Join(dir, "k.ll"), filepath.Join(dir, "h.c"), filepath.Join(dir, "pool.c"), filepath.Join(dir, "h")
 	require.NoError(t, os.WriteFile(ll, []byte(m.String()), 0o644))
@@ -171,8 +186,9 @@ func runDirect(t *testing.T, convs []Conv, tiles []Tile) []float64 {
 	require.NoError(t, os.WriteFile(pool, []byte(PoolC), 0o644))
 	require.NoError(t, CompileExe(exe, ll, cfile, pool))
 	require.NoError(t, runCmd(exe, dir))
-	errs := make([]float64, len(convs))
-	for i, c := range convs {
+	errs := make([]float64, len(ds))
+	for i, d := range ds {
+		c := d.Conv
 		ho, wo := c.Out()
 		for threads := 1; threads <= 3; threads++ {
 			got := readF32(t, filepath.Join(dir, fmt.Sprintf("%d.out%d", i, threads)), cases[i].nOut)
@@ -187,6 +203,33 @@ func runDirect(t *testing.T, convs []Conv, tiles []Tile) []float64 {
 		}
 	}
 	return errs
+}
+
+// TestDirectPlainInput checks the stem variant that reads NCHW input (no reorder into
+// blocks of mostly padding), with chosen and forced tiles.
+func TestDirectPlainInput(t *testing.T) {
+	var ds []*Direct
+	for _, x := range []struct {
+		c Conv
+		t Tile
+	}{
+		{Conv{C: 3, H: 17, W: 19, K: 48, KH: 3, KW: 3, Stride: 2, Pad: 1, ReLU: true}, Tile{}},
+		{Conv{C: 3, H: 20, W: 23, K: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}, Tile{2, 5}},
+		{Conv{C: 1, H: 9, W: 8, K: 16, KH: 5, KW: 5, Stride: 2, Pad: 2, ReLU: true}, Tile{}},
+		{Conv{C: 7, H: 11, W: 13, K: 24, KH: 7, KW: 7, Stride: 2, Pad: 3}, Tile{1, 3}},
+	} {
+		d, err := NewDirect(x.c)
+		require.NoError(t, err)
+		if x.t.RK > 0 {
+			d.Tile = x.t
+		}
+		d.InPlain = true
+		assert.Contains(t, d.Name(), "_in_nchw")
+		ds = append(ds, d)
+	}
+	for i, e := range runDirects(t, ds) {
+		assert.LessOrEqual(t, e, tol, "%s tile %+v", ds[i].Conv, ds[i].Tile)
+	}
 }
 
 // directGrid is the seeded grid of shapes: RepVGG-like layers and degenerate ones (one

@@ -39,6 +39,8 @@ func (Family) Choose(req emit.Request) emit.Kernel {
 	if err != nil {
 		return nil
 	}
+	// A stem (fewer channels than a block) stored NCHW is read as it is.
+	d.InPlain = len(req.Have) > 0 && req.Have[0].Plain() && d.Conv.C < Lanes
 	return &convKernel{d: d, n: n}
 }
 
@@ -54,10 +56,15 @@ type convKernel struct {
 	n *vir.Node
 }
 
-func (k *convKernel) Name() string      { return k.d.Name() }
-func (k *convKernel) Family() string    { return "direct" }
-func (k *convKernel) In() []emit.Layout { return []emit.Layout{emit.Blocked(Lanes)} }
-func (k *convKernel) Out() emit.Layout  { return emit.Blocked(Lanes) }
+func (k *convKernel) Name() string   { return k.d.Name() }
+func (k *convKernel) Family() string { return "direct" }
+func (k *convKernel) In() []emit.Layout {
+	if k.d.InPlain {
+		return []emit.Layout{emit.NCHW}
+	}
+	return []emit.Layout{emit.Blocked(Lanes)}
+}
+func (k *convKernel) Out() emit.Layout { return emit.Blocked(Lanes) }
 
 // Weights returns the packed weights and the padded bias (zeros for a conv without one).
 func (k *convKernel) Weights() ([][]float32, error) {
@@ -87,6 +94,6 @@ func (k *convKernel) Define(m *emit.Module) *ir.Func {
 	m.AddCSource("pool.c", PoolC)
 	c, t := k.d.Conv, k.d.Tile
 	ho, wo := c.Out()
-	m.Comment(k.d.Name(), fmt.Sprintf("direct conv %s -> %dx%dx%d, NCHW16c, tile %d blocks x %d pixels, %d work items over the pool", c, c.K, ho, wo, t.RK, t.RW, k.d.Items()))
+	m.Comment(k.d.Name(), fmt.Sprintf("direct conv %s -> %dx%dx%d, %s in, NCHW16c out, tile %d blocks x %d pixels, %d work items over the pool", c, c.K, ho, wo, k.In()[0], t.RK, t.RW, k.d.Items()))
 	return k.d.Define(m.M, enum.LinkageInternal)
 }

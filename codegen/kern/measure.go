@@ -96,7 +96,7 @@ static void *peak_thread(void *p) { sink += vggsim_fma_peak((int64_t)(intptr_t)p
 	for i, d := range ks {
 		c := d.Conv
 		ho, wo := c.Out()
-		fmt.Fprintf(&s, "\t{ float *a[4] = {buf(%d), buf(%d), buf(%d), buf(%d)};\n", BlockedElems(c.K, ho, wo), BlockedElems(c.C, c.H, c.W), d.PackedWeights(), c.blocks()*Lanes)
+		fmt.Fprintf(&s, "\t{ float *a[4] = {buf(%d), buf(%d), buf(%d), buf(%d)};\n", BlockedElems(c.K, ho, wo), d.InElems(), d.PackedWeights(), c.blocks()*Lanes)
 		fmt.Fprintf(&s, "\t  for (int r = -2; r < runs; r++) { double t0 = now(); vggsim_parallel(%s_range, a, %d); if (r >= 0) t[r] = now() - t0; }\n", d.Name(), d.Items())
 		fmt.Fprintf(&s, "\t  qsort(t, runs, sizeof *t, cmp); printf(\"layer %d %%.9f\\n\", t[runs / 2]); }\n", i)
 	}
