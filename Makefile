@@ -1,7 +1,7 @@
 # vggsim — build, test, benchmark.
 GO ?= go
 
-.PHONY: all build test check fmtcheck bench benchcmp fuzz deps torch-check onnx-testdata onnx-check
+.PHONY: all build test check fmtcheck bench bench-go bench-codegen benchcmp fuzz deps torch-check onnx-testdata onnx-check
 
 all: build test
 
@@ -36,10 +36,26 @@ fmtcheck:
 	@unformatted=$$(gofmt -l .) || exit 1; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -w needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
 
-# Benchmarks, 6 runs each so benchstat can compare two runs made on the same machine:
+# Benchmarks: the Go benchmarks, 6 runs each so benchstat can compare two runs made on the
+# same machine, then the generated code's speed (vggsim bench: deploy and train form, per
+# thread count; needs only clang, no peer runtime):
 #   make bench > old.txt; (change); make bench > new.txt; make benchcmp OLD=old.txt NEW=new.txt
-bench:
+#   make bench-codegen BENCH_MODELS="RepVGG-A0 ResNet-50" BENCH_THREADS="1 2"
+# The side-by-side table with oneDNN, ONNX Runtime and PyTorch is bench/compare.py.
+BENCH_MODELS ?= RepVGG-A0
+BENCH_THREADS ?= 1 2
+BENCH_RUNS ?= 20
+bench: bench-go bench-codegen
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./...
+
+bench-codegen: deps
+	$(GO) build -o $${TMPDIR:-/tmp}/vggsim-bench ./cmd/vggsim
+	@for m in $(BENCH_MODELS); do for t in $(BENCH_THREADS); do \
+	  echo "== vggsim bench $$m --threads $$t --runs $(BENCH_RUNS) --form both (load average $$(cut -d' ' -f1 /proc/loadavg))"; \
+	  $${TMPDIR:-/tmp}/vggsim-bench bench $$m --threads $$t --runs $(BENCH_RUNS) --form both || exit 1; \
+	done; done
 
 OLD ?= old.txt
 NEW ?= new.txt

@@ -136,6 +136,19 @@ func (g *fb) relu(v value.Value) value.Value {
 	return g.b.NewSelect(gt, v, g.zero16)
 }
 
+// activate applies c's fused activation (ReLU, ReLU6 or none) to v.
+func (g *fb) activate(v value.Value, c Conv) value.Value {
+	switch {
+	case c.ReLU:
+		return g.relu(v)
+	case c.ReLU6:
+		six := splatConst(6)
+		v = g.relu(v)
+		return g.b.NewSelect(g.b.NewFCmp(enum.FPredOLT, v, six), v, six)
+	}
+	return v
+}
+
 // loop emits for i := from; i < to; i++ { body(i) } and leaves g.b after the loop.
 func (g *fb) loop(name string, from, to value.Value, body func(i value.Value)) {
 	pre := g.b

@@ -5,7 +5,6 @@ import (
 
 	"github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/enum"
-	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 )
 
@@ -24,13 +23,15 @@ const (
 )
 
 // Conv is the shape of one convolution: a C×H×W input, K output channels, a KH×KW kernel,
-// stride, symmetric zero padding and groups; Bias and ReLU say what the store fuses.
+// stride, symmetric zero padding and groups; ReLU and ReLU6 say which activation the store
+// fuses (ReLU6 clamps to [0, 6]; at most one is set).
 type Conv struct {
 	C, H, W     int
 	K, KH, KW   int
 	Stride, Pad int
 	Groups      int
 	ReLU        bool
+	ReLU6       bool
 }
 
 // Out returns the output height and width.
@@ -54,6 +55,9 @@ func (c Conv) String() string {
 	s := fmt.Sprintf("c%dx%dx%d_k%d_%dx%ds%dp%dg%d", c.C, c.H, c.W, c.K, c.KH, c.KW, c.Stride, c.Pad, c.groups())
 	if c.ReLU {
 		s += "_relu"
+	}
+	if c.ReLU6 {
+		s += "_relu6"
 	}
 	return s
 }
@@ -211,33 +215,7 @@ func (d *Direct) Pack(w, b []float32) (pw, pb []float32, err error) {
 // test harness). NAME runs the items through vggsim_parallel (runtime/pool.c, PoolC), which
 // the module must be linked with.
 func (d *Direct) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
-	body := d.defineBody(m)
-	args := ir.NewParam("args", f32pp)
-	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
-	rf := m.NewFunc(d.Name()+"_range", voidT, args, lo, hi)
-	rf.Linkage = linkage
-	rf.FuncAttrs = append(rf.FuncAttrs, enum.FuncAttrNoUnwind)
-	b := rf.NewBlock("entry")
-	var ps []value.Value
-	for i := 0; i < 4; i++ {
-		ps = append(ps, b.NewLoad(f32p, b.NewGetElementPtr(f32p, args, c64(i))))
-	}
-	b.NewCall(body, append(ps, lo, hi)...)
-	b.NewRet(nil)
-
-	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p)}
-	f := m.NewFunc(d.Name(), voidT, params...)
-	f.Linkage = linkage
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
-	e := f.NewBlock("entry")
-	arr := e.NewAlloca(types.NewArray(4, f32p))
-	for i, p := range params {
-		e.NewStore(p, e.NewGetElementPtr(types.NewArray(4, f32p), arr, c64(0), c64(i)))
-	}
-	argv := e.NewGetElementPtr(types.NewArray(4, f32p), arr, c64(0), c64(0))
-	e.NewCall(parallelDecl(m), rf, argv, c64(d.Items()))
-	e.NewRet(nil)
-	return f
+	return defineParallel(m, d.Name(), d.Items(), linkage, d.defineBody(m))
 }
 
 func (d *Direct) defineBody(m *ir.Module) *ir.Func {
@@ -339,10 +317,7 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 			for rk := 0; rk < t.RK; rk++ {
 				ob := g.mul(g.add(g.mul(g.add(kb0, c64(rk)), c64(ho)), oh), c64(wo*Lanes))
 				for r := 0; r < rw; r++ {
-					v := value.Value(g.b.NewLoad(v16, acc[rk*t.RW+r]))
-					if c.ReLU {
-						v = g.relu(v)
-					}
+					v := g.activate(g.b.NewLoad(v16, acc[rk*t.RW+r]), c)
 					g.storeV(v, out, g.add(ob, g.add(g.mul(ow0, c64(Lanes)), c64(r*Lanes))), 64)
 				}
 			}

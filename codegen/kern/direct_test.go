@@ -42,6 +42,9 @@ func refConv(t *testing.T, c Conv, x, w, b []float32) []float32 {
 	if c.ReLU {
 		y = bl.ReLU("relu", y)
 	}
+	if c.ReLU6 {
+		y = bl.ReLU6("relu6", y)
+	}
 	g, err := bl.Finish(y)
 	require.NoError(t, err)
 	cg := c.C / c.groups()
@@ -151,8 +154,27 @@ func runDirect(t *testing.T, convs []Conv, tiles []Tile) []float64 {
 	return runDirects(t, ds)
 }
 
+// testKernel is a kernel under test: Direct or Depthwise.
+type testKernel interface {
+	Name() string
+	Define(*ir.Module, enum.Linkage) *ir.Func
+	Pack(w, b []float32) ([]float32, []float32, error)
+	Items() int
+}
+
 // runDirects is runDirect for given kernels.
 func runDirects(t *testing.T, ds []*Direct) []float64 {
+	t.Helper()
+	ks := make([]testKernel, len(ds))
+	for i, d := range ds {
+		ks[i] = d
+	}
+	return runKernels(t, ks)
+}
+
+// runKernels compiles ks into one harness, runs it on seeded data at 1, 2 and 3 threads
+// and returns each kernel's worst relative error against the interpreter.
+func runKernels(t *testing.T, ds []testKernel) []float64 {
 	t.Helper()
 	needClang(t)
 	dir := t.TempDir()
@@ -161,8 +183,17 @@ func runDirects(t *testing.T, ds []*Direct) []float64 {
 	r := rand.New(rand.NewPCG(10, 1))
 	var cases []harnessCase
 	var wants [][]float32
+	conv := func(k testKernel) (Conv, bool) {
+		switch k := k.(type) {
+		case *Direct:
+			return k.Conv, k.InPlain
+		case *Linear: // a 1×1 conv of a C×1×1 map
+			return Conv{C: k.In, H: 1, W: 1, K: k.Out, KH: 1, KW: 1, Stride: 1, Groups: 1, ReLU: k.ReLU}, false
+		}
+		return k.(*Depthwise).Conv, false
+	}
 	for i, d := range ds {
-		c := d.Conv
+		c, plain := conv(d)
 		d.Define(m, enum.LinkageExternal)
 		x := randF32(r, c.C*c.H*c.W)
 		w := randF32(r, c.K*(c.C/c.groups())*c.KH*c.KW)
@@ -171,14 +202,14 @@ func runDirects(t *testing.T, ds []*Direct) []float64 {
 		pw, pb, err := d.Pack(w, b)
 		require.NoError(t, err)
 		in := ToBlocked(x, c.C, c.H, c.W)
-		if d.InPlain {
+		if plain {
 			in = x
 		}
 		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.in", i)), in)
 		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.w", i)), pw)
 		writeF32(t, filepath.Join(dir, fmt.Sprintf("%d.b", i)), pb)
 		ho, wo := c.Out()
-		cases = append(cases, harnessCase{fn: d.Name(), nOut: BlockedElems(c.K, ho, wo), nIn: d.InElems(), nW: len(pw), nBias: len(pb), items: d.Items()})
+		cases = append(cases, harnessCase{fn: d.Name(), nOut: BlockedElems(c.K, ho, wo), nIn: len(in), nW: len(pw), nBias: len(pb), items: d.Items()})
 	}
 	ll, cfile, pool, exe := filepath.Join(dir, "k.ll"), filepath.Join(dir, "h.c"), filepath.Join(dir, "pool.c"), filepath.Join(dir, "h")
 	require.NoError(t, os.WriteFile(ll, []byte(m.String()), 0o644))
@@ -188,11 +219,14 @@ func runDirects(t *testing.T, ds []*Direct) []float64 {
 	require.NoError(t, runCmd(exe, dir))
 	errs := make([]float64, len(ds))
 	for i, d := range ds {
-		c := d.Conv
+		c, _ := conv(d)
 		ho, wo := c.Out()
 		for threads := 1; threads <= 3; threads++ {
 			got := readF32(t, filepath.Join(dir, fmt.Sprintf("%d.out%d", i, threads)), cases[i].nOut)
 			errs[i] = max(errs[i], relErr(FromBlocked(got, c.K, ho, wo), wants[i]))
+			if _, ok := d.(*Linear); ok {
+				continue // stored plain: no padding lanes
+			}
 			// Padding lanes hold zeros.
 			for j, v := range got {
 				if ch := (j/(ho*wo*Lanes))*Lanes + j%Lanes; ch >= c.K && v != 0 {

@@ -10,32 +10,40 @@ import (
 )
 
 // Family is the direct-convolution kernel family for the codegen planner: it takes every
-// conv CheckDirect accepts, reads and writes NCHW16c, packs weights at build time and fuses
-// bias and a following ReLU. Other ops (and convs it declines) fall through to the next
+// depthwise conv (Depthwise) and every other conv CheckDirect accepts, reads and writes
+// NCHW16c, packs weights at build time and fuses bias and a following ReLU or ReLU6. Other ops (and convs it declines) fall through to the next
 // family.
 type Family struct{}
 
 // Name returns "direct".
 func (Family) Name() string { return "direct" }
 
-// Choose returns the direct kernel of a conv node, or nil.
+// Choose returns the kernel of a conv node (depthwise or direct) or of a linear node, or nil.
 func (Family) Choose(req emit.Request) emit.Kernel {
 	n := req.Node
-	if n.Op != vir.Conv || len(n.In) != 1 {
+	if (n.Op != vir.Conv && n.Op != vir.Linear) || len(n.In) != 1 {
 		return nil
-	}
-	if req.OutFixed && req.Out != emit.Blocked(Lanes) {
-		return nil
-	}
-	if req.Act != emit.ActNone && req.Act != emit.ActReLU {
-		return nil // only ReLU is fused into the store (ReLU6 goes to the generic family)
 	}
 	for _, p := range n.ParamSpecs() {
 		if t := n.Params[p.Name]; t != nil && t.DType != p.DType {
 			return nil // mistyped parameters: the generic family reports them
 		}
 	}
-	d, err := NewDirect(ConvOf(n, req.Act == emit.ActReLU))
+	if n.Op == vir.Linear {
+		return chooseLinear(req)
+	}
+	if req.OutFixed && req.Out != emit.Blocked(Lanes) {
+		return nil
+	}
+	if req.Act != emit.ActNone && req.Act != emit.ActReLU && req.Act != emit.ActReLU6 {
+		return nil // only ReLU and ReLU6 are fused into the store
+	}
+	c := ConvOf(n, req.Act == emit.ActReLU)
+	c.ReLU6 = req.Act == emit.ActReLU6
+	if IsDepthwise(c) {
+		return chooseDepthwise(c, n)
+	}
+	d, err := NewDirect(c)
 	if err != nil {
 		return nil
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// TestFamilyInNetworks compiles whole networks with the direct family (RepVGG-A0 and the
-// grouped B1g4 deploy forms at 1, 2 and 3 pool threads; A0's train form, with unfused BN,
-// at 1) and A0 with the family forced off (generic kernels only), runs them at batch 1 and
+// TestFamilyInNetworks compiles whole networks with the kern family (RepVGG-A0, the
+// grouped B1g4 and MobileNetV2, with its depthwise convs and ReLU6, deploy forms at 1, 2
+// and 3 pool threads; A0's train form, with unfused BN, at 1) and A0 with the family forced off (generic kernels only), runs them at batch 1 and
 // 2 and compares every run with the interpreter.
 func TestFamilyInNetworks(t *testing.T) {
 	tc, err := codegen.NewToolchain("")
@@ -41,7 +41,7 @@ func TestFamilyInNetworks(t *testing.T) {
 		}
 		return g
 	}
-	nets := []*ir.Graph{build("RepVGG-A0", true), build("RepVGG-B1g4", true), build("RepVGG-A0", false)}
+	nets := []*ir.Graph{build("RepVGG-A0", true), build("RepVGG-B1g4", true), build("RepVGG-A0", false), build("MobileNetV2", true)}
 	for ni, g := range nets {
 		for _, fams := range []struct {
 			name string
@@ -53,9 +53,17 @@ func TestFamilyInNetworks(t *testing.T) {
 			c, err := codegen.Compile(g, codegen.Options{Families: fams.f}, tc)
 			require.NoError(t, err, g.Name)
 			direct := 0
+			seen := map[string]bool{}
 			for _, f := range c.Module.Functions {
+				seen[f.Family] = true
 				if f.Family == "direct" {
 					direct++
+				}
+			}
+			if fams.name == "direct" {
+				assert.True(t, seen["fc"], "%s: the classifier is not on the fc kernel", g.Name)
+				if g.Name == "MobileNetV2" {
+					assert.True(t, seen["depthwise"], "MobileNetV2: no depthwise kernel chosen")
 				}
 			}
 			if fams.name == "direct" {
