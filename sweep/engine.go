@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vggsim/vggsim/sim"
 )
 
 // Options controls a run of a study.
@@ -180,13 +182,14 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var e sim.Engine // worker-local scratch
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= len(todo) {
 					return
 				}
 				p := todo[k]
-				row, n := s.evalPoint(p, ws, sims[p.Workload], simErr[p.Workload])
+				row, n := s.evalPoint(&e, p, ws, sims[p.Workload], simErr[p.Workload])
 				layerSims.Add(int64(n))
 				rows[k] = row
 				ready <- k
@@ -263,7 +266,7 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 
 // evalPoint simulates one point and returns its row (the pareto cell empty) and the
 // number of layers simulated.
-func (s *Study) evalPoint(p Point, ws []Workload, wsim *workloadSim, buildErr error) ([]string, int) {
+func (s *Study) evalPoint(e *sim.Engine, p Point, ws []Workload, wsim *workloadSim, buildErr error) ([]string, int) {
 	row := s.keyCells(p, ws)
 	cfg := s.Config(p)
 	blank := func(status string) []string {
@@ -279,7 +282,7 @@ func (s *Study) evalPoint(p Point, ws []Workload, wsim *workloadSim, buildErr er
 	if err := cfg.Validate(); err != nil {
 		return blank("invalid hardware: " + oneLine(err)), 0
 	}
-	m, n, err := wsim.simulate(cfg)
+	m, n, err := wsim.simulate(e, cfg)
 	if err != nil {
 		return blank(oneLine(err)), n
 	}
