@@ -2,13 +2,14 @@
 
 usage: /usr/bin/python3 bench/compare.py [--models RepVGG-A0,...] [--threads 1,2] [--rounds 5]
            [--runs 10] [--warmup 3] [--work /tmp/vggsim-bench] [--peers onednn,onednn-wino,ort,torch,vggsim]
-           [--format table|json]
+           [--format table|json] [--reuse]
 
 Each round runs every peer once (--runs timed forwards after --warmup), in rotating order, so a
 burst of load on the shared machine hits all peers alike; a peer's figure is the median over all
 its timed forwards of all rounds. Every peer's logits are checked against vggsim's reference
 interpreter (bench/export writes them); a peer whose max-abs error relative to the logits' max-abs
-exceeds 1e-3 is reported as WRONG. Ratios are against the better of oneDNN's direct and Winograd.
+exceeds 1e-3 is reported as WRONG. Progress goes to stderr. --reuse keeps a model's earlier export
+(model.ir, weights, input, logits, model.onnx) in the work directory instead of writing it again. Ratios are against the better of oneDNN's direct and Winograd.
 The vggsim row comes from `vggsim bench MODEL --format json` when that command exists (it checks
 its own logits against the interpreter on its own seeded input and reports times_ms and relerr).
 """
@@ -67,6 +68,7 @@ def main():
     ap.add_argument("--work", default="/tmp/vggsim-bench")
     ap.add_argument("--peers", default="onednn,onednn-wino,ort,torch,vggsim")
     ap.add_argument("--format", default="table", choices=["table", "json"])
+    ap.add_argument("--reuse", action="store_true", help="reuse earlier exports in --work")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     peers = a.peers.split(",")
@@ -79,8 +81,10 @@ def main():
     rows = []
     for model in a.models.split(","):
         d = os.path.join(a.work, model)
-        sh(["go", "run", "./bench/export", model, "-o", d], cwd=ROOT)
-        if "ort" in peers:
+        if not (a.reuse and os.path.exists(os.path.join(d, "logits.bin"))):
+            print(f"compare: exporting {model}", file=sys.stderr)
+            sh(["go", "run", "./bench/export", model, "-o", d], cwd=ROOT)
+        if "ort" in peers and not (a.reuse and os.path.exists(os.path.join(d, "model.onnx"))):
             sh([PY, os.path.join(HERE, "torch_bench.py"), d, "--onnx", os.path.join(d, "model.onnx")])
         for threads in [int(t) for t in a.threads.split(",")]:
             times = {p: [] for p in peers}
@@ -90,6 +94,7 @@ def main():
                 order = peers[r % len(peers):] + peers[:r % len(peers)]
                 for p in order:
                     cmd, env = peer_cmd(p, d, model, threads, a.runs, a.warmup, a.work)
+                    print(f"compare: {model} threads {threads} round {r + 1}/{a.rounds}: {p} (load {load()})", file=sys.stderr)
                     try:
                         text = sh(cmd, env=env).strip()
                         try:

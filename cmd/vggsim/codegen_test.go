@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -41,7 +42,7 @@ func writeRandNPY(t *testing.T, path string, shape ...int) {
 func TestCodegenCommand(t *testing.T) {
 	ll := filepath.Join(t.TempDir(), "a0.ll")
 	out := runLine(t, "codegen RepVGG-A0 --input-size 32 -o "+ll)
-	if !strings.Contains(out, "RepVGG-A0 (deploy form): "+ll+", 12 kernel functions for 26 steps") {
+	if !strings.Contains(out, "RepVGG-A0 (deploy form): "+ll+", 11 kernel functions for 25 steps") {
 		t.Errorf("output: %s", out)
 	}
 	text, err := os.ReadFile(ll)
@@ -53,8 +54,10 @@ func TestCodegenCommand(t *testing.T) {
 	}
 	out = runLine(t, "codegen A0 --input-size 32 --plan")
 	for _, want := range []string{
-		"1     stage0.rbr_reparam+relu                                   direct_c3x32x32_k48_3x3s2p1g1_relu_t1x16   direct   @0:nchw16c      @65536:nchw16c  5376\n",
-		"26 steps; scratch 114688 bytes in 26 buffers; weights 33237568 bytes in 46 arrays\n",
+		// The stem reads the NCHW input as it is (no reorder step).
+		"0     stage0.rbr_reparam+relu        direct_c3x32x32_k48_3x3s2p1g1_relu_t1x16_in_nchw  direct   in:nchw         @0:nchw16c      5376\n",
+		"23    linear                         fc_1280_to_1000                                   fc       @5120:nchw      @0:nchw         5164992\n",
+		"25 steps; scratch 61440 bytes in 25 buffers; weights 33278528 bytes in 46 arrays\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--plan lacks %q:\n%s", want, out)
@@ -81,7 +84,7 @@ func TestBuildAndInfer(t *testing.T) {
 			t.Errorf("build did not write %s: %v", f, err)
 		}
 	}
-	if !strings.Contains(out, "scratch (activation arena) 112.00 KiB; the train form needs 160.00 KiB") {
+	if !strings.Contains(out, "scratch (activation arena) 60.00 KiB; the train form needs 96.00 KiB") {
 		t.Errorf("build output: %s", out)
 	}
 	x := filepath.Join(dir, "x.npy")
@@ -125,7 +128,7 @@ func TestBuildAndInfer(t *testing.T) {
 	cmd = exec.Command(filepath.Join(build, "repvgg_a0"), blob, x, yr)
 	b, err := cmd.CombinedOutput()
 	msg := strings.TrimSpace(string(b))
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || strings.Contains(msg, "\n") || !strings.HasSuffix(msg, "bytes of weights, the model wants 33237568") {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || strings.Contains(msg, "\n") || !strings.HasSuffix(msg, fmt.Sprintf("bytes of weights, the model wants %d", len(data)-64)) {
 		t.Errorf("truncated blob: %v: %q", err, msg)
 	}
 }

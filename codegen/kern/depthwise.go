@@ -109,9 +109,14 @@ func (d *Depthwise) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 	return defineParallel(m, d.Name(), d.Items(), linkage, d.defineBody(m))
 }
 
-// defineParallel adds the range function (items [lo, hi) of args {out, in, w, bias}) and
-// the whole-image function that runs body's items over the pool, and returns the latter.
-func defineParallel(m *ir.Module, name string, items int, linkage enum.Linkage, body *ir.Func) *ir.Func {
+// defineParallel adds the range function (items [lo, hi) of args, the pointers the body
+// takes before lo and hi: {out, in, w, bias} unless names says otherwise) and the
+// whole-image function that runs body's items over the pool, and returns the latter.
+func defineParallel(m *ir.Module, name string, items int, linkage enum.Linkage, body *ir.Func, names ...string) *ir.Func {
+	if len(names) == 0 {
+		names = []string{"out", "in", "w", "bias"}
+	}
+	np := len(names)
 	args := ir.NewParam("args", f32pp)
 	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
 	rf := m.NewFunc(name+"_range", voidT, args, lo, hi)
@@ -119,22 +124,26 @@ func defineParallel(m *ir.Module, name string, items int, linkage enum.Linkage, 
 	rf.FuncAttrs = append(rf.FuncAttrs, enum.FuncAttrNoUnwind)
 	b := rf.NewBlock("entry")
 	var ps []value.Value
-	for i := 0; i < 4; i++ {
+	for i := 0; i < np; i++ {
 		ps = append(ps, b.NewLoad(f32p, b.NewGetElementPtr(f32p, args, c64(i))))
 	}
 	b.NewCall(body, append(ps, lo, hi)...)
 	b.NewRet(nil)
 
-	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p)}
+	var params []*ir.Param
+	for _, n := range names {
+		params = append(params, ir.NewParam(n, f32p))
+	}
 	f := m.NewFunc(name, voidT, params...)
 	f.Linkage = linkage
 	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind)
 	e := f.NewBlock("entry")
-	arr := e.NewAlloca(types.NewArray(4, f32p))
+	at := types.NewArray(uint64(np), f32p)
+	arr := e.NewAlloca(at)
 	for i, p := range params {
-		e.NewStore(p, e.NewGetElementPtr(types.NewArray(4, f32p), arr, c64(0), c64(i)))
+		e.NewStore(p, e.NewGetElementPtr(at, arr, c64(0), c64(i)))
 	}
-	argv := e.NewGetElementPtr(types.NewArray(4, f32p), arr, c64(0), c64(0))
+	argv := e.NewGetElementPtr(at, arr, c64(0), c64(0))
 	e.NewCall(parallelDecl(m), rf, argv, c64(items))
 	e.NewRet(nil)
 	return f

@@ -18,9 +18,16 @@ type Family struct{}
 // Name returns "direct".
 func (Family) Name() string { return "direct" }
 
-// Choose returns the kernel of a conv node (depthwise or direct) or of a linear node, or nil.
+// Choose returns the kernel of a conv node (depthwise or direct), a linear node, an
+// elementwise add or activation, or a max-pool; or nil.
 func (Family) Choose(req emit.Request) emit.Kernel {
 	n := req.Node
+	switch n.Op {
+	case vir.Add, vir.ReLU, vir.ReLU6:
+		return chooseEltwise(req)
+	case vir.MaxPool:
+		return chooseMaxPool(req)
+	}
 	if (n.Op != vir.Conv && n.Op != vir.Linear) || len(n.In) != 1 {
 		return nil
 	}

@@ -99,3 +99,54 @@ func TestFamilyInNetworks(t *testing.T) {
 		}
 	}
 }
+
+// TestPooledOpsInGraph compiles a small graph whose max-pool, residual adds (two and
+// three operands), ReLU and ReLU6 land on the pooled kern kernels, at 1, 2 and 3 threads,
+// odd sizes and channels that are not whole blocks, and compares it with the interpreter.
+func TestPooledOpsInGraph(t *testing.T) {
+	tc, err := codegen.NewToolchain("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	b := ir.NewBuilder("pooled", ir.Shape{C: 5, H: 19, W: 23})
+	x := b.ReLU("c0.relu", b.Conv("c0", b.Input(), 24, 3, 1, 1, 1, true))
+	p := b.MaxPool("pool", x, 3, 2, 1)
+	y := b.Conv("c1", p, 24, 3, 1, 1, 1, true)
+	z := b.Conv("c2", p, 24, 1, 1, 0, 1, true)
+	s := b.ReLU("relu", b.Add("add", p, y))
+	s = b.ReLU6("relu6", b.Add("add3", s, z, y))
+	out := b.Linear("fc", b.Flatten("flat", b.GlobalAvgPool("gap", s)), 10)
+	g, err := b.Finish(out)
+	require.NoError(t, err)
+	models.InitWeights(g, 4)
+	c, err := codegen.Compile(g, codegen.Options{}, tc)
+	require.NoError(t, err)
+	defer c.Close()
+	seen := map[string]int{}
+	for _, f := range c.Module.Functions {
+		seen[f.Family]++
+	}
+	assert.Equal(t, 1, seen["maxpool"], "%v", seen)
+	assert.Equal(t, 4, seen["eltwise"], "add2, add3, relu, relu6: %v", seen)
+	for threads := 1; threads <= 3; threads++ {
+		t.Setenv("VGGSIM_THREADS", strconv.Itoa(threads))
+		x := tensor.New(2, 5, 19, 23)
+		r := rand.New(rand.NewPCG(9, uint64(threads)))
+		for i := range x.F32 {
+			x.F32[i] = float32(r.NormFloat64())
+		}
+		got, err := c.Run(x)
+		require.NoError(t, err)
+		want, err := interp.Run(g, x)
+		require.NoError(t, err)
+		var num, den float64
+		for i, w := range want.F32 {
+			num = math.Max(num, math.Abs(float64(got.F32[i]-w)))
+			den = math.Max(den, math.Abs(float64(w)))
+		}
+		assert.LessOrEqual(t, num/den, 1e-5, "threads %d", threads)
+	}
+}
