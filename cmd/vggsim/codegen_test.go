@@ -65,7 +65,7 @@ func TestCodegenCommand(t *testing.T) {
 	}
 	// Without -o the module goes to stdout; the train form has BN and add kernels.
 	out = runLine(t, "codegen A0 --form train --input-size 32")
-	for _, want := range []string{"define internal void @batchnorm_", "define internal void @add3_", "define i32 @vggsim_repvgg_a0_forward("} {
+	for _, want := range []string{"define internal void @batchnorm_", "define internal void @elt_add3_", "define i32 @vggsim_repvgg_a0_forward("} {
 		if !strings.Contains(out, want) {
 			t.Errorf("train-form module lacks %q", want)
 		}
