@@ -30,6 +30,9 @@ type model struct {
 	stationary bool // ws or is: the stationary operand is shifted in before each fold
 	noOrder    bool // leave LayerResult.Order empty (totals only: no string per layer)
 	keepTree   bool // keep the fold trees in tree and kids (for the tests that expand them)
+
+	reuse []mapping // when set, the current GEMM layer's timed mapspace, built for an earlier point
+	last  []mapping // the mapspace the last GEMM layer was scored over
 }
 
 // scratch recycles the models of finished simulations with their scratch slices.
@@ -391,7 +394,18 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	r.MACs = l.MACs(m.batch)
 	MN := int64(M) * int64(N)
 
-	cands := m.mappings(l, M, N, K, g)
+	// The mapspace with each mapping's folds timed; it depends on the layer and on the
+	// hardware but for its DRAM bandwidth, clock and energy table (mapspaceKey), so an Engine
+	// may hand in the one it built for an earlier point (m.reuse).
+	cands := m.reuse
+	if cands == nil {
+		cands = m.mappings(l, M, N, K, g)
+		for i := range cands {
+			c := &cands[i]
+			c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G))
+		}
+	}
+	m.last = cands
 	inOn := l.InputOnChip(0)
 	bias := int64(0)
 	if l.Bias {
@@ -430,7 +444,6 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	var bestScore score
 	for i := range cands {
 		c := &cands[i]
-		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G))
 		ifB, fB, psum, tr := cost(c)
 		bytes := ifB + fB + 2*psum
 		first := min(c.fa*m.wb, ifB) + min(c.fb*m.wb, fB)

@@ -111,4 +111,3 @@ func (ws *workloadSim) simulate(e *sim.Engine, cfg *hw.Config) (Metrics, int, er
 }
 
 func fnum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-func inum(x int64) string   { return strconv.FormatInt(x, 10) }
