@@ -17,7 +17,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("presets", "[--format table|json|yaml] [NAME...]",
 		"List the embedded hardware presets (any of them can be given to --hw), or only the named\n"+
 			"ones. --format yaml prints presets as hardware files, a start for your own;\n"+
-			"docs/hardware.md describes the keys and where each preset's numbers come from.", stderr)
+			"docs/hardware.md describes the keys and where each preset's numbers come from.", stdout, stderr)
 	format := fs.String("format", "table", "output `format`: table, json or yaml")
 	listFields := fs.Bool("fields", false, "list the fields of a hardware file (paths for sweeps and --hw files) instead")
 	names, code, ok := parseArgs(fs, args, 0, -1)
@@ -49,7 +49,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 	switch *format {
 	case "table":
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tARRAY\tDATAFLOW\tCLOCK\tBITS\tSRAM\tDRAM\tDESCRIPTION")
+		fmt.Fprintln(tw, "name\tarray\tdataflow\tclock\tbits\tSRAM\tDRAM\tdescription")
 		for _, c := range presets {
 			desc := c.Description
 			if c.Name == hw.DefaultPreset {

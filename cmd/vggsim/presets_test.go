@@ -19,7 +19,7 @@ func TestPresetsTable(t *testing.T) {
 	if len(lines) != 1+len(hw.PresetNames()) {
 		t.Fatalf("got %d lines, want a header and one per preset:\n%s", len(lines), out)
 	}
-	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "DESCRIPTION") {
+	if !strings.HasPrefix(lines[0], "name") || !strings.Contains(lines[0], "description") {
 		t.Errorf("header = %q", lines[0])
 	}
 	for _, want := range []string{
@@ -90,7 +90,10 @@ func TestPresetsErrors(t *testing.T) {
 		{[]string{"--colour"}, exitUsage, "flag provided but not defined"},
 		{[]string{"-h"}, exitOK, "usage: vggsim presets"},
 	} {
-		_, errs, code := runCmd(t, cmdPresets, tc.args...)
+		out, errs, code := runCmd(t, cmdPresets, tc.args...)
+		if code == exitOK {
+			errs = out // the usage
+		}
 		if code != tc.code || !strings.Contains(errs, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errs, tc.code, tc.want)
 		}

@@ -394,9 +394,9 @@ func TestVGG16AwayFrom224(t *testing.T) {
 	if out := runLine(t, "simulate VGG-16 --input-size 32"); !strings.Contains(out, "avgpool  adaptive_pool") {
 		t.Errorf("table lacks the adaptive pool:\n%s", out)
 	}
-	if out := runLine(t, "memory VGG-16 --input 64 --hw edge-32"); !strings.Contains(out, "VGG-16, 64x64, 8-bit, batch 1") ||
+	if out := runLine(t, "memory VGG-16 --input-size 64 --hw edge-32"); !strings.Contains(out, "VGG-16, 64x64, 8-bit, batch 1") ||
 		!strings.Contains(out, "simulated on edge-32") {
-		t.Errorf("memory VGG-16 --input 64:\n%s", out)
+		t.Errorf("memory VGG-16 --input-size 64:\n%s", out)
 	}
 	if _, errs, code := vggsim(t, "simulate", "VGG-16", "--input-size", "16"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
 		t.Errorf("VGG-16 at 16: exit %d, %q", code, errs)
