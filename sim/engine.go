@@ -80,11 +80,13 @@ type mapspaceSlot struct {
 }
 
 // mapspaceKey returns cfg without the fields a layer's mapspace does not depend on: the
-// names, the DRAM bandwidth, the clock and the energy table (they only score mappings).
+// names, the DRAM bandwidth, the clock and the energy table with what it is derived from
+// beyond the SRAM sizes, the process node and the DRAM kind (they only score mappings).
 func mapspaceKey(cfg *hw.Config) hw.Config {
 	k := *cfg
 	k.Name, k.Description, k.Source = "", "", ""
 	k.DRAMBandwidth, k.ClockHz, k.Energy = 0, 0, hw.Energy{}
+	k.ProcessNM, k.DRAMKind = 0, ""
 	return k
 }
 

@@ -22,6 +22,7 @@ type model struct {
 	oHalf  int64   //
 	bwc    float64 // DRAM bytes per cycle; 0 means unlimited
 	lanes  int64
+	en     hw.EnergyTable // energies per access, derived ones filled in
 
 	cands []mapping // the current layer's mapspace
 	tree  []tnode   // the current layer's fold trees, when keepTree
@@ -53,7 +54,7 @@ func (m *model) reset(cfg *hw.Config, opts Options) {
 		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0],
 		wb: int64(cfg.BytesPerWord()), ab: int64(cfg.AccBytesPerWord()),
 		ifHalf: cfg.IfmapSRAMBytes / 2, fHalf: cfg.FilterSRAMBytes / 2, oHalf: cfg.OfmapSRAMBytes / 2,
-		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary}
+		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary, en: cfg.Energies()}
 	if m.lanes == 0 {
 		m.lanes = int64(cfg.Cols)
 	}
@@ -91,14 +92,28 @@ func (m *model) layer(l *Layer) LayerResult {
 	if r.StreamCycles > 0 {
 		r.MappingEfficiency = float64(r.MACs) / (float64(r.StreamCycles) * pes)
 	}
-	e := m.cfg.Energy
+	e := &m.en
 	r.LatencyS = float64(r.Cycles) / m.cfg.ClockHz
 	r.EnergyMACJ = float64(r.MACs+r.VectorOps) * e.MACpJ * 1e-12
-	r.EnergySRAMJ = float64(r.SRAMReadBytes+r.SRAMWriteBytes+r.AccReadBytes+r.AccWriteBytes) * e.SRAMpJPerByte * 1e-12
+	r.EnergySRAMJ = m.sramEnergy(r.SRAMIfmapReadBytes+r.DRAMIfmapReadBytes, r.SRAMFilterReadBytes+r.DRAMFilterReadBytes,
+		r.SRAMOfmapWriteBytes+r.DRAMOfmapWriteBytes, r.AccReadBytes+r.AccWriteBytes) * 1e-12
 	r.EnergyDRAMJ = float64(r.DRAMReadBytes+r.DRAMWriteBytes) * e.DRAMpJPerByte * 1e-12
 	r.EnergyLeakageJ = e.LeakageW * r.LatencyS
 	r.EnergyJ = r.EnergyMACJ + r.EnergySRAMJ + r.EnergyDRAMJ + r.EnergyLeakageJ
 	return r
+}
+
+// sramEnergy returns the energy in pJ of the bytes read or written in each SRAM: the ifmap
+// SRAM (array reads and DRAM fills), the filter SRAM (likewise), the ofmap SRAM (array writes
+// and DRAM drains) and the partial-sum storage, each at its own cost per byte
+// (hw.Config.Energies; one cost for all when the file overrides it).
+func (m *model) sramEnergy(ifmap, filter, ofmap, psum int64) float64 {
+	e := &m.en
+	if e.OverriddenSRAMEnergy {
+		return float64(ifmap+filter+ofmap+psum) * e.IfmapSRAMpJPerByte
+	}
+	return float64(ifmap)*e.IfmapSRAMpJPerByte + float64(filter)*e.FilterSRAMpJPerByte +
+		float64(ofmap)*e.OfmapSRAMpJPerByte + float64(psum)*e.AccumpJPerByte
 }
 
 // stalls applies the per-tile DRAM roofline (roof) to a layer's traffic.
@@ -315,15 +330,16 @@ func (m *model) better(a, b score) bool {
 }
 
 // mappingEnergy is the energy the layer would take with mapping c (docs/simulator.md §4.8):
-// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills and drains, partial sums),
-// DRAM bytes and leakage over cycles.
-func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, fills, drains, cycles int64) float64 {
-	e := m.cfg.Energy
-	sram := (c.sramA+c.sramB)*G*m.wb + MN*G*m.wb + fills + drains
+// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills ifB and fB and drains, partial
+// sums), DRAM bytes and leakage over cycles.
+func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, ifB, fB, drains, cycles int64) float64 {
+	e := &m.en
+	var psum int64
 	if c.nK > 1 {
-		sram += 2 * MN * (c.nK - 1) * G * m.ab
+		psum = 2 * MN * (c.nK - 1) * G * m.ab
 	}
-	return (float64(macs)*e.MACpJ+float64(sram)*e.SRAMpJPerByte+float64(dram)*e.DRAMpJPerByte)*1e-12 +
+	sram := m.sramEnergy(c.sramA*G*m.wb+ifB, c.sramB*G*m.wb+fB, MN*G*m.wb+drains, psum)
+	return (float64(macs)*e.MACpJ+sram+float64(dram)*e.DRAMpJPerByte)*1e-12 +
 		e.LeakageW*float64(cycles)/m.cfg.ClockHz
 }
 
@@ -450,7 +466,7 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 		last := min(c.lo*m.wb, ofBytes)
 		cycles := m.roof(c.cycles, first, last, bytes+ofBytes, tr)
 		sc := score{cycles: cycles, compute: c.cycles, dram: bytes,
-			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB+fB, ofBytes, cycles)}
+			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB, fB, ofBytes, cycles)}
 		if best < 0 || m.better(sc, bestScore) {
 			best, bestScore = i, sc
 		}
