@@ -55,11 +55,57 @@ func (n *Network) Distinct() int { return len(n.distinct) }
 
 // Engine runs the native analytical model (the same as Simulate, bit for bit) for one
 // goroutine at a time, keeping its scratch space between calls: a sweep worker owns one and
-// simulates a Network on point after point with no allocation per layer. The zero value is
-// ready to use; an Engine must not be used by two goroutines at once.
+// simulates a Network on point after point with no allocation per layer. It also keeps the
+// timed mapspaces of the last few points' Conv and GEMM layers: a layer's mapspace (its
+// loop orders, tiles, traffic words and fold timings) does not depend on the DRAM bandwidth,
+// the clock or the energy table, so a point that differs from a recent one only there
+// re-scores the kept mappings instead of building them again. The zero value is ready to
+// use; an Engine must not be used by two goroutines at once.
 type Engine struct {
 	m       model
 	results []LayerResult // the current point's distinct layers
+	slots   [mapspaceSlots]mapspaceSlot
+	next    int // the slot to replace next
+}
+
+// mapspaceSlots is how many points' mapspaces an Engine keeps.
+const mapspaceSlots = 8
+
+// mapspaceSlot holds the timed mapspaces of one network's distinct layers on one hardware
+// point, as far as they depend on it (mapspaceKey).
+type mapspaceSlot struct {
+	net   *Network
+	key   hw.Config
+	cands [][]mapping // per distinct layer; empty for vector layers
+}
+
+// mapspaceKey returns cfg without the fields a layer's mapspace does not depend on: the
+// names, the DRAM bandwidth, the clock and the energy table with what it is derived from
+// beyond the SRAM sizes, the process node and the DRAM kind (they only score mappings).
+func mapspaceKey(cfg *hw.Config) hw.Config {
+	k := *cfg
+	k.Name, k.Description, k.Source = "", "", ""
+	k.DRAMBandwidth, k.ClockHz, k.Energy = 0, 0, hw.Energy{}
+	k.ProcessNM, k.DRAMKind = 0, ""
+	return k
+}
+
+// slot returns the slot holding n's mapspaces on key's hardware and true, or a slot to
+// fill and false.
+func (e *Engine) slot(n *Network, key *hw.Config) (*mapspaceSlot, bool) {
+	for i := range e.slots {
+		if s := &e.slots[i]; s.net == n && s.key == *key {
+			return s, true
+		}
+	}
+	s := &e.slots[e.next]
+	e.next = (e.next + 1) % mapspaceSlots
+	s.net, s.key = n, *key
+	if cap(s.cands) < len(n.distinct) {
+		s.cands = make([][]mapping, len(n.distinct))
+	}
+	s.cands = s.cands[:len(n.distinct)]
+	return s, false
 }
 
 // Total simulates n on cfg and fills r with the network-wide figures: r.Total (sums over
@@ -79,8 +125,22 @@ func (e *Engine) Total(cfg *hw.Config, n *Network, r *Result) error {
 		e.results = make([]LayerResult, len(n.distinct))
 	}
 	e.results = e.results[:len(n.distinct)]
+	key := mapspaceKey(cfg)
+	slot, hit := e.slot(n, &key)
 	for d, i := range n.distinct {
-		e.results[d] = e.m.layer(&n.layers[i])
+		l := &n.layers[i]
+		e.m.reuse = nil
+		if hit && l.Kind.OnArray() {
+			e.m.reuse = slot.cands[d]
+		}
+		e.results[d] = e.m.layer(l)
+		if !hit && l.Kind.OnArray() {
+			slot.cands[d] = append(slot.cands[d][:0], e.m.last...)
+		}
+	}
+	e.m.reuse, e.m.last = nil, nil
+	if err := checkCycles(cfg, e.results, n.of); err != nil {
+		return err
 	}
 	*r = Result{Hardware: cfg.Name, Dataflow: cfg.Dataflow, Batch: e.m.batch}
 	t := &r.Total

@@ -122,7 +122,7 @@ func TestMappingsMatchStepper(t *testing.T) {
 		}
 		cfg := &hw.Config{Name: "t", Rows: R, Cols: C, Dataflow: df, ClockHz: 1e9, DataBits: 8, AccBits: 8,
 			IfmapSRAMBytes: int64(2 + r.IntN(4*K*max(M, C)+4)), FilterSRAMBytes: int64(2 + r.IntN(4*K*max(N, C)+4)),
-			OfmapSRAMBytes: int64(2 + r.IntN(4*max(M, N)*C+4)), Energy: hw.DefaultEnergy()}
+			OfmapSRAMBytes: int64(2 + r.IntN(4*max(M, N)*C+4)), Energy: hw.FlatEnergy()}
 		l := Layer{Kind: GEMM, Rows: M, InC: K, OutC: N}
 		g := MapGEMM(df, R, C, M, N, K)
 		a, b := randMatrix(r, M*K), randMatrix(r, K*N)

@@ -22,6 +22,7 @@ type model struct {
 	oHalf  int64   //
 	bwc    float64 // DRAM bytes per cycle; 0 means unlimited
 	lanes  int64
+	en     hw.EnergyTable // energies per access, derived ones filled in
 
 	cands []mapping // the current layer's mapspace
 	tree  []tnode   // the current layer's fold trees, when keepTree
@@ -30,6 +31,9 @@ type model struct {
 	stationary bool // ws or is: the stationary operand is shifted in before each fold
 	noOrder    bool // leave LayerResult.Order empty (totals only: no string per layer)
 	keepTree   bool // keep the fold trees in tree and kids (for the tests that expand them)
+
+	reuse []mapping // when set, the current GEMM layer's timed mapspace, built for an earlier point
+	last  []mapping // the mapspace the last GEMM layer was scored over
 }
 
 // scratch recycles the models of finished simulations with their scratch slices.
@@ -50,7 +54,7 @@ func (m *model) reset(cfg *hw.Config, opts Options) {
 		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0],
 		wb: int64(cfg.BytesPerWord()), ab: int64(cfg.AccBytesPerWord()),
 		ifHalf: cfg.IfmapSRAMBytes / 2, fHalf: cfg.FilterSRAMBytes / 2, oHalf: cfg.OfmapSRAMBytes / 2,
-		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary}
+		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary, en: cfg.Energies()}
 	if m.lanes == 0 {
 		m.lanes = int64(cfg.Cols)
 	}
@@ -88,14 +92,28 @@ func (m *model) layer(l *Layer) LayerResult {
 	if r.StreamCycles > 0 {
 		r.MappingEfficiency = float64(r.MACs) / (float64(r.StreamCycles) * pes)
 	}
-	e := m.cfg.Energy
+	e := &m.en
 	r.LatencyS = float64(r.Cycles) / m.cfg.ClockHz
 	r.EnergyMACJ = float64(r.MACs+r.VectorOps) * e.MACpJ * 1e-12
-	r.EnergySRAMJ = float64(r.SRAMReadBytes+r.SRAMWriteBytes+r.AccReadBytes+r.AccWriteBytes) * e.SRAMpJPerByte * 1e-12
+	r.EnergySRAMJ = m.sramEnergy(r.SRAMIfmapReadBytes+r.DRAMIfmapReadBytes, r.SRAMFilterReadBytes+r.DRAMFilterReadBytes,
+		r.SRAMOfmapWriteBytes+r.DRAMOfmapWriteBytes, r.AccReadBytes+r.AccWriteBytes) * 1e-12
 	r.EnergyDRAMJ = float64(r.DRAMReadBytes+r.DRAMWriteBytes) * e.DRAMpJPerByte * 1e-12
 	r.EnergyLeakageJ = e.LeakageW * r.LatencyS
 	r.EnergyJ = r.EnergyMACJ + r.EnergySRAMJ + r.EnergyDRAMJ + r.EnergyLeakageJ
 	return r
+}
+
+// sramEnergy returns the energy in pJ of the bytes read or written in each SRAM: the ifmap
+// SRAM (array reads and DRAM fills), the filter SRAM (likewise), the ofmap SRAM (array writes
+// and DRAM drains) and the partial-sum storage, each at its own cost per byte
+// (hw.Config.Energies; one cost for all when the file overrides it).
+func (m *model) sramEnergy(ifmap, filter, ofmap, psum int64) float64 {
+	e := &m.en
+	if e.OverriddenSRAMEnergy {
+		return float64(ifmap+filter+ofmap+psum) * e.IfmapSRAMpJPerByte
+	}
+	return float64(ifmap)*e.IfmapSRAMpJPerByte + float64(filter)*e.FilterSRAMpJPerByte +
+		float64(ofmap)*e.OfmapSRAMpJPerByte + float64(psum)*e.AccumpJPerByte
 }
 
 // stalls applies the per-tile DRAM roofline (roof) to a layer's traffic.
@@ -105,7 +123,7 @@ func (m *model) stalls(r *LayerResult, tr traffic) {
 		return
 	}
 	d := r.DRAMReadBytes + r.DRAMWriteBytes
-	r.DRAMTransferCycles = int64(math.Ceil(float64(d) / m.bwc))
+	r.DRAMTransferCycles = satCycles(math.Ceil(float64(d) / m.bwc))
 	r.Cycles = m.roof(r.ComputeCycles, r.FirstLoadBytes, r.LastDrainBytes, d, tr)
 	r.StallCycles = r.Cycles - r.ComputeCycles
 }
@@ -126,7 +144,7 @@ func (m *model) roof(compute, first, last, d int64, tr traffic) int64 {
 	if m.bwc <= 0 {
 		return compute
 	}
-	cyc := func(bytes int64) int64 { return int64(math.Ceil(float64(bytes) / m.bwc)) }
+	cyc := func(bytes int64) int64 { return satCycles(math.Ceil(float64(bytes) / m.bwc)) }
 	x := d - first - last // moved while computing
 	xOnce := min(x, max(0, tr.onceBytes-first))
 	xRest := x - xOnce
@@ -136,8 +154,30 @@ func (m *model) roof(compute, first, last, d int64, tr traffic) int64 {
 	normal := float64(xRest) / n / m.bwc
 	extra := h*max(0, heavy-c) + (n-h)*max(0, normal-c)
 	// Rounding: a stall that exists only in the last bits of the float sum is none.
-	cycles := cyc(first) + compute + int64(math.Ceil(extra-1e-9*float64(compute))) + cyc(last)
+	a, b, z := cyc(first), satCycles(math.Ceil(extra-1e-9*float64(compute))), cyc(last)
+	if a >= maxTermCycles || b >= maxTermCycles || z >= maxTermCycles {
+		return OverflowCycles // the layer's cycle count would not fit an int64
+	}
+	cycles := a + compute + b + z
 	return max(cycles, compute)
+}
+
+// OverflowCycles is the cycle count at which the native engine gives up: a layer whose DRAM
+// transfers alone would take this long (a DRAM bandwidth tiny for its clock) makes Simulate
+// fail with ErrOverflow instead of returning a wrapped-around count.
+const OverflowCycles = 1 << 62
+
+// maxTermCycles bounds each term of roof's sum so that the sum (with compute cycles below
+// 2^52, Simulate's work bound) cannot pass OverflowCycles.
+const maxTermCycles = 1 << 60
+
+// satCycles converts a non-negative cycle count computed in floating point to an int64,
+// saturating at OverflowCycles (a float beyond int64's range would convert to garbage).
+func satCycles(x float64) int64 {
+	if !(x < maxTermCycles) {
+		return OverflowCycles
+	}
+	return int64(x)
 }
 
 // vector costs an elementwise layer: ops / lanes cycles, each input read once and the output
@@ -312,15 +352,16 @@ func (m *model) better(a, b score) bool {
 }
 
 // mappingEnergy is the energy the layer would take with mapping c (docs/simulator.md §4.8):
-// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills and drains, partial sums),
-// DRAM bytes and leakage over cycles.
-func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, fills, drains, cycles int64) float64 {
-	e := m.cfg.Energy
-	sram := (c.sramA+c.sramB)*G*m.wb + MN*G*m.wb + fills + drains
+// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills ifB and fB and drains, partial
+// sums), DRAM bytes and leakage over cycles.
+func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, ifB, fB, drains, cycles int64) float64 {
+	e := &m.en
+	var psum int64
 	if c.nK > 1 {
-		sram += 2 * MN * (c.nK - 1) * G * m.ab
+		psum = 2 * MN * (c.nK - 1) * G * m.ab
 	}
-	return (float64(macs)*e.MACpJ+float64(sram)*e.SRAMpJPerByte+float64(dram)*e.DRAMpJPerByte)*1e-12 +
+	sram := m.sramEnergy(c.sramA*G*m.wb+ifB, c.sramB*G*m.wb+fB, MN*G*m.wb+drains, psum)
+	return (float64(macs)*e.MACpJ+sram+float64(dram)*e.DRAMpJPerByte)*1e-12 +
 		e.LeakageW*float64(cycles)/m.cfg.ClockHz
 }
 
@@ -391,7 +432,18 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	r.MACs = l.MACs(m.batch)
 	MN := int64(M) * int64(N)
 
-	cands := m.mappings(l, M, N, K, g)
+	// The mapspace with each mapping's folds timed; it depends on the layer and on the
+	// hardware but for its DRAM bandwidth, clock and energy table (mapspaceKey), so an Engine
+	// may hand in the one it built for an earlier point (m.reuse).
+	cands := m.reuse
+	if cands == nil {
+		cands = m.mappings(l, M, N, K, g)
+		for i := range cands {
+			c := &cands[i]
+			c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G))
+		}
+	}
+	m.last = cands
 	inOn := l.InputOnChip(0)
 	bias := int64(0)
 	if l.Bias {
@@ -430,14 +482,13 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	var bestScore score
 	for i := range cands {
 		c := &cands[i]
-		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G))
 		ifB, fB, psum, tr := cost(c)
 		bytes := ifB + fB + 2*psum
 		first := min(c.fa*m.wb, ifB) + min(c.fb*m.wb, fB)
 		last := min(c.lo*m.wb, ofBytes)
 		cycles := m.roof(c.cycles, first, last, bytes+ofBytes, tr)
 		sc := score{cycles: cycles, compute: c.cycles, dram: bytes,
-			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB+fB, ofBytes, cycles)}
+			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB, fB, ofBytes, cycles)}
 		if best < 0 || m.better(sc, bestScore) {
 			best, bestScore = i, sc
 		}

@@ -53,7 +53,7 @@ func TestPackedGroupsMatchStepper(t *testing.T) {
 		R, C := 2+r.IntN(5), 2+r.IntN(5)
 		M, N, K, G := 1+r.IntN(6), 1+r.IntN(4), 1+r.IntN(6), 2+r.IntN(3)
 		cfg := &hw.Config{Name: "t", Rows: R, Cols: C, Dataflow: df, ClockHz: 1e9, DataBits: 8, AccBits: 8,
-			IfmapSRAMBytes: 1 << 16, FilterSRAMBytes: 1 << 16, OfmapSRAMBytes: int64(2 + r.IntN(64)), Energy: hw.DefaultEnergy()}
+			IfmapSRAMBytes: 1 << 16, FilterSRAMBytes: 1 << 16, OfmapSRAMBytes: int64(2 + r.IntN(64)), Energy: hw.FlatEnergy()}
 		l := Layer{Kind: Conv, InH: 1, InW: M, InC: K * G, OutC: N * G, KH: 1, KW: 1, Groups: G}
 		a := randMatrix(r, M*K*G)
 		b := make([]float64, K*G*N*G) // block diagonal
