@@ -103,7 +103,7 @@ func TestSimulateCSV(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if lines[0] != strings.Join(simCSVHeader, ",") || !strings.HasPrefix(lines[len(lines)-1], "total,") || len(lines) != 1+24+1 {
+	if lines[0] != strings.Join(sim.CSVHeader(), ",") || !strings.HasPrefix(lines[len(lines)-1], "total,") || len(lines) != 1+24+1 {
 		t.Errorf("csv:\n%s", out)
 	}
 }
