@@ -51,8 +51,11 @@ const (
 // transformed input tiles of the item's channels and the GEMM results before the output
 // transform. Both are kept in L2 (1 MiB) together with a slice of the weights.
 const (
-	winoVBudget = 384 << 10
-	winoMBudget = 192 << 10
+	winoVBudget = 512 << 10
+	winoMBudget = 256 << 10
+	// winoItems is the work items a layer is split into when it can be: 6 shares evenly
+	// over 1, 2 and 3 threads. Fewer, larger items stream the weights fewer times.
+	winoItems = 6
 )
 
 // CheckWinograd returns why the Winograd family cannot run c, or nil: it takes 3×3,
@@ -136,26 +139,31 @@ func (w *Winograd) choose() {
 			padded := (nt + rt - 1) / rt * rt
 			slots := float64(padded/rt*max(rk*rt, 8)) / float64(nt*rk)
 			loads := float64(padded/rt*(rk+rt)) / float64(nt*rk) // 2 loads and 2 FMAs per cycle
-			cost := max(slots, loads)
+			cost := max(slots, loads) + 0.01*loads
 			if cost < best-1e-9 || (cost < best+1e-9 && rk*rt > w.RK*w.RT) {
 				best, w.RK, w.RT = cost, rk, rt
 			}
 		}
 	}
 	cgp := w.cgB() * Lanes
-	maxT := max(min(winoVBudget/(winoXi*cgp*4), winoMBudget/(winoXi*w.RK*Lanes*4))/w.RT*w.RT, w.RT)
-	w.T = min(maxT, (nt+w.RT-1)/w.RT*w.RT)
 	kchunks := func(kc int) int { return w.Conv.blocks() / kc }
-	groups := func() int { return (nt + w.T - 1) / w.T }
-	const want = 12
-	for w.T > w.RT && groups()*kchunks(w.RK) < want {
-		w.T -= w.RT
+	fits := func(t, kc int) bool {
+		return winoXi*cgp*t*4 <= winoVBudget && winoXi*kc*Lanes*t*4 <= winoMBudget
 	}
-	// The largest KC (fewest repeated input transforms) that still gives want items and
-	// fits the M budget.
+	// The fewest tile groups (each T tiles, T a multiple of RT) that fit the budgets and,
+	// with channel chunks as fine as RK, give at least winoItems items.
+	for groups := 1; ; groups++ {
+		w.T = ((nt+groups-1)/groups + w.RT - 1) / w.RT * w.RT
+		if w.T == w.RT || (fits(w.T, w.RK) && groups*kchunks(w.RK) >= winoItems) {
+			break
+		}
+	}
+	groups := (nt + w.T - 1) / w.T
+	// The largest KC (fewest repeated input transforms) that still gives winoItems items
+	// and fits the M budget.
 	w.KC = w.RK
 	for kc := w.RK; kc <= kgB; kc += w.RK {
-		if kgB%kc == 0 && winoXi*kc*Lanes*w.T*4 <= winoMBudget && (groups()*kchunks(kc) >= want || kc == w.RK) {
+		if kgB%kc == 0 && fits(w.T, kc) && groups*kchunks(kc) >= winoItems {
 			w.KC = kc
 		}
 	}
