@@ -144,3 +144,35 @@ func ExampleAnalyze() {
 	// linear               0 branches  per-tensor 47.8 dB  per-channel 48.2 dB
 	// 3 of 8 layers below 30 dB at 8 bits
 }
+
+// TestAnalyzeProgress: the progress callback sees the stages in order and one count per
+// layer, ending at total of total.
+func TestAnalyzeProgress(t *testing.T) {
+	g, err := models.Build("RepVGG-A0", models.Options{InputH: 32, InputW: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	models.InitWeights(g, 1)
+	var stages []string
+	var counts []int
+	_, err = quant.Analyze(g, randomBatch(1, 3, 32, 32), quant.Options{Progress: func(stage string, done, total int) {
+		if len(stages) == 0 || stages[len(stages)-1] != stage {
+			stages = append(stages, stage)
+		}
+		if stage == "measuring layers" {
+			if total != 23 {
+				t.Errorf("total %d, want 23", total)
+			}
+			counts = append(counts, done)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(stages, ", "); got != "fusing, running the batch, measuring layers" {
+		t.Errorf("stages %s", got)
+	}
+	if len(counts) != 24 || counts[0] != 0 || counts[23] != 23 {
+		t.Errorf("counts %v", counts)
+	}
+}

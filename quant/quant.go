@@ -40,6 +40,9 @@ import (
 type Options struct {
 	Bits        int     // quantization width, 2..16; 0 means 8
 	ThresholdDB float64 // flag layers whose per-tensor weight or activation SQNR is below this; 0 means 30 dB
+	// Progress, when not nil, is told the stage ("fusing", "running the batch",
+	// "measuring layers") and, per layer measured, done of total.
+	Progress func(stage string, done, total int)
 }
 
 // Stats describes one tensor and its quantization error.
@@ -92,6 +95,12 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	if opts.ThresholdDB == 0 {
 		opts.ThresholdDB = 30
 	}
+	report := func(stage string, done, total int) {
+		if opts.Progress != nil {
+			opts.Progress(stage, done, total)
+		}
+	}
+	report("fusing", 0, 0)
 	deploy, err := reparam.Deploy(train, reparam.Options{})
 	if err != nil {
 		return nil, err
@@ -107,6 +116,7 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	}
 	var acts []*tensor.Tensor
 	if x != nil {
+		report("running the batch", 0, 0)
 		if acts, err = interp.RunAll(deploy, x); err != nil {
 			return nil, err
 		}
@@ -114,10 +124,17 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 	users := deploy.Users()
 	byBlock := branchConvs(folded)
 	r := &Report{Model: train.Name, Bits: opts.Bits, ThresholdDB: opts.ThresholdDB}
+	total := 0
+	for _, n := range deploy.Nodes {
+		if n.Op == ir.Conv || n.Op == ir.Linear {
+			total++
+		}
+	}
 	for _, n := range deploy.Nodes {
 		if n.Op != ir.Conv && n.Op != ir.Linear {
 			continue
 		}
+		report("measuring layers", len(r.Layers), total)
 		l := Layer{Name: n.Name, Weights: MeasureWeights(n.Params["weight"], opts.Bits)}
 		if block, ok := blockOf(n.Name); ok && block.branch == "rbr_reparam" {
 			widest, worst := 0.0, math.Inf(1)
@@ -155,6 +172,7 @@ func Analyze(train *ir.Graph, x *tensor.Tensor, opts Options) (*Report, error) {
 		}
 		r.Layers = append(r.Layers, l)
 	}
+	report("measuring layers", total, total)
 	return r, nil
 }
 

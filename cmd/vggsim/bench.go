@@ -25,7 +25,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			"by a loop vggsim emits, per-layer time, algorithm and error vs the interpreter of the conv\n"+
 			"layers (each run alone),\n"+
 			"and with --form both the deploy form's speed-up over the train form. The output is\n"+
-			"checked against the reference interpreter (relerr). Seeded random weights.", stderr)
+			"checked against the reference interpreter (relerr). Seeded random weights.", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withSeed)
 	var tf toolFlags
@@ -57,6 +57,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "bench", badInput(err))
 	}
+	bar, stderr := startProgress("bench", stderr)
+	defer bar.Stop()
+	mf.log = stderr
+	bar.Stage("measuring the FMA peak")
 	dir, err := os.MkdirTemp("", "vggsim-peak-")
 	if err != nil {
 		return fail(stderr, "bench", err)
@@ -77,6 +81,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		mf.form = f
+		bar.Stage("building and timing the " + f + " form")
 		g, err := mf.load(pos[0], o)
 		if err != nil {
 			return fail(stderr, "bench", err)
@@ -91,6 +96,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		}
 		results[f] = r
 	}
+	bar.Stop()
 	rep := benchReport{Result: results["deploy"], Form: "deploy"}
 	if rep.Result == nil {
 		rep = benchReport{Result: results["train"], Form: "train"}

@@ -92,11 +92,11 @@ func cmdCodegen(args []string, stdout, stderr io.Writer) int {
 		"Emit MODEL as one LLVM IR module (text): a shape-specialized function per distinct layer,\n"+
 			"commented with the IR nodes that call it, and the exported C ABI (docs/codegen.md).\n"+
 			"The text does not depend on the weights. Without -o the module goes to stdout.\n"+
-			"--plan prints the schedule instead: every step's kernel, layouts and scratch offsets.", stderr)
+			"--plan prints the schedule instead: every step's kernel, layouts and scratch offsets.", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
-	out := fs.String("o", "", "output `file` (.ll)")
+	out := fs.String("o", "", "output `file` (.ll; - or none: stdout)")
 	plan := fs.Bool("plan", false, "print the plan (steps, kernels, layouts, scratch offsets) instead of the module")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
@@ -107,17 +107,21 @@ func cmdCodegen(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "codegen", err)
 	}
 	models.InitWeights(g, 1) // the plan reads parameter shapes; the text does not depend on values
+	bar, stderr := startProgress("codegen", stderr)
+	defer bar.Stop()
+	bar.Stage("generating LLVM IR")
 	m, err := codegen.Generate(g, codegen.Options{})
 	if err != nil {
 		return fail(stderr, "codegen", codegenErr(err))
 	}
+	bar.Stop()
 	if *plan {
 		if err := m.Plan.Format(stdout); err != nil {
 			return fail(stderr, "codegen", err)
 		}
 		return exitOK
 	}
-	if *out == "" {
+	if *out == "" || *out == stdoutPath {
 		io.WriteString(stdout, m.LL)
 		return exitOK
 	}
@@ -133,7 +137,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("build", "MODEL [--weights F] -o DIR [--form train|deploy] [--input-size H[xW]] [--cc CLANG] [--cflags FLAGS]",
 		"Generate MODEL's LLVM IR and compile it into DIR: the module (.ll), a C header (.h), a\n"+
 			"shared library (lib<sym>.so), the weights blob (<sym>.weights) and a runner executable\n"+
-			"(<sym> weights in.npy out.npy). Builds are cached by content under the user cache dir.", stderr)
+			"(<sym> weights in.npy out.npy). Builds are cached by content under the user cache dir.", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withForm|withWeights|withSeed)
 	mf.form, fs.Lookup("form").DefValue = "deploy", "deploy"
@@ -145,9 +149,10 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if *out == "" {
-		fmt.Fprintln(stderr, "vggsim build: -o is required")
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, "-o is required")
+	}
+	if err := noStdout("-o", *out, "build writes a directory of files"); err != nil {
+		return fail(stderr, "build", err)
 	}
 	if fi, err := os.Stat(*out); err == nil && !fi.IsDir() {
 		return fail(stderr, "build", badInput(fmt.Errorf("-o %s is a file, want a directory", *out)))
@@ -160,23 +165,33 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
+	bar, stderr := startProgress("build", stderr)
+	defer bar.Stop()
+	mf.log = stderr
+	bar.Stage("loading the model")
 	g, err := mf.load(pos[0], o)
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
 	t0 := time.Now()
+	if tf.tune {
+		bar.Stage("tuning: timing direct and winograd kernels per layer")
+	}
 	opts, err := tf.options(g, envThreads())
 	if err != nil {
 		return fail(stderr, "build", err)
 	}
+	bar.Stage("generating LLVM IR")
 	m, err := codegen.Generate(g, opts)
 	if err != nil {
 		return fail(stderr, "build", codegenErr(err))
 	}
+	bar.Stage("compiling with " + filepath.Base(tc.CC))
 	a, err := tc.Compile(m)
 	if err != nil {
 		return fail(stderr, "build", codegenErr(err))
 	}
+	bar.Stage("writing " + *out)
 	files, err := codegen.Install(m, a, *out)
 	a.Remove() // a build outside the cache is a temporary; it has been copied
 	if err != nil {
@@ -189,6 +204,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "build", err)
 	}
 	files = append(files, blob)
+	bar.Stop()
 	cached := ""
 	if a.Cached {
 		cached = ", cached"

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vggsim/vggsim/checkpoint"
+	"github.com/vggsim/vggsim/internal/progress"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/onnx"
@@ -19,15 +20,18 @@ import (
 )
 
 // newFlagSet returns a FlagSet for one subcommand whose -h prints the synopsis, a
-// description and the flags to stderr.
-func newFlagSet(name, synopsis, desc string, stderr io.Writer) *flag.FlagSet {
+// description and the flags to stdout (so `vggsim CMD -h | less` works); parse errors go
+// to stderr as one line.
+func newFlagSet(name, synopsis, desc string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: vggsim %s %s\n\n%s\n", name, synopsis, desc)
+		fmt.Fprintf(stdout, "usage: vggsim %s %s\n\n%s\n", name, synopsis, desc)
 		if hasFlags(fs) {
-			fmt.Fprintln(stderr, "\nflags:")
+			fmt.Fprintln(stdout, "\nflags:")
+			fs.SetOutput(stdout)
 			fs.PrintDefaults()
+			fs.SetOutput(stderr)
 		}
 	}
 	return fs
@@ -39,9 +43,18 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
+// usageError prints a usage problem of fs's command as one line with the hint to -h, and
+// returns the exit status for bad usage.
+func usageError(fs *flag.FlagSet, format string, a ...any) int {
+	msg := oneLine(fmt.Sprintf(format, a...), maxErrorLen)
+	fmt.Fprintf(fs.Output(), "vggsim %s: %s (run 'vggsim %s -h' for usage)\n", fs.Name(), msg, fs.Name())
+	return exitUsage
+}
+
 // parseArgs parses flags that may appear before, between or after positional arguments
 // (`vggsim infer MODEL --weights F`), and checks the positional count is within
-// [minPos, maxPos] (maxPos < 0: unbounded). On failure it returns the exit status to use.
+// [minPos, maxPos] (maxPos < 0: unbounded). On failure it returns the exit status to use:
+// 0 after -h (the usage went to stdout), 2 after one line on stderr.
 func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) (pos []string, code int, ok bool) {
 	for {
 		if err := parseQuiet(fs, args); err != nil {
@@ -49,8 +62,7 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) (pos []strin
 				fs.Usage()
 				return nil, exitOK, false
 			}
-			fmt.Fprintf(fs.Output(), "vggsim %s: %s (run 'vggsim %s -h' for the flags)\n", fs.Name(), oneLine(err.Error(), maxErrorLen), fs.Name())
-			return nil, exitUsage, false
+			return nil, usageError(fs, "%s", err), false
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -66,14 +78,12 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) (pos []strin
 	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
 		switch {
 		case maxPos == 0:
-			fmt.Fprintf(fs.Output(), "vggsim %s: unexpected argument %q\n", fs.Name(), pos[0])
+			return nil, usageError(fs, "unexpected argument %q", pos[0]), false
 		case len(pos) < minPos:
-			fmt.Fprintf(fs.Output(), "vggsim %s: missing argument\n", fs.Name())
+			return nil, usageError(fs, "missing argument"), false
 		default:
-			fmt.Fprintf(fs.Output(), "vggsim %s: too many arguments: %s\n", fs.Name(), strings.Join(pos, " "))
+			return nil, usageError(fs, "too many arguments: %s", strings.Join(pos, " ")), false
 		}
-		fs.Usage()
-		return nil, exitUsage, false
 	}
 	return pos, exitOK, true
 }
@@ -165,7 +175,24 @@ func oneLine(msg string, max int) string {
 	return b.String()
 }
 
-// parseSize parses an --input value "H" or "HxW".
+// deprecatedInput registers --input on a command whose image size flag is --input-size:
+// --input names an .npy array (infer, quant) and nothing else, so the old size alias is an
+// error that says which flag to use.
+func deprecatedInput(fs *flag.FlagSet) {
+	fs.Func("input", "removed: the image size is --input-size; --input names an .npy array (infer, quant)", func(v string) error {
+		return fmt.Errorf("use --input-size %s for the image size (--input names an .npy array, in infer and quant)", v)
+	})
+}
+
+// startProgress starts command name's progress line on stderr when stderr is a terminal
+// (else the Bar is nil and does nothing), and returns it with stderr routed through it so
+// that a message first erases the line. Stop it before printing results.
+func startProgress(name string, stderr io.Writer) (*progress.Bar, io.Writer) {
+	bar := progress.Start(stderr, "vggsim "+name)
+	return bar, bar.Through(stderr)
+}
+
+// parseSize parses an --input-size value "H" or "HxW".
 func parseSize(s string) (h, w int, err error) {
 	hs, ws, ok := strings.Cut(s, "x")
 	if !ok {
@@ -274,9 +301,7 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 		if err := models.CheckBudget(g, 1); err != nil { // before allocating the weights
 			return nil, badInput(err)
 		}
-		if m.log != nil {
-			fmt.Fprintf(m.log, "vggsim: no --weights: %s uses seeded random weights (--seed %d); its outputs mean nothing\n", g.Name, m.seed)
-		}
+		m.randomNotice(g.Name)
 		models.InitWeights(g, m.seed)
 		return toForm(g, m.form)
 	}
@@ -304,6 +329,13 @@ func (m *modelFlags) load(arg string, o models.Options) (*ir.Graph, error) {
 		return nil, badInput(fmt.Errorf("%s: %w", m.weights, err))
 	}
 	return toForm(g, m.form)
+}
+
+// randomNotice says on stderr that model runs on seeded random weights.
+func (m *modelFlags) randomNotice(model string) {
+	if m.log != nil {
+		fmt.Fprintf(m.log, "vggsim: no --weights: %s uses seeded random weights (--seed %d); its outputs mean nothing\n", model, m.seed)
+	}
 }
 
 // checkFinite rejects a checkpoint holding NaN or infinite values unless
@@ -345,7 +377,7 @@ func toForm(g *ir.Graph, form string) (*ir.Graph, error) {
 // refuseOverwrite returns an input error if out names the same file as in (the input
 // named by flag), unless force: writing the output would destroy the input.
 func refuseOverwrite(out, in, flag string, force bool) error {
-	if force || out == "" || in == "" {
+	if force || out == "" || in == "" || out == stdoutPath {
 		return nil
 	}
 	so, err1 := os.Stat(out)

@@ -119,7 +119,7 @@ func TestModelsJSONPaperTable(t *testing.T) {
 // MACs scale by exactly 100/49 and only the linear layer stays the same.
 func TestModelsJSONInput(t *testing.T) {
 	r224 := modelsJSON(t, "RepVGG-A0", "b1g4")
-	r320 := modelsJSON(t, "a0", "RepVGG-B1g4", "--input", "320")
+	r320 := modelsJSON(t, "a0", "RepVGG-B1g4", "--input-size", "320")
 	for _, name := range []string{"RepVGG-A0", "RepVGG-B1g4"} {
 		a, b := r224[name], r320[name]
 		if b.Input != [2]int{320, 320} || a.ParamsDeploy != b.ParamsDeploy || a.ParamsTrain != b.ParamsTrain {

@@ -23,7 +23,7 @@ the BN folded in), or timm's (stages.0.0.reparam_conv.weight, …, head.fc.*) wi
 --names timm. The checkpoint may use either naming. A .pth output loads in PyTorch with
 torch.load and load_state_dict(strict=True) into a deploy=True reference model; a .onnx
 output is the whole deploy model for ONNX Runtime or TensorRT. The fused tensors equal the
-reference's conversion bit for bit. A MODEL.onnx in train form needs no --weights.`, stderr)
+reference's conversion bit for bit. A MODEL.onnx in train form needs no --weights.`, stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withWeights)
 	fs.Lookup("weights").Usage = "train-form checkpoint `file` (.pth, .safetensors, .npz; reference or timm names) (required unless MODEL is .onnx)"
@@ -36,9 +36,10 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	}
 	isONNX := onnx.IsPath(pos[0])
 	if (mf.weights == "" && !isONNX) || *out == "" {
-		fmt.Fprintln(stderr, "vggsim fuse: --weights and -o are required")
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, "--weights and -o are required")
+	}
+	if err := noStdout("-o", *out, "fuse writes a checkpoint whose format comes from the file name (.safetensors, .npz, .pth, .onnx)"); err != nil {
+		return fail(stderr, "fuse", err)
 	}
 	if err := refuseOverwrite(*out, mf.weights, "--weights", *force); err != nil {
 		return fail(stderr, "fuse", err)
@@ -60,6 +61,9 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	if err != nil {
 		return fail(stderr, "fuse", badInput(err))
 	}
+	bar, stderr := startProgress("fuse", stderr)
+	defer bar.Stop()
+	bar.Stage("reading " + cmp.Or(mf.weights, pos[0]))
 	var g *ir.Graph
 	var trainKeys int
 	if mf.weights == "" { // MODEL.onnx with its own weights
@@ -95,6 +99,7 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	// From here on only g holds the train tensors (sd is dead), and Deploy drops each one
 	// once it is fused, so the collector can reclaim them while later blocks are fused.
 	trainParams := g.Params()
+	bar.Stage("fusing")
 	d, err := reparam.Deploy(g, reparam.Options{})
 	if err != nil {
 		return fail(stderr, "fuse", badInput(fmt.Errorf("%s: %w", cmp.Or(mf.weights, pos[0]), err)))
@@ -110,6 +115,7 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 			return fail(stderr, "fuse", err)
 		}
 	}
+	bar.Stage("writing " + *out)
 	if outONNX {
 		err = onnx.Save(*out, d)
 	} else {
@@ -118,6 +124,7 @@ reference's conversion bit for bit. A MODEL.onnx in train form needs no --weight
 	if err != nil {
 		return fail(stderr, "fuse", err)
 	}
+	bar.Stop()
 	plain := ""
 	if ok, _ := ir.IsPlain(d); ok {
 		plain = ", plain"

@@ -84,7 +84,7 @@ func parseDepth(s string) (lo, hi int, err error) {
 }
 
 func cmdFusion(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("fusion", "MODEL [MODEL...] [--hw PRESET|FILE] [--depth 1..6] [--sram SIZE] [--batch N] [--bits N] [--input-size H[xW]] [--form deploy|train] [--objective traffic|cycles|energy] [--format table|json|csv] [--plot fusion.svg]", fusionDesc, stderr)
+	fs := newFlagSet("fusion", "MODEL [MODEL...] [--hw PRESET|FILE] [--depth 1..6] [--sram SIZE] [--batch N] [--bits N] [--input-size H[xW]] [--form deploy|train] [--objective traffic|cycles|energy] [--format table|json|csv] [--plot fusion.svg]", fusionDesc, stdout, stderr)
 	var mf memFlags
 	mf.register(fs, hw.DefaultPreset)
 	fs.StringVar(&mf.plot, "plot", "", "write the depth-vs-traffic chart to `file` (.svg, .png, .pdf)")
@@ -226,7 +226,7 @@ func writeFusionTable(w io.Writer, o *fusionOut) {
 		len(fr.Chains), layers, bytesString(fr.FloorBytes/batch))
 	flags := ""
 	if input != "224x224" {
-		flags += " --input " + input
+		flags += " --input-size " + input
 	}
 	if o.Batch > 1 {
 		flags += fmt.Sprintf(" --batch %d", o.Batch)

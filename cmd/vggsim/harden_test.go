@@ -158,13 +158,212 @@ func TestCLIRoughEdges(t *testing.T) {
 	_, errs, code = vggsim(t, "infer", tinyYAML, "--input", filepath.Join(tinyGolden, "input.npy"), "-o", filepath.Join(dir, "y.npy"))
 	assert.Equal(t, exitOK, code)
 	assert.Equal(t, "vggsim: no --weights: tiny_repvgg uses seeded random weights (--seed 1); its outputs mean nothing\n", errs)
+	_, errs, code = vggsim(t, "quant", tinyYAML, "--seed", "3")
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "vggsim: no --weights: tiny_repvgg uses seeded random weights (--seed 3); its outputs mean nothing\n", errs)
 
 	out, errs, code := vggsim(t, "models", "--bogus")
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, out)
-	assert.Equal(t, "vggsim models: flag provided but not defined: -bogus (run 'vggsim models -h' for the flags)\n", errs)
+	assert.Equal(t, "vggsim models: flag provided but not defined: -bogus (run 'vggsim models -h' for usage)\n", errs)
 
 	out, _, code = vggsim(t, "--version")
 	assert.Equal(t, exitOK, code)
 	assert.True(t, strings.HasPrefix(out, "vggsim "), out)
+}
+
+// Item 13: --input names an .npy array and nothing else; the old image-size alias of
+// models, memory and fusion is an error that says which flag to use.
+func TestCLIInputFlagOneMeaning(t *testing.T) {
+	for _, cmd := range []string{"models", "memory", "fusion"} {
+		args := []string{cmd, "--input", "64"}
+		if cmd != "models" {
+			args = append(args, "RepVGG-A0")
+		}
+		out, errs, code := vggsim(t, args...)
+		assert.Equal(t, exitUsage, code, cmd)
+		assert.Empty(t, out, cmd)
+		assert.Equal(t, "vggsim "+cmd+": invalid value \"64\" for flag -input: use --input-size 64 for the image size (--input names an .npy array, in infer and quant) (run 'vggsim "+cmd+" -h' for usage)\n", errs)
+	}
+	// Every command that takes an image size calls it --input-size; --input, where it is
+	// a flag, is an .npy file.
+	for _, c := range completionTable() {
+		for _, f := range c.flags {
+			if f.name == "input" {
+				assert.Contains(t, f.usage, ".npy", "%s --input", c.name)
+			}
+		}
+	}
+}
+
+// Item 14: help on stdout with exit 0, one-line usage errors with the hint, --version.
+func TestCLIHelpAndUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"infer", "-h"}, {"infer", "--help"}, {"help", "infer"}, {"sweep", "merge", "-h"}} {
+		out, errs, code := vggsim(t, args...)
+		assert.Equal(t, exitOK, code, "%v", args)
+		assert.Empty(t, errs, "%v", args)
+		assert.Contains(t, out, "\nflags:\n", "%v", args)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"simulate", "-x"}, "vggsim simulate: flag provided but not defined: -x (run 'vggsim simulate -h' for usage)\n"},
+		{[]string{"infer", "A0"}, "vggsim infer: --input and -o are required (run 'vggsim infer -h' for usage)\n"},
+		{[]string{"fuse", "A0"}, "vggsim fuse: --weights and -o are required (run 'vggsim fuse -h' for usage)\n"},
+		{[]string{"build", "A0"}, "vggsim build: -o is required (run 'vggsim build -h' for usage)\n"},
+		{[]string{"sweep", "merge", "--bogus"}, "vggsim sweep merge: flag provided but not defined: -bogus (run 'vggsim sweep merge -h' for usage)\n"},
+		{[]string{"help", "nosuch"}, "vggsim: unknown command \"nosuch\""},
+	} {
+		out, errs, code := vggsim(t, c.args...)
+		assert.Equal(t, exitUsage, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		assert.Equal(t, 1, strings.Count(errs, "\n"), "%v: %q", c.args, errs)
+		assert.True(t, strings.HasPrefix(errs, c.want), "%v: %q", c.args, errs)
+	}
+	out, errs, code := vggsim(t, "--version")
+	assert.Equal(t, exitOK, code)
+	assert.Empty(t, errs)
+	assert.Regexp(t, `^vggsim \S+.*\n$`, out)
+}
+
+// Item 14: `vggsim completion SHELL` covers every command and every flag, and the bash
+// script parses.
+func TestCLICompletion(t *testing.T) {
+	table := completionTable()
+	require.Len(t, table, len(commands()))
+	// Spot checks against the flag sets themselves, independent of the -h parsing.
+	byName := map[string]completionCommand{}
+	for _, c := range table {
+		byName[c.name] = c
+	}
+	for cmd, flags := range map[string][]string{
+		"infer":    {"input", "o", "weights", "input-size", "backend", "allow-nonfinite"},
+		"simulate": {"hw", "batch", "format", "scalesim-config", "topology", "o"},
+		"sweep":    {"o", "resume", "shard", "pareto"},
+		"models":   {"format", "input-size", "classes"},
+	} {
+		for _, f := range flags {
+			assert.True(t, hasFlag(byName[cmd].flags, f), "%s --%s", cmd, f)
+		}
+	}
+	assert.False(t, hasFlag(byName["models"].flags, "input"), "the removed size alias is not offered")
+
+	for _, shell := range completionShells {
+		out, errs, code := vggsim(t, "completion", shell)
+		require.Equal(t, exitOK, code, errs)
+		for _, c := range table {
+			assert.Contains(t, out, c.name, "%s: command %s", shell, c.name)
+			for _, f := range c.flags {
+				want := dashed(f.name)
+				if shell == "fish" {
+					want = "-l " + f.name
+					if len(f.name) == 1 {
+						want = "-s " + f.name
+					}
+				}
+				assert.Contains(t, out, want, "%s: %s %s", shell, c.name, f.name)
+			}
+		}
+		for _, sh := range []string{"bash", "zsh", "fish"} {
+			if sh != shell {
+				continue
+			}
+			exe, err := exec.LookPath(sh)
+			if err != nil {
+				if sh == "bash" {
+					t.Fatalf("bash not found: %v", err)
+				}
+				t.Logf("%s not installed: only the contents were checked", sh)
+				continue
+			}
+			flag := "-n"
+			if sh == "fish" {
+				flag = "--no-execute"
+			}
+			f := filepath.Join(t.TempDir(), "c."+sh)
+			require.NoError(t, os.WriteFile(f, []byte(out), 0o644))
+			msg, err := exec.Command(exe, flag, f).CombinedOutput()
+			assert.NoError(t, err, "%s %s: %s", sh, flag, msg)
+		}
+	}
+	// bash: the completion function offers the flags of the command being completed.
+	out, _, _ := vggsim(t, "completion", "bash")
+	script := out + "\nCOMP_WORDS=(vggsim infer --in); COMP_CWORD=2; _vggsim; echo \"${COMPREPLY[@]}\"\n" +
+		"COMP_WORDS=(vggsim sim); COMP_CWORD=1; _vggsim; echo \"${COMPREPLY[@]}\"\n"
+	got, err := exec.Command("bash", "-c", script).Output()
+	require.NoError(t, err)
+	assert.Equal(t, "--input --input-size\nsimulate\n", string(got))
+
+	_, errs, code := vggsim(t, "completion", "tcsh")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "vggsim completion: shell \"tcsh\": want bash, zsh or fish\n", errs)
+}
+
+// Item 14: -o - is stdout where the output is one stream; no command creates a file
+// named "-".
+func TestCLIDashIsStdout(t *testing.T) {
+	dir := t.TempDir()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.NoError(t, os.Chdir(dir))
+	defer os.Chdir(wd)
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(wd, p)
+	}
+	train := abs(filepath.Join(tinyGolden, "tiny_repvgg_train.pth"))
+	model := abs(tinyYAML)
+	input := abs(filepath.Join(tinyGolden, "input.npy"))
+
+	// infer: the .npy to stdout, the summary to stderr.
+	out, errs, code := vggsim(t, "infer", model, "--weights", train, "--input", input, "-o", "-")
+	require.Equal(t, exitOK, code, errs)
+	y, err := npy.Read(strings.NewReader(out))
+	require.NoError(t, err)
+	_, _, code = vggsim(t, "infer", model, "--weights", train, "--input", input, "-o", filepath.Join(dir, "y.npy"))
+	require.Equal(t, exitOK, code)
+	want, err := npy.ReadFile(filepath.Join(dir, "y.npy"))
+	require.NoError(t, err)
+	assert.Equal(t, want.Shape, y.Shape)
+	assert.Equal(t, want.F32, y.F32)
+	assert.Contains(t, errs, "-> - ")
+
+	// codegen and sweep merge: text to stdout.
+	out, errs, code = vggsim(t, "codegen", model, "-o", "-")
+	require.Equal(t, exitOK, code, errs)
+	assert.Contains(t, out, "define ")
+
+	// Outputs that cannot be a stream are refused, naming the reason.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fuse", model, "--weights", train, "-o", "-"}, "vggsim fuse: -o -: fuse writes a checkpoint whose format comes from the file name (.safetensors, .npz, .pth, .onnx); give a file name\n"},
+		{[]string{"build", model, "-o", "-"}, "vggsim build: -o -: build writes a directory of files; give a file name\n"},
+	} {
+		out, errs, code := vggsim(t, c.args...)
+		assert.Equal(t, exitUsage, code, "%v", c.args)
+		assert.Empty(t, out)
+		assert.Equal(t, c.want, errs)
+	}
+	_, err = os.Stat(filepath.Join(dir, "-"))
+	assert.True(t, os.IsNotExist(err), "no file named -")
+
+	// Binary output goes to /dev/null (a character device, but no terminal); to a terminal
+	// it is refused (when the test has one).
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer null.Close()
+	var errb strings.Builder
+	assert.Equal(t, exitOK, run([]string{"infer", model, "--weights", train, "--input", input, "-o", "-"}, null, &errb), errb.String())
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		errb.Reset()
+		code := run([]string{"infer", model, "--weights", train, "--input", input, "-o", "-"}, tty, &errb)
+		assert.Equal(t, exitUsage, code)
+		assert.Equal(t, "vggsim infer: -o -: refusing to write a binary .npy to a terminal; redirect stdout or give a file name\n", errb.String())
+	}
 }

@@ -17,13 +17,13 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("infer", "MODEL [--weights FILE] --input x.npy -o y.npy [--form train|deploy] [--input-size H[xW]] [--seed N] [--backend interp|llvm [--cc CLANG] [--cflags FLAGS]]",
 		"Run MODEL on a float32 NCHW batch (or one CHW image) with the reference interpreter, or\n"+
 			"with --backend llvm as native code generated through LLVM (compiled by clang, cached),\n"+
-			"and write the output (logits [N, classes]) as .npy. The model's input size is the array's.", stderr)
+			"and write the output (logits [N, classes]) as .npy. The model's input size is the array's.", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withForm|withWeights|withSeed)
 	// The array fixes the input size; --input-size only states what the caller expects.
 	fs.Lookup("input-size").Usage = "expected input size `H[xW]`; an error if x.npy's differs (default: x.npy's size)"
 	in := fs.String("input", "", "input `x.npy`, float32 [N, C, H, W] or [C, H, W] (required)")
-	out := fs.String("o", "", "output `y.npy` (required)")
+	out := fs.String("o", "", "output `y.npy` (required; - writes the .npy to stdout and the summary to stderr)")
 	backend := fs.String("backend", "interp", "`executor`: interp (reference interpreter) or llvm (generated native code)")
 	force := fs.Bool("force", false, "allow -o to overwrite --input")
 	var tf toolFlags
@@ -33,9 +33,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if *in == "" || *out == "" {
-		fmt.Fprintln(stderr, "vggsim infer: --input and -o are required")
-		fs.Usage()
-		return exitUsage
+		return usageError(fs, "--input and -o are required")
 	}
 	if *backend != "interp" && *backend != "llvm" {
 		return fail(stderr, "infer", badInput(fmt.Errorf("--backend %q: want interp or llvm", *backend)))
@@ -49,6 +47,13 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := refuseOverwrite(*out, *in, "--input", *force); err != nil {
 		return fail(stderr, "infer", err)
+	}
+	summary := stdout
+	if *out == stdoutPath {
+		if err := binaryToStdout(stdout, "a binary .npy"); err != nil {
+			return fail(stderr, "infer", err)
+		}
+		summary = stderr
 	}
 	x, err := readBatch(*in)
 	if err != nil {
@@ -67,6 +72,10 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "infer", badInput(fmt.Errorf("%s holds %dx%d images, --input-size says %dx%d", *in, x.Shape[2], x.Shape[3], o.InputH, o.InputW)))
 	}
 	o.InputH, o.InputW = x.Shape[2], x.Shape[3]
+	bar, stderr := startProgress("infer", stderr)
+	defer bar.Stop()
+	mf.log = stderr
+	bar.Stage("loading the model")
 	g, err := mf.load(pos[0], o)
 	if err != nil {
 		return fail(stderr, "infer", err)
@@ -77,6 +86,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if err := models.CheckBudget(g, x.Shape[0]); err != nil {
 		return fail(stderr, "infer", badInput(err))
 	}
+	bar.Stage("running " + *backend)
 	var y *tensor.Tensor
 	if tc != nil {
 		var opts codegen.Options
@@ -93,14 +103,20 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	if s := g.Output.Shape; s.H == 1 && s.W == 1 {
 		y = interp.Flat2D(y)
 	}
-	if err := npy.WriteFile(*out, y); err != nil {
+	bar.Stop()
+	if *out == stdoutPath {
+		err = npy.Write(stdout, y)
+	} else {
+		err = npy.WriteFile(*out, y)
+	}
+	if err != nil {
 		return fail(stderr, "infer", err)
 	}
 	form := mf.form + " form"
 	if *backend != "interp" {
 		form += ", " + *backend
 	}
-	fmt.Fprintf(stdout, "%s (%s): %s %v -> %s %v\n", g.Name, form, *in, x.Shape, *out, y.Shape)
+	fmt.Fprintf(summary, "%s (%s): %s %v -> %s %v\n", g.Name, form, *in, x.Shape, *out, y.Shape)
 	if len(y.Shape) == 2 {
 		for n := range min(y.Shape[0], 8) {
 			row := y.F32[n*y.Shape[1] : (n+1)*y.Shape[1]]
@@ -110,7 +126,7 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 					best = i
 				}
 			}
-			fmt.Fprintf(stdout, "  image %d: top-1 class %d (logit %.4f)\n", n, best, row[best])
+			fmt.Fprintf(summary, "  image %d: top-1 class %d (logit %.4f)\n", n, best, row[best])
 		}
 	}
 	return exitOK

@@ -45,6 +45,7 @@ func commands() []command {
 		{"sweep", "what-if studies: grids over hardware and models, Pareto fronts, shards", cmdSweep},
 		{"presets", "list the embedded hardware presets", cmdPresets},
 		{"version", "print the vggsim version", cmdVersion},
+		{"completion", "print a shell completion script (bash, zsh or fish)", cmdCompletion},
 	}
 }
 
@@ -94,7 +95,7 @@ func usage(w io.Writer) {
 var version = ""
 
 func cmdVersion(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("version", "", "print the vggsim version", stderr)
+	fs := newFlagSet("version", "", "print the vggsim version", stdout, stderr)
 	if _, code, ok := parseArgs(fs, args, 0, 0); !ok {
 		return code
 	}

@@ -52,7 +52,7 @@ func (m *memFlags) register(fs *flag.FlagSet, hwDefault string) {
 	fs.IntVar(&m.batch, "batch", 1, "images per run")
 	fs.IntVar(&m.bits, "bits", 0, "data width in bits (default: the hardware's, or 8)")
 	fs.StringVar(&m.input, "input-size", "", "input image size `H[xW]` (default 224, or a model file's input)")
-	fs.StringVar(&m.input, "input", "", "same as --input-size")
+	deprecatedInput(fs)
 	fs.StringVar(&m.format, "format", "table", "output `format`: table, json or csv")
 }
 
@@ -177,7 +177,7 @@ type sweepRow struct {
 }
 
 func cmdMemory(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("memory", "MODEL [MODEL...] [--hw PRESET|FILE] [--batch N] [--bits N] [--input-size H[xW]] [--format table|json|csv] [--plot live.svg] [--plot-traffic traffic.svg] [--sweep] [--sram SIZE] [--no-in-place]", memoryDesc, stderr)
+	fs := newFlagSet("memory", "MODEL [MODEL...] [--hw PRESET|FILE] [--batch N] [--bits N] [--input-size H[xW]] [--format table|json|csv] [--plot live.svg] [--plot-traffic traffic.svg] [--sweep] [--sram SIZE] [--no-in-place]", memoryDesc, stdout, stderr)
 	var mf memFlags
 	mf.register(fs, "")
 	fs.StringVar(&mf.plot, "plot", "", "write the live-bytes chart (both forms) to `file` (.svg, .png, .pdf)")

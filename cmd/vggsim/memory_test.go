@@ -118,7 +118,7 @@ func TestIssueMemoryJSON(t *testing.T) {
 
 // TestMemoryJSONWithoutHW: without --hw only the hardware-free keys appear.
 func TestMemoryJSONWithoutHW(t *testing.T) {
-	rows := jsonRows(t, runLine(t, "memory A0 --input 64 --format json"))
+	rows := jsonRows(t, runLine(t, "memory A0 --input-size 64 --format json"))
 	want := slices.Sorted(slices.Values(slices.Clone(memoryKeys)))
 	for _, r := range rows {
 		if got := sortedKeys(r); !slices.Equal(got, want) {
@@ -128,7 +128,7 @@ func TestMemoryJSONWithoutHW(t *testing.T) {
 }
 
 func TestMemoryTable(t *testing.T) {
-	out, errs, code := runCmd(t, cmdMemory, "a0", "--input", "64", "--hw", "edge-32")
+	out, errs, code := runCmd(t, cmdMemory, "a0", "--input-size", "64", "--hw", "edge-32")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -189,7 +189,7 @@ func TestFusionAgreesWithMemory(t *testing.T) {
 	for _, c := range []struct{ fusion, memory string }{
 		{"", ""}, // the same default activation SRAM
 		{"--batch 2 --sram 96KiB", "--batch 2 --sram 96KiB"},
-		{"--input 96 --bits 16", "--input 96 --bits 16"},
+		{"--input-size 96 --bits 16", "--input-size 96 --bits 16"},
 	} {
 		extra := c.fusion // for messages
 		fj := runLine(t, "fusion RepVGG-A0 --hw edge-32 --format json "+c.fusion)
@@ -238,7 +238,7 @@ func TestFusionAgreesWithMemory(t *testing.T) {
 func TestMemorySweepAndPlots(t *testing.T) {
 	dir := t.TempDir()
 	live, traffic := filepath.Join(dir, "live.svg"), filepath.Join(dir, "traffic.png")
-	out, errs, code := runCmd(t, cmdMemory, "RepVGG-A0", "--input", "64", "--sweep", "--format", "csv", "--plot", live, "--plot-traffic", traffic)
+	out, errs, code := runCmd(t, cmdMemory, "RepVGG-A0", "--input-size", "64", "--sweep", "--format", "csv", "--plot", live, "--plot-traffic", traffic)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -268,7 +268,7 @@ func TestMemorySweepAndPlots(t *testing.T) {
 }
 
 func TestMemoryCSV(t *testing.T) {
-	out := runLine(t, "memory A0 --input 64 --hw edge-32 --format csv")
+	out := runLine(t, "memory A0 --input-size 64 --hw edge-32 --format csv")
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("%v: %q", err, out)
@@ -288,7 +288,7 @@ func TestMemoryBadInput(t *testing.T) {
 		{"A0", "--format", "xml"},
 		{"A0", "--batch", "0"},
 		{"A0", "--bits", "99"},
-		{"A0", "--input", "0x3"},
+		{"A0", "--input-size", "0x3"},
 		{"A0", "--hw", "no-such-hw"},
 		{"A0", "--sram", "1KiB"},
 		{"A0", "--hw", "edge-32", "--sram", "lots"},
@@ -305,7 +305,7 @@ func TestMemoryBadInput(t *testing.T) {
 }
 
 func TestFusionJSON(t *testing.T) {
-	out, errs, code := runCmd(t, cmdFusion, "RepVGG-A0", "--input", "64", "--hw", "edge-32", "--depth", "1..3", "--sram", "64KiB", "--format", "json")
+	out, errs, code := runCmd(t, cmdFusion, "RepVGG-A0", "--input-size", "64", "--hw", "edge-32", "--depth", "1..3", "--sram", "64KiB", "--format", "json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -348,13 +348,13 @@ func TestFusionJSON(t *testing.T) {
 }
 
 func TestFusionCSVAndTrainForm(t *testing.T) {
-	out := runLine(t, "fusion ResNet-18 --input 64 --form train --depth 2..3 --format csv")
+	out := runLine(t, "fusion ResNet-18 --input-size 64 --form train --depth 2..3 --format csv")
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
 	if err != nil || len(recs) != 6 || recs[1][2] != "layer-by-layer" || recs[5][2] != "cache" {
 		t.Fatalf("%v: %q", err, out)
 	}
 	// The train form of a ResNet never moves less than its deploy form.
-	dep := runLine(t, "fusion ResNet-18 --input 64 --depth 2..3 --format csv")
+	dep := runLine(t, "fusion ResNet-18 --input-size 64 --depth 2..3 --format csv")
 	drecs, _ := csv.NewReader(strings.NewReader(dep)).ReadAll()
 	for i := 1; i < len(recs); i++ {
 		tv, err1 := strconv.ParseFloat(recs[i][4], 64)
@@ -377,7 +377,7 @@ func TestFusionBadInput(t *testing.T) {
 		{"A0", "--sram", "-5"},
 		{"A0", "--plot", "fusion.txt"},
 	} {
-		_, errs, code := runCmd(t, cmdFusion, append([]string{"--input", "64"}, args...)...)
+		_, errs, code := runCmd(t, cmdFusion, append([]string{"--input-size", "64"}, args...)...)
 		if code != exitUsage || errs == "" {
 			t.Errorf("%v: exit %d (%q), want %d with a message", args, code, errs, exitUsage)
 		}

@@ -46,12 +46,12 @@ A zoo model that cannot take the --input size (VGG-16 needs at least 32 pixels p
 is skipped with a note; naming it explicitly makes that an input error.`
 
 func cmdModels(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("models", "[MODEL ...] [--format table|json|csv] [--input-size H[xW]] [--classes N]", modelsDesc, stderr)
+	fs := newFlagSet("models", "[MODEL ...] [--format table|json|csv] [--input-size H[xW]] [--classes N]", modelsDesc, stdout, stderr)
 	format := fs.String("format", "table", "output `format`: table, json or csv")
 	// The model flags without --form (both forms are counted), with this command's help text.
 	mf := modelFlags{form: "train"}
 	fs.StringVar(&mf.input, "input-size", "", "input image size `H[xW]` (default 224, or a model file's input)")
-	fs.StringVar(&mf.input, "input", "", "same as --input-size")
+	deprecatedInput(fs)
 	fs.IntVar(&mf.classes, "classes", 0, "classifier width (default 1000, or a model file's num_classes)")
 	pos, code, ok := parseArgs(fs, args, 0, -1)
 	if !ok {
@@ -149,7 +149,7 @@ func human(n int64) string {
 
 // writeModelsTable writes an aligned table: names left-aligned, numbers right-aligned.
 func writeModelsTable(w io.Writer, rows []modelRow) error {
-	cells := [][]string{{"MODEL", "INPUT", "PARAMS(train)", "PARAMS(deploy)", "MACS(train)", "MACS(deploy)", "CONVS", "ACTS(train)", "ACTS(deploy)"}}
+	cells := [][]string{{"model", "input", "params(train)", "params(deploy)", "MACs(train)", "MACs(deploy)", "convs", "acts(train)", "acts(deploy)"}}
 	for _, r := range rows {
 		cells = append(cells, []string{r.Name, fmt.Sprintf("%dx%d", r.Input[0], r.Input[1]),
 			human(r.ParamsTrain), human(r.ParamsDeploy), human(r.MACsTrain), human(r.MACsDeploy),

@@ -61,7 +61,7 @@ func TestModelsTable(t *testing.T) {
 	if len(lines) != 1+len(models.Names()) {
 		t.Fatalf("%d lines:\n%s", len(lines), out)
 	}
-	if !strings.HasPrefix(lines[0], "MODEL ") || !strings.Contains(lines[0], "PARAMS(deploy)") {
+	if !strings.HasPrefix(lines[0], "model ") || !strings.Contains(lines[0], "params(deploy)") {
 		t.Errorf("header %q", lines[0])
 	}
 	// Aligned: every line has the same length; numbers truncated as the paper does.
@@ -80,7 +80,7 @@ func TestModelsCSVAndArgs(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "net.yaml")
 	os.WriteFile(spec, []byte("num_blocks: [1, 2, 2, 1]\nwidth_multiplier: [0.125, 0.125, 0.125, 0.0625]\noverride_groups_map: {2: 2, 3: 2}\nnum_classes: 10\ninput: [32, 32]\n"), 0o644)
-	out, errs, code := runCmd(t, cmdModels, "a0", spec, "--format=csv", "--input", "64x96")
+	out, errs, code := runCmd(t, cmdModels, "a0", spec, "--format=csv", "--input-size", "64x96")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -99,16 +99,16 @@ func TestModelsCSVAndArgs(t *testing.T) {
 	// The zoo at 32x32 lists VGG-16 too, with torchvision's adaptive pool to 7x7: the same
 	// parameters as at 224, and 313,196,544 conv + 123,633,664 classifier MACs (see
 	// models.TestVGG16AnySize).
-	out, errs, code = runCmd(t, cmdModels, "--input", "32", "--format", "csv")
+	out, errs, code = runCmd(t, cmdModels, "--input-size", "32", "--format", "csv")
 	if code != exitOK || errs != "" || !strings.Contains(out, "\nVGG-16,32x32,138357544,138357544,436830208,436830208,13,13,") {
 		t.Errorf("VGG at 32: exit %d, stderr %q\n%s", code, errs, out)
 	}
 	// Below 32 the zoo skips VGG-16 with a note; naming it explicitly is an input error.
-	out, errs, code = runCmd(t, cmdModels, "--input", "16", "--format", "json")
+	out, errs, code = runCmd(t, cmdModels, "--input-size", "16", "--format", "json")
 	if code != exitOK || !strings.Contains(errs, "skipping VGG-16: ") || strings.Contains(out, "VGG-16") {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
-	if _, errs, code = runCmd(t, cmdModels, "vgg16", "--input", "31"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
+	if _, errs, code = runCmd(t, cmdModels, "vgg16", "--input-size", "31"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
 		t.Errorf("explicit VGG at 31: exit %d, %q", code, errs)
 	}
 }
@@ -120,8 +120,9 @@ func TestModelsErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--format", "xml"}, exitUsage, `--format "xml": want table, json or csv`},
-		{[]string{"--input", "0x3"}, exitUsage, "bad input size"},
-		{[]string{"--input", "9000"}, exitUsage, "vggsim models: model RepVGG-A0: input 9000x9000 too large (at most 8192 pixels per side)\n"},
+		{[]string{"--input-size", "0x3"}, exitUsage, "bad input size"},
+		{[]string{"--input", "32"}, exitUsage, "use --input-size 32 for the image size"},
+		{[]string{"--input-size", "9000"}, exitUsage, "vggsim models: model RepVGG-A0: input 9000x9000 too large (at most 8192 pixels per side)\n"},
 		{[]string{"--classes", "-1"}, exitUsage, "must be positive"},
 		{[]string{"resnet19"}, exitUsage, `unknown model "resnet19" (did you mean ResNet-18?`},
 		{[]string{"missing.yaml"}, exitUsage, "vggsim models: missing.yaml: no such file or directory"},
@@ -129,6 +130,9 @@ func TestModelsErrors(t *testing.T) {
 		{[]string{"-h"}, exitOK, "usage: vggsim models"},
 	} {
 		out, errs, code := runCmd(t, cmdModels, c.args...)
+		if code == exitOK {
+			errs = out // the usage
+		}
 		if code != c.code || !strings.Contains(errs, c.msg) || (code != exitOK && out != "") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d and %q", c.args, code, out, errs, c.code, c.msg)
 		}

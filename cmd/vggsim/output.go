@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/vggsim/vggsim/internal/progress"
 	"slices"
 	"strings"
 )
@@ -62,4 +64,25 @@ func energyString(j float64) string {
 		return fmt.Sprintf("%.3f µJ", j*1e6)
 	}
 	return fmt.Sprintf("%.3f mJ", j*1e3)
+}
+
+// stdoutPath is the -o value that means standard output, where the output is one stream.
+const stdoutPath = "-"
+
+// noStdout returns an input error when an output flag that names a file (or a directory)
+// that cannot be a stream is "-": no command creates a file named "-".
+func noStdout(flag, value, why string) error {
+	if value != stdoutPath {
+		return nil
+	}
+	return badInput(fmt.Errorf("%s -: %s; give a file name", flag, why))
+}
+
+// binaryToStdout returns an input error when binary output would go to a terminal
+// (`-o -` without a redirection).
+func binaryToStdout(w io.Writer, what string) error {
+	if progress.IsTerminal(w) {
+		return badInput(fmt.Errorf("-o -: refusing to write %s to a terminal; redirect stdout or give a file name", what))
+	}
+	return nil
 }

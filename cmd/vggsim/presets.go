@@ -17,7 +17,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("presets", "[--format table|json|yaml] [NAME...]",
 		"List the embedded hardware presets (any of them can be given to --hw), or only the named\n"+
 			"ones. --format yaml prints presets as hardware files, a start for your own;\n"+
-			"docs/hardware.md describes the keys and where each preset's numbers come from.", stderr)
+			"docs/hardware.md describes the keys and where each preset's numbers come from.", stdout, stderr)
 	format := fs.String("format", "table", "output `format`: table, json or yaml")
 	listFields := fs.Bool("fields", false, "list the fields of a hardware file (paths for sweeps and --hw files) instead")
 	names, code, ok := parseArgs(fs, args, 0, -1)
@@ -49,7 +49,7 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 	switch *format {
 	case "table":
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tARRAY\tDATAFLOW\tCLOCK\tBITS\tSRAM\tDRAM\tDESCRIPTION")
+		fmt.Fprintln(tw, "name\tarray\tdataflow\tclock\tbits\tSRAM\tDRAM\tdescription")
 		for _, c := range presets {
 			desc := c.Description
 			if c.Name == hw.DefaultPreset {
@@ -87,8 +87,9 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 }
 
 // presetJSON lays out c as `vggsim presets --format json` prints it: the hardware fields
-// under their JSON names, "default" after the name, the SRAM total after the SRAMs and the
-// peak rate after the DRAM bandwidth.
+// under their JSON names, "default" after the name, the SRAM total after the SRAMs, the
+// peak rate after the DRAM bandwidth, and last the energies in effect ("energies": the
+// energy fields where given, else the values derived from the design).
 func presetJSON(c *hw.Config) orderedJSON {
 	var o orderedJSON
 	for _, f := range hw.Fields() {
@@ -106,6 +107,16 @@ func presetJSON(c *hw.Config) orderedJSON {
 			o.add("peak_ops_per_s", c.PeakOPS())
 		}
 	}
+	// The energies the simulator charges, derived ones filled in (hw.Config.Energies).
+	e := c.Energies()
+	var d orderedJSON
+	d.add("mac_pj", e.MACpJ)
+	d.add("ifmap_sram_pj_per_byte", e.IfmapSRAMpJPerByte)
+	d.add("filter_sram_pj_per_byte", e.FilterSRAMpJPerByte)
+	d.add("ofmap_sram_pj_per_byte", e.OfmapSRAMpJPerByte)
+	d.add("accumulator_pj_per_byte", e.AccumpJPerByte)
+	d.add("dram_pj_per_byte", e.DRAMpJPerByte)
+	o.add("energies", d)
 	return o
 }
 

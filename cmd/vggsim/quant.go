@@ -25,7 +25,7 @@ per-tensor SQNR minus the fused kernel's. Layers whose per-tensor SQNR of weight
 activations falls below --threshold are flagged.
 
 A deploy-form checkpoint is analyzed as well, without the branches. In JSON, an exact
-quantization (SQNR +Inf) is written as 999.`, stderr)
+quantization (SQNR +Inf) is written as 999.`, stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withWeights|withSeed)
 	in := fs.String("input", "", "calibration batch `x.npy` (float32 NCHW) for activation statistics; sets the input size")
@@ -49,6 +49,10 @@ quantization (SQNR +Inf) is written as 999.`, stderr)
 	if err != nil {
 		return fail(stderr, "quant", badInput(err))
 	}
+	bar, stderr := startProgress("quant", stderr)
+	defer bar.Stop()
+	mf.log = stderr
+	bar.Stage("loading")
 	var x *tensor.Tensor
 	if *in != "" {
 		if x, err = readBatch(*in); err != nil {
@@ -65,10 +69,11 @@ quantization (SQNR +Inf) is written as 999.`, stderr)
 			return fail(stderr, "quant", badInput(fmt.Errorf("%s has %d channels, %s wants %d", *in, x.Shape[1], g.Name, c)))
 		}
 	}
-	r, err := quant.Analyze(g, x, quant.Options{Bits: *bits, ThresholdDB: *thr})
+	r, err := quant.Analyze(g, x, quant.Options{Bits: *bits, ThresholdDB: *thr, Progress: bar.Set})
 	if err != nil {
 		return fail(stderr, "quant", badInput(err))
 	}
+	bar.Stop()
 	if *format == "json" {
 		if err := writeJSON(stdout, jsonSafe(r)); err != nil {
 			return fail(stderr, "quant", err)
@@ -92,6 +97,10 @@ func loadNativeForm(mf *modelFlags, arg string, o models.Options) (*ir.Graph, er
 		if err != nil {
 			return nil, badInput(err)
 		}
+		if err := models.CheckBudget(g, 1); err != nil { // before allocating the weights
+			return nil, badInput(err)
+		}
+		mf.randomNotice(g.Name)
 		models.InitWeights(g, mf.seed)
 		return g, nil
 	}

@@ -13,7 +13,7 @@ import (
 // and --input-size for the image size wherever a size is taken.
 func TestHelpFlagsReadable(t *testing.T) {
 	for _, c := range commands() {
-		_, errs, code := vggsim(t, c.name, "-h")
+		errs, _, code := vggsim(t, c.name, "-h") // the usage, on stdout
 		if code != exitOK || !strings.HasPrefix(errs, "usage: vggsim "+c.name) {
 			t.Errorf("%s -h: exit %d\n%s", c.name, code, errs)
 			continue
@@ -26,7 +26,7 @@ func TestHelpFlagsReadable(t *testing.T) {
 			t.Errorf("%s -h: -hw's placeholder is the usage text:\n%s", c.name, flags)
 		}
 		switch c.name {
-		case "presets", "version", "sweep": // a study file gives sweep its input sizes
+		case "presets", "version", "sweep", "completion": // a study file gives sweep its input sizes
 		default:
 			if !strings.Contains(flags, "-input-size H[xW]\n") {
 				t.Errorf("%s -h: no --input-size H[xW]:\n%s", c.name, flags)
@@ -36,7 +36,7 @@ func TestHelpFlagsReadable(t *testing.T) {
 	// fuse always reads --weights and always writes the deploy form; quant reports both
 	// forms: neither takes --form, and fuse takes no --seed.
 	for _, c := range []struct{ cmd, flag string }{{"fuse", "-form"}, {"fuse", "-seed"}, {"quant", "-form"}} {
-		_, errs, _ := vggsim(t, c.cmd, "-h")
+		errs, _, _ := vggsim(t, c.cmd, "-h")
 		if strings.Contains(errs, "\n  "+c.flag+" ") {
 			t.Errorf("%s -h lists %s:\n%s", c.cmd, c.flag, errs)
 		}

@@ -10,7 +10,7 @@ import (
 
 func cmdShow(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("show", "MODEL [--form train|deploy] [--dump-after PASS] [--input-size H[xW]] [--classes N]",
-		"Print MODEL's graph in the IR text form. --dump-after prints the graph after the named\nre-parameterization pass ("+strings.Join(reparam.PassNames(), ", ")+") instead.", stderr)
+		"Print MODEL's graph in the IR text form. --dump-after prints the graph after the named\nre-parameterization pass ("+strings.Join(reparam.PassNames(), ", ")+") instead.", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	dump := fs.String("dump-after", "", "print the IR after this reparam `pass`")

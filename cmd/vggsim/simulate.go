@@ -20,7 +20,7 @@ const defaultModel = "RepVGG-A0"
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--objective latency|energy|edp|dram] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR [--traces]]",
-		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's (CALC and USER bandwidth modes); -o DIR\nwrites SCALE-Sim's report CSVs into DIR/<run_name>/ and --traces adds its per-layer SRAM\ntraces (DIR/<run_name>/layer<i>/*_SRAM_TRACE.csv, small runs only).", stderr)
+		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's (CALC and USER bandwidth modes); -o DIR\nwrites SCALE-Sim's report CSVs into DIR/<run_name>/ and --traces adds its per-layer SRAM\ntraces (DIR/<run_name>/layer<i>/*_SRAM_TRACE.csv, small runs only).", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	mf.form = "deploy"
@@ -52,6 +52,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		})
 		if len(native) > 0 {
 			return fail(stderr, "simulate", badInput(fmt.Errorf("%s: not used with --scalesim-config (the .cfg and the topology describe the run)", strings.Join(native, ", "))))
+		}
+		if err := noStdout("-o", *outDir, "-o names the directory for SCALE-Sim's reports"); err != nil {
+			return fail(stderr, "simulate", err)
 		}
 		return runScaleSim(*cfgPath, *topo, *outDir, *format, *traces, stdout, stderr)
 	}

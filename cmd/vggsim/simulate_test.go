@@ -185,7 +185,7 @@ func randomValidHW(r *rand.Rand) *hw.Config {
 	c := &hw.Config{Name: "rand", Rows: 1 << r.IntN(8), Cols: 1 << r.IntN(8),
 		Dataflow: hw.Dataflows()[r.IntN(3)], ClockHz: float64(200+r.IntN(1000)) * 1e6,
 		DataBits: []int{4, 8, 16}[r.IntN(3)], AccBits: 32,
-		DRAMBandwidth: float64(1+r.IntN(64)) * 1e9, Energy: hw.DefaultEnergy()}
+		DRAMBandwidth: float64(1+r.IntN(64)) * 1e9, Energy: hw.FlatEnergy()}
 	mi, mf, mo := c.MinSRAMBytes()
 	grow := func(min int64) int64 { return min + int64(r.IntN(4<<20)) }
 	c.IfmapSRAMBytes, c.FilterSRAMBytes, c.OfmapSRAMBytes = grow(mi), grow(mf), grow(mo)
@@ -394,9 +394,9 @@ func TestVGG16AwayFrom224(t *testing.T) {
 	if out := runLine(t, "simulate VGG-16 --input-size 32"); !strings.Contains(out, "avgpool  adaptive_pool") {
 		t.Errorf("table lacks the adaptive pool:\n%s", out)
 	}
-	if out := runLine(t, "memory VGG-16 --input 64 --hw edge-32"); !strings.Contains(out, "VGG-16, 64x64, 8-bit, batch 1") ||
+	if out := runLine(t, "memory VGG-16 --input-size 64 --hw edge-32"); !strings.Contains(out, "VGG-16, 64x64, 8-bit, batch 1") ||
 		!strings.Contains(out, "simulated on edge-32") {
-		t.Errorf("memory VGG-16 --input 64:\n%s", out)
+		t.Errorf("memory VGG-16 --input-size 64:\n%s", out)
 	}
 	if _, errs, code := vggsim(t, "simulate", "VGG-16", "--input-size", "16"); code != exitUsage || !strings.Contains(errs, "at least 32 pixels per side") {
 		t.Errorf("VGG-16 at 16: exit %d, %q", code, errs)

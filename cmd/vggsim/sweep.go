@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/progress"
 	"github.com/vggsim/vggsim/sweep"
 )
 
@@ -17,8 +18,8 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 		return cmdSweepMerge(args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("sweep", "STUDY.yaml [-o results.csv|.jsonl] [--resume] [--shard i/n] [--jobs N] [--format csv|jsonl] [--quiet]\n       vggsim sweep merge PART... -o results.csv [--pareto latency,energy]",
-		"Run a what-if study (docs/studies/README.md): every combination of the study's models and\nhardware axes that passes its constraints, simulated in this process on all cores. Rows are\nwritten to -o in point order as points finish (flushed, so a kill loses nothing written);\nat the end the file is rewritten with the Pareto front marked. --resume skips the points\nalready in -o. --shard i/n runs every n-th point from the i-th (0-based), for a batch\nsystem's array job; `vggsim sweep merge` joins the parts. Progress goes to stderr.", stderr)
-	out := fs.String("o", "", "results `file` (.csv, or .jsonl for JSON Lines); without it the table goes to stdout at the end")
+		"Run a what-if study (docs/studies/README.md): every combination of the study's models and\nhardware axes that passes its constraints, simulated in this process on all cores. Rows are\nwritten to -o in point order as points finish (flushed, so a kill loses nothing written);\nat the end the file is rewritten with the Pareto front marked. --resume skips the points\nalready in -o. --shard i/n runs every n-th point from the i-th (0-based), for a batch\nsystem's array job; `vggsim sweep merge` joins the parts. Progress goes to stderr.", stdout, stderr)
+	out := fs.String("o", "", "results `file` (.csv, or .jsonl for JSON Lines); without it (or with -) the table goes to stdout at the end")
 	format := fs.String("format", "", "`format` of stdout: csv or jsonl (default csv; with -o the name decides)")
 	resume := fs.Bool("resume", false, "keep the rows already in -o and run only the missing points")
 	shard := fs.String("shard", "", "run shard `i/n` only (0 ≤ i < n)")
@@ -29,6 +30,9 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code
+	}
+	if *out == stdoutPath { // the table to stdout, as without -o
+		*out = ""
 	}
 	opts := sweep.Options{Output: *out, Stdout: stdout, Jobs: *jobs, Resume: *resume}
 	switch *format {
@@ -84,8 +88,8 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 
 func cmdSweepMerge(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sweep merge", "PART... -o results.csv [--pareto latency,energy]",
-		"Join the results files of a study's shards (vggsim sweep --shard i/n) into one, in point\norder, with the Pareto front recomputed over all points (over --pareto's objectives, else the\nstudy's). Merging every shard gives the unsharded run's file byte for byte.", stderr)
-	out := fs.String("o", "", "merged results `file` (.csv or .jsonl); without it CSV goes to stdout")
+		"Join the results files of a study's shards (vggsim sweep --shard i/n) into one, in point\norder, with the Pareto front recomputed over all points (over --pareto's objectives, else the\nstudy's). Merging every shard gives the unsharded run's file byte for byte.", stdout, stderr)
+	out := fs.String("o", "", "merged results `file` (.csv or .jsonl); without it (or with -) CSV goes to stdout")
 	pareto := fs.String("pareto", "", "comma-separated `objectives`: "+strings.Join(sweep.ObjectiveNames(), ", "))
 	var pf plotFlags
 	pf.register(fs)
@@ -113,7 +117,7 @@ func cmdSweepMerge(args []string, stdout, stderr io.Writer) int {
 	if err := pf.draw(t); err != nil {
 		return fail(stderr, "sweep merge", err)
 	}
-	if *out == "" {
+	if *out == "" || *out == stdoutPath {
 		err = t.Write(stdout, sweep.CSV)
 	} else {
 		err = t.WriteFile(*out)
@@ -126,14 +130,7 @@ func cmdSweepMerge(args []string, stdout, stderr io.Writer) int {
 
 // isTerminal reports whether w is a character device (a terminal), where the progress bar
 // redraws in place.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(w io.Writer) bool { return progress.IsTerminal(w) }
 
 // plotFlags are the chart flags of sweep and sweep merge.
 type plotFlags struct {
