@@ -121,12 +121,13 @@ func (w *Winograd) kgB() int {
 }
 
 // choose picks the register tile and the work item. Register tile: among RK dividing a
-// group's output blocks (≤ 4) and RT ≤ MaxAccumulators/RK, the fewest issue slots per
-// useful FMA (tiles rounded up to RT waste slots; fewer than 8 accumulators stall on the
-// FMA latency). Work item: T as large as the V budget allows (each item streams its
-// weight slice once, so larger T means less weight traffic), then smaller until the
-// layer has at least 12 items (tiles × channel chunks) for the pool, channel chunks
-// first split finer when tiles alone cannot give them.
+// group's output blocks (≤ 4) and RT with RK·RT ≤ MaxAccumulators, the fewest issue slots
+// per useful FMA (tiles rounded up to RT waste slots; fewer than 8 accumulators stall on
+// the FMA latency; RK+RT loads per RK·RT FMAs, at 2 of each per cycle). Work item: the
+// fewest tile groups of T tiles (each streams the item's transformed weights once) such
+// that V and M fit winoVBudget and winoMBudget and the layer has winoItems items with
+// channel chunks of RK blocks; then the largest chunk KC (each chunk repeats the input
+// transform) that keeps winoItems items.
 func (w *Winograd) choose() {
 	nt := w.tiles()
 	kgB := w.kgB()
