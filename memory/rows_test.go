@@ -68,7 +68,7 @@ func TestRow(t *testing.T) {
 	assert.Equal(t, "edge-32", hwRow.Hardware)
 	assert.Equal(t, h.Cycles, *hwRow.Cycles)
 	assert.Equal(t, lbl.DRAMBytesPerImage, *hwRow.LayerByLayerDRAMPerImage)
-	assert.Equal(t, ActivationSRAM(cfg), *hwRow.ActivationSRAMBytes)
+	assert.Equal(t, h.ActivationSRAMBytes, *hwRow.ActivationSRAMBytes)
 
 	b, err = json.Marshal(hwRow)
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func TestRow(t *testing.T) {
 	assert.Equal(t, rec, recs[1])
 	got := recs[2]
 	assert.Equal(t, "edge-32", got[13])
-	assert.Equal(t, strconv.FormatInt(ActivationSRAM(cfg), 10), got[14])
+	assert.Equal(t, strconv.FormatInt(h.ActivationSRAMBytes, 10), got[14])
 	assert.Equal(t, strconv.FormatInt(h.Cycles, 10), got[16])
 	for i, want := range map[int]float64{15: h.DRAMBytesPerImage, 17: h.EnergyJ, 18: lbl.DRAMBytesPerImage} {
 		v, err := strconv.ParseFloat(got[i], 64)
