@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/vggsim/vggsim/bench"
+	"github.com/vggsim/vggsim/codegen/kern"
 )
 
 // benchReport is the JSON of vggsim bench: the deploy form's result with the train
@@ -18,10 +19,11 @@ type benchReport struct {
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("bench", "MODEL [--threads N] [--runs N] [--warmup N] [--form deploy|train|both] [--format table|json] [--input-size H[xW]]",
+	fs := newFlagSet("bench", "MODEL [--threads N] [--runs N] [--warmup N] [--form deploy|train|both] [--format table|json] [--input-size H[xW]] [--algo auto|direct|winograd] [--tune]",
 		"Time MODEL's generated code (vggsim build's kernels on the thread pool) on this CPU: median,\n"+
 			"min and spread of --runs forwards after --warmup, GFLOP/s and % of the FMA peak measured\n"+
-			"by a loop vggsim emits, per-layer time and algorithm of the conv layers (each timed alone),\n"+
+			"by a loop vggsim emits, per-layer time, algorithm and error vs the interpreter of the conv\n"+
+			"layers (each run alone),\n"+
 			"and with --form both the deploy form's speed-up over the train form. The output is\n"+
 			"checked against the reference interpreter (relerr). Seeded random weights.", stdout, stderr)
 	var mf modelFlags
@@ -68,7 +70,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "bench", codegenErr(err))
 	}
-	bo := bench.Options{Threads: *threads, Runs: *runs, Warmup: *warmup, LayerRuns: *layerRuns}
+	algo, err := kern.ParseAlgo(tf.algo)
+	if err != nil {
+		return fail(stderr, "bench", badInput(fmt.Errorf("--algo: %w", err)))
+	}
+	bo := bench.Options{Threads: *threads, Runs: *runs, Warmup: *warmup, LayerRuns: *layerRuns, Algo: algo, Tune: tf.tune}
 	results := map[string]*bench.Result{}
 	for _, f := range []string{"deploy", "train"} {
 		if *form != f && *form != "both" {
@@ -115,13 +121,16 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if rep.TrainFormMedianMs > 0 && rep.DeploySpeedup > 0 {
 		fmt.Fprintf(stdout, "  train form median %.3f ms: deploy is %.2fx faster\n", rep.TrainFormMedianMs, rep.DeploySpeedup)
 	}
-	fmt.Fprintf(stdout, "\n  %-28s %-10s %9s %9s %7s  %s\n", "layer", "algorithm", "ms alone", "GFLOP/s", "% peak", "kernel")
+	fmt.Fprintf(stdout, "\n  %-28s %-10s %9s %9s %7s %8s  %s\n", "layer", "algorithm", "ms alone", "GFLOP/s", "% peak", "relerr", "kernel")
 	for _, l := range r.Layers {
-		ms, gf, pct := "-", "-", "-"
+		ms, gf, pct, re := "-", "-", "-", "-"
 		if l.Ms > 0 {
 			ms, gf, pct = fmt.Sprintf("%.3f", l.Ms), fmt.Sprintf("%.1f", l.GFlops), fmt.Sprintf("%.1f", 100*l.GFlops/r.PeakGFlops)
 		}
-		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s  %s\n", l.Name, l.Family, ms, gf, pct, l.Kernel)
+		if l.RelErr != nil {
+			re = fmt.Sprintf("%.1e", *l.RelErr)
+		}
+		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s %8s  %s\n", l.Name, l.Family, ms, gf, pct, re, l.Kernel)
 	}
 	return exitOK
 }

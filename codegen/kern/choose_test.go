@@ -37,8 +37,10 @@ func TestFamilyChoose(t *testing.T) {
 		assert.Equal(t, "eltwise", k.Family())
 		assert.Equal(t, emit.Blocked(16), k.Out())
 	}
-	k := f.Choose(emit.Request{Node: conv, Act: emit.ActReLU})
+	k := Family{Algo: AlgoDirect}.Choose(emit.Request{Node: conv, Act: emit.ActReLU})
 	assert.Equal(t, "direct", k.Family())
+	// The cost model picks Winograd for a 3×3 stride-1 conv on an 8×8 map.
+	assert.Equal(t, "winograd", f.Choose(emit.Request{Node: conv, Act: emit.ActReLU}).Family())
 	assert.Equal(t, []emit.Layout{emit.Blocked(16)}, k.In())
 	k = f.Choose(emit.Request{Node: conv, Have: []emit.Layout{emit.NCHW}})
 	assert.Equal(t, []emit.Layout{emit.Blocked(16)}, k.In(), "32 channels stored NCHW are reordered, not read plain")

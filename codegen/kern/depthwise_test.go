@@ -53,7 +53,7 @@ func TestDepthwiseMatchesInterp(t *testing.T) {
 		d.RW = rw
 		ks = append(ks, d)
 	}
-	for i, e := range runKernels(t, ks) {
+	for i, e := range runTestKernels(t, ks) {
 		d := ks[i].(*Depthwise)
 		assert.LessOrEqual(t, e, tol, "%s tile %d", d.Conv, d.RW)
 	}

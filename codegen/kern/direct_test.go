@@ -169,12 +169,12 @@ func runDirects(t *testing.T, ds []*Direct) []float64 {
 	for i, d := range ds {
 		ks[i] = d
 	}
-	return runKernels(t, ks)
+	return runTestKernels(t, ks)
 }
 
-// runKernels compiles ks into one harness, runs it on seeded data at 1, 2 and 3 threads
+// runTestKernels compiles ks into one harness, runs it on seeded data at 1, 2 and 3 threads
 // and returns each kernel's worst relative error against the interpreter.
-func runKernels(t *testing.T, ds []testKernel) []float64 {
+func runTestKernels(t *testing.T, ds []testKernel) []float64 {
 	t.Helper()
 	needClang(t)
 	dir := t.TempDir()

@@ -9,18 +9,27 @@ import (
 	vir "github.com/vggsim/vggsim/ir"
 )
 
-// Family is the direct-convolution kernel family for the codegen planner: it takes every
-// depthwise conv (Depthwise) and every other conv CheckDirect accepts, reads and writes
-// NCHW16c, packs weights at build time and fuses bias and a following ReLU or ReLU6. Other ops (and convs it declines) fall through to the next
-// family.
-type Family struct{}
+// Family is the fast kernel family for the codegen planner: it takes every depthwise conv
+// (Depthwise) and every other conv CheckDirect accepts, reading and writing NCHW16c, packing
+// weights at build time and fusing bias and a following ReLU or ReLU6; per conv it runs the
+// direct kernel or, for 3×3 stride-1 convs, Winograd F(4×4,3×3), as Algo, Tuned and the
+// cost model decide (see ChooseAlgo). It also takes the classifier (Linear), elementwise
+// adds and activations, and max-pools, all over the thread pool. Other ops (and what it
+// declines) fall through to the next family.
+type Family struct {
+	// Algo forces an algorithm where it applies (AlgoWinograd: every conv CheckWinograd
+	// accepts; AlgoDirect: none); AlgoAuto leaves the choice to Tuned, then ChooseAlgo.
+	Algo Algo
+	// Tuned holds choices measured at build time by Tune, by shape (ReLU false).
+	Tuned map[Conv]Choice
+}
 
 // Name returns "direct".
 func (Family) Name() string { return "direct" }
 
-// Choose returns the kernel of a conv node (depthwise or direct), a linear node, an
-// elementwise add or activation, or a max-pool; or nil.
-func (Family) Choose(req emit.Request) emit.Kernel {
+// Choose returns the kernel of a conv node (depthwise, Winograd or direct), a linear node,
+// an elementwise add or activation, or a max-pool; or nil.
+func (f Family) Choose(req emit.Request) emit.Kernel {
 	n := req.Node
 	switch n.Op {
 	case vir.Add, vir.ReLU, vir.ReLU6:
@@ -53,6 +62,11 @@ func (Family) Choose(req emit.Request) emit.Kernel {
 	d, err := NewDirect(c)
 	if err != nil {
 		return nil
+	}
+	if !c.ReLU6 { // the Winograd kernel fuses ReLU only
+		if k := f.winograd(c, n); k != nil {
+			return k
+		}
 	}
 	// A stem (fewer channels than a block) stored NCHW is read as it is.
 	d.InPlain = len(req.Have) > 0 && req.Have[0].Plain() && d.Conv.C < Lanes

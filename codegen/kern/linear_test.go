@@ -16,7 +16,7 @@ func TestLinearMatchesInterp(t *testing.T) {
 	for i, l := range ls {
 		ks[i] = l
 	}
-	for i, e := range runKernels(t, ks) {
+	for i, e := range runTestKernels(t, ks) {
 		assert.LessOrEqual(t, e, tol, ls[i].Name())
 	}
 }
