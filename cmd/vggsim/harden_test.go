@@ -367,3 +367,33 @@ func TestCLIDashIsStdout(t *testing.T) {
 		assert.Equal(t, "vggsim infer: -o -: refusing to write a binary .npy to a terminal; redirect stdout or give a file name\n", errb.String())
 	}
 }
+
+// Item 15: a YAML syntax error in a hardware, model or study file is one line with
+// file:line:col at the line the mistake is on (an unclosed '[' on line 4 is at :4, where
+// the decoder said :3).
+func TestCLIYAMLSyntaxPositions(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	hwFile := write("hw.yaml", "name: broken\narray: {rows: 32, cols: 32}\ndataflow: os\nclock: [1GHz, 2GHz\ndata_bits: 8\n")
+	model := write("model.yaml", "family: repvgg\nname: m\nnum_blocks: [1, 1, 1, 1]\nwidth_multiplier: [1, 1, 1, 1\nnum_classes: 3\n")
+	study := write("study.yaml", "name: s\nmodels: [RepVGG-A0]\naxes:\n  array.rows: [8, 16\n")
+	tabbed := write("tab.yaml", "family: repvgg\nname: m\n\tnum_blocks: [1, 1, 1, 1]\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"simulate", "A0", "--hw", hwFile}, "vggsim simulate: " + hwFile + ":4:8: yaml: did not find expected ',' or ']' (unclosed '[')\n"},
+		{[]string{"show", model}, "vggsim show: " + model + ":4:19: did not find expected ',' or ']' (unclosed '[')\n"},
+		{[]string{"sweep", study}, "vggsim sweep: " + study + ":4:15: yaml: did not find expected ',' or ']' (unclosed '[')\n"},
+		{[]string{"models", tabbed}, "vggsim models: " + tabbed + ":3:1: found a tab character that violates indentation\n"},
+	} {
+		out, errs, code := vggsim(t, c.args...)
+		assert.Equal(t, exitUsage, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		assert.Equal(t, c.want, errs, "%v", c.args)
+	}
+}
