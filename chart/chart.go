@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -44,6 +45,73 @@ var palette = []color.Color{
 
 // Color returns the i-th color of the palette, cycling.
 func Color(i int) color.Color { return palette[i%len(palette)] }
+
+// Faded returns c with the given opacity (0 transparent, 1 opaque), for dense point clouds
+// behind highlighted points.
+func Faded(c color.Color, opacity float64) color.Color {
+	r, g, b, _ := c.RGBA()
+	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(math.Round(255 * min(1, max(0, opacity))))}
+}
+
+var shapes = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{},
+	draw.PlusGlyph{}, draw.CrossGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}}
+
+// Shape returns the i-th point marker (circle, square, triangle, plus, cross, ring, box,
+// pyramid), cycling; with Color(i) it tells series apart in print too.
+func Shape(i int) draw.GlyphDrawer { return shapes[i%len(shapes)] }
+
+// Dashes returns the i-th line dash pattern, cycling: solid first, then dashed and dotted
+// patterns, for series beyond the palette.
+func Dashes(i int) []vg.Length {
+	pats := [][]vg.Length{nil, {vg.Points(6), vg.Points(2)}, {vg.Points(2), vg.Points(2)}, {vg.Points(6), vg.Points(2), vg.Points(2), vg.Points(2)}}
+	return pats[i%len(pats)]
+}
+
+// LogAxis makes an axis logarithmic with ticks at powers of ten (labelled) and their 2× and
+// 5× multiples (unlabelled) between lo and hi, the data's range (both > 0).
+func LogAxis(a *plot.Axis, lo, hi float64) {
+	a.Scale = plot.LogScale{}
+	a.Min, a.Max = lo, hi
+	a.Tick.Marker = plot.ConstantTicks(LogTicks(lo, hi))
+}
+
+// LogTicks returns the ticks of a log axis from lo to hi: every power of ten labelled
+// (1, 10, 100, 1k, 1M…, or 0.01), 2× and 5× multiples as minor ticks, labelled too when the
+// range spans less than two decades.
+func LogTicks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	few := hi/lo < 100
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || few {
+				t.Label = NumberString(v)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}
+
+// NumberString formats a tick value briefly: 0.05, 2, 150, 20k, 1.5M, 3G.
+func NumberString(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return trimFloat(v/1e9) + "G"
+	case a >= 1e6:
+		return trimFloat(v/1e6) + "M"
+	case a >= 1e4:
+		return trimFloat(v/1e3) + "k"
+	case a >= 1 || a == 0:
+		return trimFloat(v)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
 
 // Chart is a plot with its legend, which is drawn below the plotting area in one or two
 // columns so that it never hides data.

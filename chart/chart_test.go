@@ -62,3 +62,32 @@ func TestSVGEmbedsFonts(t *testing.T) {
 	assert.Contains(t, b.String(), "@font-face")
 	assert.Contains(t, b.String(), "base64,")
 }
+
+// TestLogTicks: powers of ten labelled, 2× and 5× minor ticks, all labelled over a short
+// range; NumberString abbreviates.
+func TestLogTicks(t *testing.T) {
+	var vals, labels []string
+	for _, tk := range LogTicks(0.5, 300) {
+		vals = append(vals, NumberString(tk.Value))
+		labels = append(labels, tk.Label)
+	}
+	assert.Equal(t, []string{"0.5", "1", "2", "5", "10", "20", "50", "100", "200"}, vals)
+	assert.Equal(t, []string{"", "1", "", "", "10", "", "", "100", ""}, labels)
+	var few []string
+	for _, tk := range LogTicks(2, 60) {
+		few = append(few, tk.Label)
+	}
+	assert.Equal(t, []string{"2", "5", "10", "20", "50"}, few)
+	assert.Equal(t, "20k", NumberString(2e4))
+	assert.Equal(t, "1.5M", NumberString(1.5e6))
+	assert.Equal(t, "3G", NumberString(3e9))
+	assert.Equal(t, "0.05", NumberString(0.05))
+	c := New("t", "x", "y")
+	LogAxis(&c.Plot.X, 0.5, 300)
+	assert.Equal(t, 0.5, c.Plot.X.Min)
+	assert.Equal(t, 300.0, c.Plot.X.Max)
+	_, _, _, a := Faded(Color(0), 0.5).RGBA()
+	assert.Equal(t, uint32(0x8080), a)
+	assert.NotEqual(t, Shape(0), Shape(1))
+	assert.Equal(t, Shape(0), Shape(len(shapes)))
+}

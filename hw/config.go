@@ -22,19 +22,14 @@ func (d Dataflow) Valid() bool {
 	return d == OutputStationary || d == WeightStationary || d == InputStationary
 }
 
-// Energy is the per-access energy table, in picojoules.
+// Energy is the per-access energy table, in picojoules. A zero MAC, SRAM or DRAM energy
+// means "derived from the design" (Config.Energies: the operand width and process node, each
+// SRAM's size, the DRAM kind); a non-zero one overrides the derived value.
 type Energy struct {
-	MACpJ         float64 // one multiply-accumulate
-	SRAMpJPerByte float64 // one byte read from or written to an on-chip SRAM
-	DRAMpJPerByte float64 // one byte moved to or from DRAM
+	MACpJ         float64 // one multiply-accumulate; 0: MACpJ(DataBits, ProcessNM)
+	SRAMpJPerByte float64 // one byte read from or written to any on-chip SRAM; 0: by each SRAM's size
+	DRAMpJPerByte float64 // one byte moved to or from DRAM; 0: by the DRAM kind
 	LeakageW      float64 // static power in watts, charged over the latency (0: none)
-}
-
-// DefaultEnergy returns the energy table a hardware file gets for the keys it leaves out:
-// 0.2 pJ per int8 MAC, 1.2 pJ per SRAM byte, 20 pJ per DRAM byte and no leakage. The sources
-// are in docs/hardware.md.
-func DefaultEnergy() Energy {
-	return Energy{MACpJ: 0.2, SRAMpJPerByte: 1.2, DRAMpJPerByte: 20, LeakageW: 0}
 }
 
 // DefaultAccBits is the accumulator width a hardware file gets when it has no acc_bits.
@@ -54,16 +49,18 @@ type Config struct {
 	Rows, Cols int      // systolic array height (R) and width (C)
 	Dataflow   Dataflow // os, ws or is
 
-	ClockHz  float64 // array clock in Hz
-	DataBits int     // operand width in bits (ifmap, filter, ofmap words)
-	AccBits  int     // accumulator width in bits (partial sums); 0 means 32
+	ClockHz   float64 // array clock in Hz
+	ProcessNM int     // process node in nm, for the derived energies; 0 means 45
+	DataBits  int     // operand width in bits (ifmap, filter, ofmap words)
+	AccBits   int     // accumulator width in bits (partial sums); 0 means 32
 
 	IfmapSRAMBytes  int64 // total ifmap SRAM (both halves of the double buffer)
 	FilterSRAMBytes int64 // total filter SRAM
 	OfmapSRAMBytes  int64 // total ofmap SRAM
 	AccumBytes      int64 // on-chip partial-sum accumulator storage; 0 means none beyond the array
 
-	DRAMBandwidth float64 // bytes per second between DRAM and the SRAMs
+	DRAMBandwidth float64  // bytes per second between DRAM and the SRAMs
+	DRAMKind      DRAMKind // ddr3, ddr4, lpddr4, gddr5 or hbm2, for the DRAM energy; "" means lpddr4
 
 	Energy Energy
 }

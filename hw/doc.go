@@ -19,16 +19,18 @@
 // "file:line:col: field.path: message", in file order. A Config returned without error
 // satisfies every rule and is never changed by this package afterwards; the preset
 // functions return fresh copies, so callers may change what they get. Defaults are filled
-// in by Parse (acc_bits 32, DefaultEnergy for missing energy keys), so a parsed Config has
-// no "unset" fields.
+// in by Parse (acc_bits 32, process_nm 45, dram.kind lpddr4); energies left out stay 0,
+// which means "derived from the design" (Config.Energies: the MAC from the word width and
+// node, each SRAM's cost from its size, the DRAM's from its kind).
 //
 // # Invariants of a valid Config
 //
 //   - 1 ≤ Rows, Cols ≤ MaxArrayDim; Dataflow is os, ws or is.
-//   - ClockHz and DRAMBandwidth are positive and finite.
+//   - 1 Hz ≤ ClockHz ≤ 1000 THz; 1 B/s ≤ DRAMBandwidth ≤ 1000 TB/s; each SRAM ≤ 256 TiB
+//     (beyond these the simulator's integer counts could overflow).
 //   - 1 ≤ DataBits ≤ 64; DataBits ≤ AccBits ≤ 128 (AccBits 0 means 32 in a Config built in Go).
 //   - The operand SRAMs are positive and each half holds one fold's operands
-//     (Config.MinSRAMWords); AccumBytes ≥ 0; energies ≥ 0.
+//     (Config.MinSRAMWords); AccumBytes ≥ 0; energies > 0 or 0 for derived; leakage ≥ 0.
 //
 // # One schema
 //

@@ -54,11 +54,12 @@ func ExampleConfig_YAML() {
 	// array: {rows: 32, cols: 32}
 	// dataflow: os
 	// clock: 1GHz
+	// process_nm: 45
 	// data_bits: 8
 	// acc_bits: 32
 	// sram: {ifmap: 64KiB, filter: 64KiB, ofmap: 64KiB}
-	// dram: {bandwidth: 16GB/s}
-	// energy: {mac: 0.2pJ, sram_access_per_byte: 1.2pJ, dram_access_per_byte: 20pJ, leakage: 0W}
+	// dram: {bandwidth: 16GB/s, kind: lpddr4}
+	// energy: {leakage: 0W}
 }
 
 func ExampleParseSize() {

@@ -29,12 +29,13 @@ const (
 	KindBandwidth             // bytes per second, written like 16GB/s
 	KindEnergy                // picojoules, written like 0.2pJ
 	KindPower                 // watts, written like 0.5W
+	KindDRAMKind              // ddr3, ddr4, lpddr4, gddr5 or hbm2
 )
 
 // String returns the kind's name: "text", "int", "dataflow", "size", "frequency",
-// "bandwidth", "energy" or "power".
+// "bandwidth", "energy", "power" or "dram_kind".
 func (k Kind) String() string {
-	return [...]string{"text", "int", "dataflow", "size", "frequency", "bandwidth", "energy", "power"}[k]
+	return [...]string{"text", "int", "dataflow", "size", "frequency", "bandwidth", "energy", "power", "dram_kind"}[k]
 }
 
 // Unit returns the base unit values of this kind are held in ("B", "Hz", "B/s", "pJ", "W"),
@@ -48,7 +49,7 @@ func (k Kind) Unit() string {
 
 // Numeric reports whether values of this kind are numbers (Field.Value and Field.SetValue
 // apply to them).
-func (k Kind) Numeric() bool { return k != KindText && k != KindDataflow }
+func (k Kind) Numeric() bool { return k != KindText && k != KindDataflow && k != KindDRAMKind }
 
 // quantity returns the unit kind of a quantity field.
 func (k Kind) quantity() (kind, bool) {
@@ -104,6 +105,36 @@ func (r Range) String() string {
 	return "must be at least " + g(r.Min)
 }
 
+// violation describes how v breaks r as a validation message, naming only the bound it
+// crosses when the range is a quantity's ("must be positive", "must be at most 256TiB"); g
+// formats a bound with its unit, or is nil for a plain number (the message then names both
+// bounds, as String does).
+func (r Range) violation(v float64, g func(float64) string) string {
+	if g == nil || math.IsInf(r.Max, 1) {
+		if g != nil && !(v > r.Max) {
+			return r.lower(g)
+		}
+		return r.String()
+	}
+	if v > r.Max || math.IsInf(v, 1) {
+		return "must be at most " + g(r.Max)
+	}
+	return r.lower(g)
+}
+
+// lower describes r's lower bound alone, its bounds formatted by g.
+func (r Range) lower(g func(float64) string) string {
+	switch {
+	case r.Min == 0 && r.MinOpen:
+		return "must be positive"
+	case r.Min == 0:
+		return "must not be negative"
+	case r.MinOpen:
+		return "must be greater than " + g(r.Min)
+	}
+	return "must be at least " + g(r.Min)
+}
+
 // Interval returns r in interval notation: "[1, 65536]", "(0, +Inf)".
 func (r Range) Interval() string {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -118,9 +149,20 @@ func (r Range) Interval() string {
 	return open + g(r.Min) + ", " + g(r.Max) + closing
 }
 
+// Limits of the quantities a hardware file may give: beyond them the simulator's integer
+// cycle and byte counts could overflow, so they are refused when the file is read.
+const (
+	MinClockHz       = 1       // 1 Hz
+	MaxClockHz       = 1e15    // 1000 THz
+	MinDRAMBandwidth = 1       // 1 B/s
+	MaxDRAMBandwidth = 1e15    // 1000 TB/s
+	MaxSRAMBytes     = 1 << 48 // 256 TiB per SRAM
+)
+
 var (
 	positiveRange    = &Range{Min: 0, Max: math.Inf(1), MinOpen: true}
 	nonNegativeRange = &Range{Min: 0, Max: math.Inf(1)}
+	sramRange        = &Range{Min: 0, Max: MaxSRAMBytes, MinOpen: true}
 )
 
 // Field is one key of a hardware file, addressed by its dotted path ("sram.ifmap"). The
@@ -144,7 +186,8 @@ type Field struct {
 	// *float64.
 	ptr func(c *Config) any
 	// get, when set, is what Format and Value read instead of *ptr (acc_bits: the
-	// effective width).
+	// effective width; energy.mac and energy.dram_access_per_byte: the derived value when
+	// the stored one is 0). Config.YAML and Validate look at the stored value.
 	get func(c *Config) float64
 }
 
@@ -163,30 +206,39 @@ var fields = []*Field{
 	{Path: "dataflow", Kind: KindDataflow, JSON: "dataflow",
 		Doc: "which operand stays in the array: os (outputs), ws (weights) or is (inputs)",
 		ptr: func(c *Config) any { return &c.Dataflow }},
-	{Path: "clock", Kind: KindFrequency, JSON: "clock_hz", Range: positiveRange,
+	{Path: "clock", Kind: KindFrequency, JSON: "clock_hz", Range: &Range{Min: MinClockHz, Max: MaxClockHz},
 		Doc: "array clock", ptr: func(c *Config) any { return &c.ClockHz }},
+	{Path: "process_nm", Kind: KindInt, JSON: "process_nm", Optional: true, Range: &Range{Min: 1, Max: MaxProcessNM}, zeroIsDefault: true,
+		want: "a process node in nm from 1 to 1000", Doc: "process node in nm; scales the derived MAC and SRAM energies; default 45",
+		ptr: func(c *Config) any { return &c.ProcessNM },
+		get: func(c *Config) float64 { return float64(c.ProcessNMOrDefault()) }},
 	{Path: "data_bits", Kind: KindInt, JSON: "data_bits", Range: &Range{Min: 1, Max: MaxDataBits}, want: "a width in bits from 1 to 64",
 		Doc: "operand word width in bits (ifmap, filter and ofmap words)", ptr: func(c *Config) any { return &c.DataBits }},
 	{Path: "acc_bits", Kind: KindInt, JSON: "acc_bits", Optional: true, Range: &Range{Min: 1, Max: MaxAccBits}, zeroIsDefault: true,
 		want: "a width in bits from 1 to 128", Doc: "accumulator (partial sum) width in bits; default 32",
 		ptr: func(c *Config) any { return &c.AccBits },
 		get: func(c *Config) float64 { return float64(c.AccBitsOrDefault()) }},
-	{Path: "sram.ifmap", Kind: KindSize, JSON: "ifmap_sram_bytes", Range: positiveRange,
+	{Path: "sram.ifmap", Kind: KindSize, JSON: "ifmap_sram_bytes", Range: sramRange,
 		Doc: "ifmap SRAM, both halves of its double buffer", ptr: func(c *Config) any { return &c.IfmapSRAMBytes }},
-	{Path: "sram.filter", Kind: KindSize, JSON: "filter_sram_bytes", Range: positiveRange,
+	{Path: "sram.filter", Kind: KindSize, JSON: "filter_sram_bytes", Range: sramRange,
 		Doc: "filter SRAM, both halves of its double buffer", ptr: func(c *Config) any { return &c.FilterSRAMBytes }},
-	{Path: "sram.ofmap", Kind: KindSize, JSON: "ofmap_sram_bytes", Range: positiveRange,
+	{Path: "sram.ofmap", Kind: KindSize, JSON: "ofmap_sram_bytes", Range: sramRange,
 		Doc: "ofmap SRAM, both halves of its double buffer", ptr: func(c *Config) any { return &c.OfmapSRAMBytes }},
-	{Path: "sram.accumulator", Kind: KindSize, JSON: "accumulator_bytes", Optional: true, omitZero: true, Range: nonNegativeRange,
+	{Path: "sram.accumulator", Kind: KindSize, JSON: "accumulator_bytes", Optional: true, omitZero: true, Range: &Range{Min: 0, Max: MaxSRAMBytes},
 		Doc: "on-chip partial-sum storage beyond the array; default none", ptr: func(c *Config) any { return &c.AccumBytes }},
-	{Path: "dram.bandwidth", Kind: KindBandwidth, JSON: "dram_bandwidth_bytes_per_s", Range: positiveRange,
+	{Path: "dram.bandwidth", Kind: KindBandwidth, JSON: "dram_bandwidth_bytes_per_s", Range: &Range{Min: MinDRAMBandwidth, Max: MaxDRAMBandwidth},
 		Doc: "DRAM bandwidth to and from the SRAMs", ptr: func(c *Config) any { return &c.DRAMBandwidth }},
-	{Path: "energy.mac", Kind: KindEnergy, JSON: "energy_mac_pj", Optional: true, Range: nonNegativeRange,
-		Doc: "energy of one multiply-accumulate; default 0.2pJ", ptr: func(c *Config) any { return &c.Energy.MACpJ }},
-	{Path: "energy.sram_access_per_byte", Kind: KindEnergy, JSON: "energy_sram_pj_per_byte", Optional: true, Range: nonNegativeRange,
-		Doc: "energy of one SRAM byte read or written; default 1.2pJ", ptr: func(c *Config) any { return &c.Energy.SRAMpJPerByte }},
-	{Path: "energy.dram_access_per_byte", Kind: KindEnergy, JSON: "energy_dram_pj_per_byte", Optional: true, Range: nonNegativeRange,
-		Doc: "energy of one DRAM byte moved; default 20pJ", ptr: func(c *Config) any { return &c.Energy.DRAMpJPerByte }},
+	{Path: "dram.kind", Kind: KindDRAMKind, JSON: "dram_kind", Optional: true,
+		Doc: "DRAM technology, which sets the derived DRAM energy: ddr3, ddr4, lpddr4, gddr5 or hbm2; default lpddr4",
+		ptr: func(c *Config) any { return &c.DRAMKind }},
+	{Path: "energy.mac", Kind: KindEnergy, JSON: "energy_mac_pj", Optional: true, Range: positiveRange, zeroIsDefault: true, omitZero: true,
+		Doc: "energy of one multiply-accumulate; default 0.2pJ·(data_bits/8)²·process_nm/45", ptr: func(c *Config) any { return &c.Energy.MACpJ },
+		get: func(c *Config) float64 { return c.Energies().MACpJ }},
+	{Path: "energy.sram_access_per_byte", Kind: KindEnergy, JSON: "energy_sram_pj_per_byte", Optional: true, Range: positiveRange, zeroIsDefault: true, omitZero: true,
+		Doc: "energy of one byte read or written in any SRAM; default per SRAM, 1.25pJ·√(size/8KiB)·process_nm/45", ptr: func(c *Config) any { return &c.Energy.SRAMpJPerByte }},
+	{Path: "energy.dram_access_per_byte", Kind: KindEnergy, JSON: "energy_dram_pj_per_byte", Optional: true, Range: positiveRange, zeroIsDefault: true, omitZero: true,
+		Doc: "energy of one DRAM byte moved; default by dram.kind (lpddr4: 48pJ)", ptr: func(c *Config) any { return &c.Energy.DRAMpJPerByte },
+		get: func(c *Config) float64 { return c.Energies().DRAMpJPerByte }},
 	{Path: "energy.leakage", Kind: KindPower, JSON: "leakage_w", Optional: true, Range: nonNegativeRange,
 		Doc: "static power charged over the latency; default 0W", ptr: func(c *Config) any { return &c.Energy.LeakageW }},
 }
@@ -252,6 +304,8 @@ func (f *Field) Format(c *Config) string {
 	case *string:
 		return *p
 	case *Dataflow:
+		return string(*p)
+	case *DRAMKind:
 		return string(*p)
 	case *int:
 		return strconv.Itoa(*p)
@@ -341,6 +395,12 @@ func (f *Field) Parse(c *Config, text string) error {
 			return fmt.Errorf("%s: %s", f.Path, dataflowMsg(text))
 		}
 		*p = d
+	case *DRAMKind:
+		k := DRAMKind(strings.TrimSpace(text))
+		if !k.Valid() {
+			return fmt.Errorf("%s: %s", f.Path, dramKindMsg(text))
+		}
+		*p = k
 	case *int:
 		i, err := strconv.ParseInt(strings.TrimSpace(text), 10, 32)
 		if err != nil {

@@ -79,7 +79,7 @@ func TestFieldsCoverConfig(t *testing.T) {
 		return n
 	}
 	assert.Equal(t, leaves(reflect.ValueOf(*c)), len(seen), "Config leaves vs table fields")
-	assert.Len(t, topLevelKeys(), 11)
+	assert.Len(t, topLevelKeys(), 12)
 	assert.Equal(t, []string{"ifmap", "filter", "ofmap", "accumulator"}, keysOf(sectionFields("sram")))
 }
 
@@ -88,7 +88,7 @@ func TestGetSet(t *testing.T) {
 	require.NoError(t, err)
 	for path, want := range map[string]string{
 		"name": "tpu-v1", "array.rows": "256", "dataflow": "ws", "clock": "700MHz",
-		"sram.accumulator": "4MiB", "dram.bandwidth": "34GB/s", "energy.mac": "0.2pJ", "acc_bits": "32",
+		"sram.accumulator": "4MiB", "dram.bandwidth": "34GB/s", "energy.dram_access_per_byte": "160pJ", "acc_bits": "32", "process_nm": "28", "dram.kind": "ddr3",
 	} {
 		got, err := c.Get(path)
 		require.NoError(t, err, path)
@@ -141,12 +141,13 @@ func TestRangeMessages(t *testing.T) {
 	err := c.Validate()
 	require.Error(t, err)
 	assert.Equal(t, "array.rows: must be between 1 and 65536, got 0\n"+
-		"clock: must be positive, got -1Hz\n"+
+		"clock: must be at least 1Hz, got -1Hz\n"+
 		"data_bits: must be between 1 and 64, got 65\n"+
 		"energy.leakage: must not be negative, got -3W\n"+
 		"sram.accumulator: must not be negative, got -2B", err.Error())
 	assert.Equal(t, "[1, 65536]", fieldIndex["array.rows"].Range.Interval())
-	assert.Equal(t, "(0, +Inf)", fieldIndex["clock"].Range.Interval())
+	assert.Equal(t, "[1, 1e+15]", fieldIndex["clock"].Range.Interval())
+	assert.Equal(t, "(0, +Inf)", positiveRange.Interval())
 	assert.False(t, Range{Min: 0, Max: 1}.Contains(2))
 	assert.Equal(t, "must be at least 2", Range{Min: 2, Max: posInf()}.String())
 }

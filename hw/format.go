@@ -27,13 +27,13 @@ func (c *Config) YAML() []byte {
 
 	// Every field of the table, in order; each section as one flow mapping.
 	value := func(f *Field) *yaml.Node {
-		if f.Kind == KindText || f.Kind == KindDataflow {
+		if f.Kind == KindText || f.Kind == KindDataflow || f.Kind == KindDRAMKind {
 			return str(f.Format(c))
 		}
 		return plain(f.Format(c))
 	}
 	omit := func(f *Field) bool {
-		return f.omitZero && (f.Kind == KindText && f.Format(c) == "" || f.Kind.Numeric() && f.Value(c) == 0)
+		return f.omitZero && (f.Kind == KindText && f.Format(c) == "" || f.Kind.Numeric() && f.raw(c) == 0)
 	}
 	var kv []any
 	for _, key := range topLevelKeys() {

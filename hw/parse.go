@@ -32,7 +32,8 @@ func Load(path string) (*Config, error) {
 
 // Parse parses and validates a hardware description in YAML; filename is used only in
 // error positions. Unknown keys are errors, units are required where docs/hardware.md says,
-// and left-out optional keys get their defaults (acc_bits 32, DefaultEnergy). On failure
+// and left-out optional keys get their defaults (acc_bits 32, process_nm 45, dram.kind lpddr4;
+// left-out energies stay 0, derived by Config.Energies). On failure
 // it returns a nil Config and an ErrorList holding every problem, each reported as
 // "file:line:col: field.path: message", in file order.
 func Parse(filename string, data []byte) (*Config, error) {
@@ -230,7 +231,7 @@ func (p *parser) scalar(s *section, key string, required bool, want string) (v s
 // config walks the top-level mapping and its sections in the order of the fields table,
 // reading each field by its kind. Optional fields left out keep their defaults.
 func (p *parser) config(root *yaml.Node) *Config {
-	c := &Config{AccBits: DefaultAccBits, Energy: DefaultEnergy()}
+	c := &Config{AccBits: DefaultAccBits, ProcessNM: DefaultProcessNM, DRAMKind: DefaultDRAMKind}
 	keys := topLevelKeys()
 	top := p.section(root, root, "", keys, true)
 	for _, key := range keys {
@@ -261,6 +262,8 @@ func (p *parser) field(s *section, f *Field, c *Config) {
 		switch f.Kind {
 		case KindDataflow:
 			want = "one of os, ws, is"
+		case KindDRAMKind:
+			want = "one of " + dramKindList()
 		default:
 			if q, ok := f.Kind.quantity(); ok {
 				want = q.want()
@@ -278,6 +281,11 @@ func (p *parser) field(s *section, f *Field, c *Config) {
 		*dst = Dataflow(v)
 		if !dst.Valid() {
 			p.errorf(n, f.Path, "%s", dataflowMsg(v))
+		}
+	case *DRAMKind:
+		*dst = DRAMKind(v)
+		if !dst.Valid() {
+			p.errorf(n, f.Path, "%s", dramKindMsg(v))
 		}
 	case *int:
 		i, err := strconv.ParseInt(strings.TrimSpace(v), 10, 0)

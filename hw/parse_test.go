@@ -101,7 +101,7 @@ func TestErrorListFormat(t *testing.T) {
 	want := `chip.yaml:1:1: array: missing (want a mapping of rows, cols)
 chip.yaml:1:1: data_bits: missing (want a width in bits from 1 to 64)
 chip.yaml:1:1: dataflow: missing (want one of os, ws, is)
-chip.yaml:1:1: dram: missing (want a mapping of bandwidth)
+chip.yaml:1:1: dram: missing (want a mapping of bandwidth, kind)
 chip.yaml:1:1: sram: missing (want a mapping of ifmap, filter, ofmap, accumulator)`
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
@@ -129,7 +129,7 @@ func TestMinimal(t *testing.T) {
 		Name: "minimal", Rows: 16, Cols: 8, Dataflow: WeightStationary,
 		ClockHz: 500e6, DataBits: 8, AccBits: 32,
 		IfmapSRAMBytes: 1 << 10, FilterSRAMBytes: 1 << 10, OfmapSRAMBytes: 1 << 10,
-		DRAMBandwidth: 1e9, Energy: DefaultEnergy(),
+		DRAMBandwidth: 1e9, ProcessNM: 45, DRAMKind: LPDDR4,
 	}
 	if *c != want {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
@@ -147,8 +147,8 @@ func TestFull(t *testing.T) {
 		Rows: 128, Cols: 64, Dataflow: InputStationary,
 		ClockHz: 1.25e9, DataBits: 4, AccBits: 24,
 		IfmapSRAMBytes: 2 << 20, FilterSRAMBytes: 2 << 20, OfmapSRAMBytes: 512_000, AccumBytes: 1536,
-		DRAMBandwidth: 20 << 30,
-		Energy:        Energy{MACpJ: 0.02, SRAMpJPerByte: 1.2, DRAMpJPerByte: 1000, LeakageW: 0.3},
+		DRAMBandwidth: 20 << 30, ProcessNM: 7, DRAMKind: HBM2,
+		Energy: Energy{MACpJ: 0.02, SRAMpJPerByte: 1.2, DRAMpJPerByte: 1000, LeakageW: 0.3},
 	}
 	if *c != want {
 		t.Errorf("got  %+v\nwant %+v", *c, want)

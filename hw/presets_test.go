@@ -64,6 +64,20 @@ func TestPresetFacts(t *testing.T) {
 			t.Errorf("%s = %v (on chip %s)", tc.name, c, FormatSize(c.SRAMBytes()))
 		}
 	}
+	// Process figures: published ones (tpu-v1, eyeriss), stated assumptions (nvdla), and the
+	// 45 nm / LPDDR4 defaults.
+	for name, want := range map[string]struct {
+		node int
+		kind DRAMKind
+	}{
+		"tpu-v1": {28, DDR3}, "eyeriss": {65, DDR3}, "nvdla-large": {16, LPDDR4},
+		"nvdla-small": {28, LPDDR4}, "edge-32": {45, LPDDR4}, "scalesim-32x32": {45, LPDDR4},
+	} {
+		c, _ := Preset(name)
+		if c.ProcessNM != want.node || c.DRAMKind != want.kind {
+			t.Errorf("%s: %d nm, %s; want %d nm, %s", name, c.ProcessNM, c.DRAMKind, want.node, want.kind)
+		}
+	}
 	tpu, _ := Preset("tpu-v1")
 	if tpu.IfmapSRAMBytes+tpu.OfmapSRAMBytes != 24<<20 || tpu.AccumBytes != 4<<20 {
 		t.Errorf("tpu-v1: unified buffer %s, accumulators %s; want 24MiB, 4MiB",

@@ -76,11 +76,18 @@ func (c *Config) check(src origin, bad map[string]bool) ErrorList {
 			continue // 0 in a Config built in Go means the default; a file must write a value
 		}
 		if !f.Range.Contains(v) {
-			fail(f.Path, "%s, got %s", f.Range, show(f.Path, formatNumber(f.Kind, v)))
+			var g func(float64) string
+			if _, q := f.Kind.quantity(); q {
+				g = func(x float64) string { return formatNumber(f.Kind, x) }
+			}
+			fail(f.Path, "%s, got %s", f.Range.violation(v, g), show(f.Path, formatNumber(f.Kind, v)))
 		}
 	}
 	if ok("dataflow") && !c.Dataflow.Valid() {
 		fail("dataflow", "%s", dataflowMsg(string(c.Dataflow)))
+	}
+	if ok("dram.kind") && c.DRAMKind != "" && !c.DRAMKind.Valid() {
+		fail("dram.kind", "%s", dramKindMsg(string(c.DRAMKind)))
 	}
 	if ok("acc_bits") && c.AccBits != 0 && ok("data_bits") && c.AccBits < c.DataBits {
 		fail("acc_bits", "must be at least data_bits (%d), got %s", c.DataBits, show("acc_bits", strconv.Itoa(c.AccBits)))
@@ -127,6 +134,24 @@ func dataflowMsg(s string) string {
 		msg += fmt.Sprintf(" (lowercase: %s)", low)
 	} else if low == "rs" {
 		msg += " (row stationary is not modelled; the eyeriss preset approximates it with ws)"
+	}
+	return msg
+}
+
+// dramKindList returns the DRAM kinds as "ddr3, gddr5, ddr4, lpddr4, hbm2".
+func dramKindList() string {
+	var names []string
+	for _, k := range DRAMKinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+// dramKindMsg explains why s is not a DRAM kind.
+func dramKindMsg(s string) string {
+	msg := fmt.Sprintf("unknown DRAM kind %q, want one of %s", s, dramKindList())
+	if low := strings.ToLower(s); low != s && DRAMKind(low).Valid() {
+		msg += fmt.Sprintf(" (lowercase: %s)", low)
 	}
 	return msg
 }

@@ -324,7 +324,7 @@ type bandWork struct {
 // j computing per[j] rows per band.
 func (e *engine) bands(c *FusionChain, ci, first, depth int, per []int) *bandWork {
 	w := &bandWork{weights: make([]int64, depth), filterDRAM: make([]int64, depth)}
-	sp := e.cfg.Energy.SRAMpJPerByte * 1e-12
+	fp := e.cfg.Energies().FilterSRAMpJPerByte * 1e-12
 	for j := range depth {
 		h := c.Layers[first+j].OutShape.H
 		rows := per[j]
@@ -340,8 +340,8 @@ func (e *engine) bands(c *FusionChain, ci, first, depth int, per []int) *bandWor
 				v := e.onChip(bandLayer(bl, r, h))
 				w.filterDRAM[j] += times * v.DRAMFilterReadBytes
 				w.compute += times * v.ComputeCycles
-				sram := v.SRAMReadBytes + v.SRAMWriteBytes + v.AccReadBytes + v.AccWriteBytes - v.DRAMFilterReadBytes
-				w.onChipJ += float64(times) * (v.EnergyMACJ + float64(sram)*sp)
+				// The band's on-chip energy, less the filter fills the segment prices itself.
+				w.onChipJ += float64(times) * (v.EnergyMACJ + v.EnergySRAMJ - float64(v.DRAMFilterReadBytes)*fp)
 				w.psum += times * (v.DRAMPsumReadBytes + v.DRAMPsumWriteBytes)
 				if j == 0 && n == 0 && r == rows {
 					w.firstLoad, w.firstFilter = v.UniqueIfmapBytes+v.FirstLoadBytes, v.FirstLoadBytes
@@ -391,8 +391,8 @@ func (e *engine) fused(w *bandWork, resident []bool, bands int) (int64, Cost) {
 		extra := max(0, float64(xOnce)/bwc+rest-c) + (n-1)*max(0, rest-c)
 		cycles = cyc(f) + w.compute + int64(math.Ceil(extra)) + cyc(l)
 	}
-	en := e.cfg.Energy
-	energy := w.onChipJ + float64(d)*(en.DRAMpJPerByte+en.SRAMpJPerByte)*1e-12 + en.LeakageW*float64(cycles)/e.cfg.ClockHz
+	en := e.cfg.Energies()
+	energy := w.onChipJ + float64(d)*(en.DRAMpJPerByte+en.IfmapSRAMpJPerByte)*1e-12 + en.LeakageW*float64(cycles)/e.cfg.ClockHz
 	return d, Cost{Cycles: cycles, EnergyJ: energy}
 }
 

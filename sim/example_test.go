@@ -61,7 +61,7 @@ func ExampleStepGEMM() {
 func ExampleSimulate() {
 	cfg := &hw.Config{Name: "tiny", Rows: 16, Cols: 16, Dataflow: hw.OutputStationary, ClockHz: 500e6,
 		DataBits: 8, IfmapSRAMBytes: 32 << 10, FilterSRAMBytes: 32 << 10, OfmapSRAMBytes: 32 << 10,
-		DRAMBandwidth: 4e9, Energy: hw.DefaultEnergy()}
+		DRAMBandwidth: 4e9, Energy: hw.FlatEnergy()}
 	layers := []sim.Layer{
 		{Name: "conv1", Kind: sim.Conv, InH: 32, InW: 32, InC: 3, OutC: 16, KH: 3, KW: 3, PadH: 1, PadW: 1},
 		{Name: "conv2", Kind: sim.Conv, InH: 32, InW: 32, InC: 16, OutC: 16, KH: 3, KW: 3, PadH: 1, PadW: 1, StrideH: 2, StrideW: 2},

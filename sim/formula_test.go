@@ -17,7 +17,7 @@ func TestFormulasByHand(t *testing.T) {
 	// 32 B half), ifmap and ofmap SRAM 1 KiB (512 B halves), no accumulator; 1 GHz, 2 GB/s:
 	// b = 2 bytes per cycle. A GEMM with M = 8, K = 20, N = 4: rowFolds 2, colFolds 1.
 	cfg := &hw.Config{Name: "a", Rows: 4, Cols: 4, Dataflow: hw.OutputStationary, ClockHz: 1e9, DataBits: 8, AccBits: 32,
-		IfmapSRAMBytes: 1024, FilterSRAMBytes: 64, OfmapSRAMBytes: 1024, DRAMBandwidth: 2e9, Energy: hw.DefaultEnergy()}
+		IfmapSRAMBytes: 1024, FilterSRAMBytes: 64, OfmapSRAMBytes: 1024, DRAMBandwidth: 2e9, Energy: hw.FlatEnergy()}
 	res, err := Simulate(cfg, []Layer{{Name: "fc", Kind: GEMM, Rows: 8, InC: 20, OutC: 4}}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestFormulasByHand(t *testing.T) {
 	// half holds 8 partial sums, 2 per column: tiles of 2 of the 32 stream rows (16 tiles).
 	// The filter (72 B) and a 18×4 filter block do not fit the 32 B filter half: 16 reads.
 	cfg = &hw.Config{Name: "b", Rows: 4, Cols: 4, Dataflow: hw.WeightStationary, ClockHz: 1e9, DataBits: 8, AccBits: 32,
-		IfmapSRAMBytes: 48, FilterSRAMBytes: 64, OfmapSRAMBytes: 64, DRAMBandwidth: 2e9, Energy: hw.DefaultEnergy()}
+		IfmapSRAMBytes: 48, FilterSRAMBytes: 64, OfmapSRAMBytes: 64, DRAMBandwidth: 2e9, Energy: hw.FlatEnergy()}
 	res, err = Simulate(cfg, []Layer{{Name: "conv", Kind: Conv, InH: 6, InW: 10, InC: 2, OutC: 4, KH: 3, KW: 3}}, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestFormulasByHand(t *testing.T) {
 	// 16 + 16+4+4−2 = 38 cycles, c = 19 per tile. F = 16+16 = 32 B, L = 16 B; O = 64−32 = 32,
 	// x_n = (224−32−16−32)/2 = 72 B = 18 cycles ≤ 19; x_h = 72+32 = 104 B = 26 cycles.
 	cfg = &hw.Config{Name: "c", Rows: 4, Cols: 4, Dataflow: hw.OutputStationary, ClockHz: 1e9, DataBits: 8, AccBits: 32,
-		IfmapSRAMBytes: 1024, FilterSRAMBytes: 1024, OfmapSRAMBytes: 1024, DRAMBandwidth: 4e9, Energy: hw.DefaultEnergy()}
+		IfmapSRAMBytes: 1024, FilterSRAMBytes: 1024, OfmapSRAMBytes: 1024, DRAMBandwidth: 4e9, Energy: hw.FlatEnergy()}
 	m := newModel(cfg, Options{})
 	got := m.roof(38, 32, 16, 224, traffic{tiles: 2, heavy: 1, onceBytes: 64})
 	// 32/4 + 38 + (26 − 19) + 0 + 16/4 = 57; a uniform spread would say 8 + max(38, 44) + 4 = 56.

@@ -82,19 +82,25 @@ func scheduleFolds(mp *mapping, g FoldGrid) []StepFold {
 	return fs
 }
 
-// flatten expands a compressed fold tree into its fold shapes (T, rows used, columns used).
-func flatten(arena []fnode, n fnode, out *[][3]int) {
-	if n.nk == 0 {
-		for range n.n {
-			*out = append(*out, [3]int{int(n.T), int(n.ru), int(n.cu)})
+// flatten expands a kept fold tree (model.keepTree) into its fold shapes (T, rows used,
+// columns used).
+func flatten(m *model, n fnode, out *[][3]int) {
+	var walk func(id int32)
+	walk = func(id int32) {
+		t := m.tree[id-1]
+		if t.nk == 0 {
+			for range t.n {
+				*out = append(*out, [3]int{int(t.T), int(t.ru), int(t.cu)})
+			}
+			return
 		}
-		return
-	}
-	for range n.rep {
-		for _, k := range arena[n.k0 : n.k0+n.nk] {
-			flatten(arena, k, out)
+		for range t.rep {
+			for _, k := range m.kids[t.k0 : t.k0+t.nk] {
+				walk(k)
+			}
 		}
 	}
+	walk(n.id)
 }
 
 // TestMappingsMatchStepper runs every mapping of the mapspace — both loop orders, streamed
@@ -116,19 +122,20 @@ func TestMappingsMatchStepper(t *testing.T) {
 		}
 		cfg := &hw.Config{Name: "t", Rows: R, Cols: C, Dataflow: df, ClockHz: 1e9, DataBits: 8, AccBits: 8,
 			IfmapSRAMBytes: int64(2 + r.IntN(4*K*max(M, C)+4)), FilterSRAMBytes: int64(2 + r.IntN(4*K*max(N, C)+4)),
-			OfmapSRAMBytes: int64(2 + r.IntN(4*max(M, N)*C+4)), Energy: hw.DefaultEnergy()}
+			OfmapSRAMBytes: int64(2 + r.IntN(4*max(M, N)*C+4)), Energy: hw.FlatEnergy()}
 		l := Layer{Kind: GEMM, Rows: M, InC: K, OutC: N}
 		g := MapGEMM(df, R, C, M, N, K)
 		a, b := randMatrix(r, M*K), randMatrix(r, K*N)
 		want := refGEMM(M, N, K, a, b)
 		for _, serial := range []bool{false, true} {
 			m := newModel(cfg, Options{Serial: serial})
+			m.keepTree = true
 			for _, mp := range m.mappings(&l, M, N, K, 1) {
 				name := fmt.Sprintf("it %d %s %dx%d M%d N%d K%d %s (%s) serial=%v", it, df, R, C, M, N, K, mp.loop, mp.order, serial)
 				seen[string(df)+" "+mp.loop+fmt.Sprint(mp.spill)]++
 				folds := scheduleFolds(&mp, g)
 				var shapes [][3]int
-				flatten(m.arena, mp.tree, &shapes)
+				flatten(m, mp.tree, &shapes)
 				if len(shapes) != len(folds) {
 					t.Fatalf("%s: tree has %d folds, the loop nest %d", name, len(shapes), len(folds))
 				}
@@ -150,7 +157,7 @@ func TestMappingsMatchStepper(t *testing.T) {
 						t.Fatalf("%s: out[%d] = %v, want %v", name, i, st.Out[i], want[i])
 					}
 				}
-				cycles, _, nf := m.pipeline(mp.tree, 1, df != hw.OutputStationary)
+				cycles, _, nf := m.pipeline(mp.tree, 1)
 				if cycles != st.Cycles || st.MACs != int64(M*N*K) || nf != int64(len(folds)) {
 					t.Errorf("%s: native %d cycles %d folds, stepped %d cycles %d MACs", name, cycles, nf, st.Cycles, st.MACs)
 				}

@@ -144,25 +144,7 @@ func Simulate(cfg *hw.Config, layers []Layer, opts Options) (*Result, error) {
 	if err := checkConfig(cfg); err != nil {
 		return nil, err
 	}
-	var errs []error
-	for i := range layers {
-		if err := layers[i].Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("layer %d (%s): %w", i, layers[i].Name, err))
-		}
-	}
-	if opts.Batch < 0 || opts.Batch > 1<<20 || opts.VectorLanes < 0 {
-		errs = append(errs, fmt.Errorf("sim: Batch must be in [0, 2^20] and VectorLanes not negative, got %d and %d", opts.Batch, opts.VectorLanes))
-	}
-	for i := range layers {
-		// Keep every product the model forms (M·K·N, bytes·folds) far from int64 overflow.
-		m, n, k, g := layers[i].GEMMShape(or1(opts.Batch))
-		work := float64(m) * float64(n) * float64(k) * float64(g)
-		elems := float64(layers[i].InElems()+layers[i].OutElems()) * float64(or1(opts.Batch)) * float64(layers[i].Inputs())
-		if work > 1<<52 || elems > 1<<48 {
-			errs = append(errs, fmt.Errorf("layer %d (%s): too large for the model", i, layers[i].Name))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := checkLayers(layers, opts); err != nil {
 		return nil, err
 	}
 	batch := or1(opts.Batch)
@@ -320,45 +302,54 @@ func applyChainResidency(cfg *hw.Config, layers []Layer, batch int) []Layer {
 
 // total sums the layers into r.Total and derives the network-wide figures.
 func (r *Result) total(cfg *hw.Config) {
+	for i := range r.Layers {
+		r.Total.add(&r.Layers[i])
+	}
+	r.finish(cfg)
+}
+
+// add adds layer l's counts to the running total t.
+func (t *LayerResult) add(l *LayerResult) {
+	t.Folds += l.Folds
+	t.MACs += l.MACs
+	t.VectorOps += l.VectorOps
+	t.Cycles += l.Cycles
+	t.ComputeCycles += l.ComputeCycles
+	t.StallCycles += l.StallCycles
+	t.SRAMReadBytes += l.SRAMReadBytes
+	t.SRAMWriteBytes += l.SRAMWriteBytes
+	t.SRAMIfmapReadBytes += l.SRAMIfmapReadBytes
+	t.SRAMFilterReadBytes += l.SRAMFilterReadBytes
+	t.SRAMOfmapWriteBytes += l.SRAMOfmapWriteBytes
+	t.AccReadBytes += l.AccReadBytes
+	t.AccWriteBytes += l.AccWriteBytes
+	t.DRAMReadBytes += l.DRAMReadBytes
+	t.DRAMWriteBytes += l.DRAMWriteBytes
+	t.DRAMIfmapReadBytes += l.DRAMIfmapReadBytes
+	t.DRAMFilterReadBytes += l.DRAMFilterReadBytes
+	t.DRAMOfmapWriteBytes += l.DRAMOfmapWriteBytes
+	t.DRAMPsumReadBytes += l.DRAMPsumReadBytes
+	t.DRAMPsumWriteBytes += l.DRAMPsumWriteBytes
+	t.UniqueIfmapBytes += l.UniqueIfmapBytes
+	t.UniqueFilterBytes += l.UniqueFilterBytes
+	t.UniqueOfmapBytes += l.UniqueOfmapBytes
+	t.FirstLoadBytes += l.FirstLoadBytes
+	t.LastDrainBytes += l.LastDrainBytes
+	t.DRAMTransferCycles += l.DRAMTransferCycles
+	t.StreamCycles += l.StreamCycles
+	t.PipelineOverheadCycles += l.PipelineOverheadCycles
+	t.EnergyMACJ += l.EnergyMACJ
+	t.EnergySRAMJ += l.EnergySRAMJ
+	t.EnergyDRAMJ += l.EnergyDRAMJ
+	t.EnergyLeakageJ += l.EnergyLeakageJ
+	t.EnergyJ += l.EnergyJ
+	t.LatencyS += l.LatencyS
+}
+
+// finish names r.Total and derives the network-wide figures from it.
+func (r *Result) finish(cfg *hw.Config) {
 	t := &r.Total
 	t.Name, t.Kind = "total", "total"
-	for i := range r.Layers {
-		l := &r.Layers[i]
-		t.Folds += l.Folds
-		t.MACs += l.MACs
-		t.VectorOps += l.VectorOps
-		t.Cycles += l.Cycles
-		t.ComputeCycles += l.ComputeCycles
-		t.StallCycles += l.StallCycles
-		t.SRAMReadBytes += l.SRAMReadBytes
-		t.SRAMWriteBytes += l.SRAMWriteBytes
-		t.SRAMIfmapReadBytes += l.SRAMIfmapReadBytes
-		t.SRAMFilterReadBytes += l.SRAMFilterReadBytes
-		t.SRAMOfmapWriteBytes += l.SRAMOfmapWriteBytes
-		t.AccReadBytes += l.AccReadBytes
-		t.AccWriteBytes += l.AccWriteBytes
-		t.DRAMReadBytes += l.DRAMReadBytes
-		t.DRAMWriteBytes += l.DRAMWriteBytes
-		t.DRAMIfmapReadBytes += l.DRAMIfmapReadBytes
-		t.DRAMFilterReadBytes += l.DRAMFilterReadBytes
-		t.DRAMOfmapWriteBytes += l.DRAMOfmapWriteBytes
-		t.DRAMPsumReadBytes += l.DRAMPsumReadBytes
-		t.DRAMPsumWriteBytes += l.DRAMPsumWriteBytes
-		t.UniqueIfmapBytes += l.UniqueIfmapBytes
-		t.UniqueFilterBytes += l.UniqueFilterBytes
-		t.UniqueOfmapBytes += l.UniqueOfmapBytes
-		t.FirstLoadBytes += l.FirstLoadBytes
-		t.LastDrainBytes += l.LastDrainBytes
-		t.DRAMTransferCycles += l.DRAMTransferCycles
-		t.StreamCycles += l.StreamCycles
-		t.PipelineOverheadCycles += l.PipelineOverheadCycles
-		t.EnergyMACJ += l.EnergyMACJ
-		t.EnergySRAMJ += l.EnergySRAMJ
-		t.EnergyDRAMJ += l.EnergyDRAMJ
-		t.EnergyLeakageJ += l.EnergyLeakageJ
-		t.EnergyJ += l.EnergyJ
-		t.LatencyS += l.LatencyS
-	}
 	pes := float64(cfg.Rows * cfg.Cols)
 	if t.Cycles > 0 {
 		t.Utilization = float64(t.MACs) / (float64(t.Cycles) * pes)

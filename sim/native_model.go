@@ -22,33 +22,45 @@ type model struct {
 	oHalf  int64   //
 	bwc    float64 // DRAM bytes per cycle; 0 means unlimited
 	lanes  int64
+	en     hw.EnergyTable // energies per access, derived ones filled in
 
-	arena []fnode   // storage for the fold trees of the current layer's mappings
 	cands []mapping // the current layer's mapspace
+	tree  []tnode   // the current layer's fold trees, when keepTree
+	kids  []int32   // their kids' ids
+
+	stationary bool // ws or is: the stationary operand is shifted in before each fold
+	noOrder    bool // leave LayerResult.Order empty (totals only: no string per layer)
+	keepTree   bool // keep the fold trees in tree and kids (for the tests that expand them)
+
+	reuse []mapping // when set, the current GEMM layer's timed mapspace, built for an earlier point
+	last  []mapping // the mapspace the last GEMM layer was scored over
 }
 
-// scratch recycles the arena and candidate slices of finished simulations.
+// scratch recycles the models of finished simulations with their scratch slices.
 var scratch = sync.Pool{New: func() any { return new(model) }}
 
-// release returns m's slices for reuse by a later newModel.
-func (m *model) release() {
-	scratch.Put(&model{arena: m.arena[:0], cands: m.cands[:0]})
-}
+// release returns m for reuse by a later newModel.
+func (m *model) release() { scratch.Put(m) }
 
 func newModel(cfg *hw.Config, opts Options) *model {
-	old := scratch.Get().(*model)
-	m := &model{cfg: cfg, opts: opts, batch: or1(opts.Batch), R: cfg.Rows, C: cfg.Cols,
-		arena: old.arena, cands: old.cands,
+	m := scratch.Get().(*model)
+	m.reset(cfg, opts)
+	return m
+}
+
+// reset derives the model's constants for cfg and opts, keeping its scratch slices.
+func (m *model) reset(cfg *hw.Config, opts Options) {
+	*m = model{cfg: cfg, opts: opts, batch: or1(opts.Batch), R: cfg.Rows, C: cfg.Cols,
+		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0],
 		wb: int64(cfg.BytesPerWord()), ab: int64(cfg.AccBytesPerWord()),
 		ifHalf: cfg.IfmapSRAMBytes / 2, fHalf: cfg.FilterSRAMBytes / 2, oHalf: cfg.OfmapSRAMBytes / 2,
-		lanes: int64(opts.VectorLanes)}
+		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary, en: cfg.Energies()}
 	if m.lanes == 0 {
 		m.lanes = int64(cfg.Cols)
 	}
 	if cfg.DRAMBandwidth > 0 {
 		m.bwc = cfg.DRAMBandwidth / cfg.ClockHz
 	}
-	return m
 }
 
 // traffic is how a layer's DRAM reads are spread over its outer tiles, for the roofline:
@@ -80,14 +92,28 @@ func (m *model) layer(l *Layer) LayerResult {
 	if r.StreamCycles > 0 {
 		r.MappingEfficiency = float64(r.MACs) / (float64(r.StreamCycles) * pes)
 	}
-	e := m.cfg.Energy
+	e := &m.en
 	r.LatencyS = float64(r.Cycles) / m.cfg.ClockHz
 	r.EnergyMACJ = float64(r.MACs+r.VectorOps) * e.MACpJ * 1e-12
-	r.EnergySRAMJ = float64(r.SRAMReadBytes+r.SRAMWriteBytes+r.AccReadBytes+r.AccWriteBytes) * e.SRAMpJPerByte * 1e-12
+	r.EnergySRAMJ = m.sramEnergy(r.SRAMIfmapReadBytes+r.DRAMIfmapReadBytes, r.SRAMFilterReadBytes+r.DRAMFilterReadBytes,
+		r.SRAMOfmapWriteBytes+r.DRAMOfmapWriteBytes, r.AccReadBytes+r.AccWriteBytes) * 1e-12
 	r.EnergyDRAMJ = float64(r.DRAMReadBytes+r.DRAMWriteBytes) * e.DRAMpJPerByte * 1e-12
 	r.EnergyLeakageJ = e.LeakageW * r.LatencyS
 	r.EnergyJ = r.EnergyMACJ + r.EnergySRAMJ + r.EnergyDRAMJ + r.EnergyLeakageJ
 	return r
+}
+
+// sramEnergy returns the energy in pJ of the bytes read or written in each SRAM: the ifmap
+// SRAM (array reads and DRAM fills), the filter SRAM (likewise), the ofmap SRAM (array writes
+// and DRAM drains) and the partial-sum storage, each at its own cost per byte
+// (hw.Config.Energies; one cost for all when the file overrides it).
+func (m *model) sramEnergy(ifmap, filter, ofmap, psum int64) float64 {
+	e := &m.en
+	if e.OverriddenSRAMEnergy {
+		return float64(ifmap+filter+ofmap+psum) * e.IfmapSRAMpJPerByte
+	}
+	return float64(ifmap)*e.IfmapSRAMpJPerByte + float64(filter)*e.FilterSRAMpJPerByte +
+		float64(ofmap)*e.OfmapSRAMpJPerByte + float64(psum)*e.AccumpJPerByte
 }
 
 // stalls applies the per-tile DRAM roofline (roof) to a layer's traffic.
@@ -169,27 +195,87 @@ func (m *model) vector(l *Layer, r *LayerResult) {
 	r.LastDrainBytes = min(r.DRAMOfmapWriteBytes, m.lanes*m.wb)
 }
 
-// fnode is a fold sequence in compressed form: either a run of n consecutive folds of equal
-// shape (stream length T, rows ru and columns cu used), or, when nk > 0, the sequence of its
-// nk kids (model.arena[k0:k0+nk]) repeated rep times. It holds no pointers, so building and
-// walking trees costs no garbage-collector work.
+// fnode is a fold sequence in compressed form — a run of n consecutive folds of equal shape
+// (frun), or a sequence of kids repeated rep times (block) — reduced to its timing, which is
+// computed when the node is built from its kids' timings, so a mapping's tree is evaluated
+// as it is built and nothing is walked afterwards. When the model keeps trees (the tests
+// that expand them into folds) id names the node's tnode in model.tree, 1-based. A node
+// holds no pointers, so building trees costs no garbage-collector work.
 type fnode struct {
-	n         int64
-	rep       int64
+	feval
+	id int32
+}
+
+// tnode is a kept fold-tree node: a run of n folds of shape (T, ru, cu) when nk is 0, else
+// its nk kids (model.kids[k0:k0+nk], tnode ids) repeated rep times.
+type tnode struct {
+	n, rep    int64
 	T, ru, cu int32
 	k0, nk    int32
 }
 
-func frun(n int64, T, ru, cu int) fnode {
-	return fnode{n: n, T: int32(T), ru: int32(ru), cu: int32(cu)}
+// frun returns a run of n folds of stream length T using ru rows and cu columns.
+func (m *model) frun(n int64, T, ru, cu int) fnode {
+	var f fnode
+	if m.keepTree {
+		m.tree = append(m.tree, tnode{n: n, T: int32(T), ru: int32(ru), cu: int32(cu)})
+		f.id = int32(len(m.tree))
+	}
+	if n <= 0 {
+		return f
+	}
+	t32, ru32 := int32(T), int32(ru)
+	T, ru, cu = int(t32), int(ru32), int(int32(cu)) // as a kept tree stores them
+	inner := (n - 1) * m.iv(T, ru, T, m.stationary)
+	f.feval = feval{firstT: t32, lastT: t32, lastRu: ru32, inner: inner,
+		end: inner + m.off(T, ru, cu, m.stationary), stream: n * int64(T), folds: n}
+	return f
 }
 
-// block returns the sequence kids repeated rep times, its kids stored in the model's arena
-// (reset per layer).
+// block returns the sequence kids repeated rep times, with its timing (docs/simulator.md
+// §4.3).
 func (m *model) block(rep int64, kids ...fnode) fnode {
-	i := len(m.arena)
-	m.arena = append(m.arena, kids...)
-	return fnode{rep: rep, k0: int32(i), nk: int32(len(kids))}
+	var f fnode
+	if m.keepTree {
+		k0 := len(m.kids)
+		for i := range kids {
+			m.kids = append(m.kids, kids[i].id)
+		}
+		m.tree = append(m.tree, tnode{rep: rep, k0: int32(k0), nk: int32(len(kids))})
+		f.id = int32(len(m.tree))
+	}
+	if rep <= 0 {
+		return f
+	}
+	// One repetition: the kids one after another.
+	one := &f.feval
+	for i := range kids {
+		e := &kids[i].feval
+		if e.folds == 0 {
+			continue
+		}
+		if one.folds == 0 {
+			*one = *e
+			continue
+		}
+		s := one.inner + m.iv(int(one.lastT), int(one.lastRu), int(e.firstT), m.stationary) // start of e
+		one.end = max(one.end, s+e.end)
+		one.inner = s + e.inner
+		one.lastT, one.lastRu = e.lastT, e.lastRu
+		one.stream += e.stream
+		one.folds += e.folds
+	}
+	if one.folds == 0 || rep == 1 {
+		return f
+	}
+	// rep repetitions: each starts one period after the previous; ends grow with the start.
+	period := one.inner + m.iv(int(one.lastT), int(one.lastRu), int(one.firstT), m.stationary)
+	r := rep - 1
+	one.inner += r * period
+	one.end += r * period
+	one.stream *= rep
+	one.folds *= rep
+	return f
 }
 
 // score is what the mapper compares mappings on.
@@ -244,15 +330,16 @@ func (m *model) better(a, b score) bool {
 }
 
 // mappingEnergy is the energy the layer would take with mapping c (docs/simulator.md §4.8):
-// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills and drains, partial sums),
-// DRAM bytes and leakage over cycles.
-func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, fills, drains, cycles int64) float64 {
-	e := m.cfg.Energy
-	sram := (c.sramA+c.sramB)*G*m.wb + MN*G*m.wb + fills + drains
+// MACs, SRAM traffic (operand reads, ofmap writes, DRAM fills ifB and fB and drains, partial
+// sums), DRAM bytes and leakage over cycles.
+func (m *model) mappingEnergy(c *mapping, G, MN, macs, dram, ifB, fB, drains, cycles int64) float64 {
+	e := &m.en
+	var psum int64
 	if c.nK > 1 {
-		sram += 2 * MN * (c.nK - 1) * G * m.ab
+		psum = 2 * MN * (c.nK - 1) * G * m.ab
 	}
-	return (float64(macs)*e.MACpJ+float64(sram)*e.SRAMpJPerByte+float64(dram)*e.DRAMpJPerByte)*1e-12 +
+	sram := m.sramEnergy(c.sramA*G*m.wb+ifB, c.sramB*G*m.wb+fB, MN*G*m.wb+drains, psum)
+	return (float64(macs)*e.MACpJ+sram+float64(dram)*e.DRAMpJPerByte)*1e-12 +
 		e.LeakageW*float64(cycles)/m.cfg.ClockHz
 }
 
@@ -300,10 +387,11 @@ func (mp *mapping) describe() string {
 	case mp.loop == "os-mt":
 		return fmt.Sprintf("%s m-tile=%d", mp.order, mp.mt)
 	case mp.loop == "pack":
+		s := fmt.Sprintf("packed=%d", mp.pack)
 		if mp.spill {
-			return mp.order + " spill"
+			s += " spill"
 		}
-		return mp.order
+		return s
 	case mp.loop == "col" || mp.loop == "tile":
 		s := fmt.Sprintf("%s tile=%d", mp.order, mp.st)
 		if mp.spill {
@@ -318,12 +406,22 @@ func (mp *mapping) describe() string {
 func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	M, N, K, g := l.GEMMShape(m.batch)
 	G := int64(g)
-	df := m.cfg.Dataflow
 	r.M, r.N, r.K, r.Groups = int64(M), int64(N), int64(K), G
 	r.MACs = l.MACs(m.batch)
 	MN := int64(M) * int64(N)
 
-	cands := m.mappings(l, M, N, K, g)
+	// The mapspace with each mapping's folds timed; it depends on the layer and on the
+	// hardware but for its DRAM bandwidth, clock and energy table (mapspaceKey), so an Engine
+	// may hand in the one it built for an earlier point (m.reuse).
+	cands := m.reuse
+	if cands == nil {
+		cands = m.mappings(l, M, N, K, g)
+		for i := range cands {
+			c := &cands[i]
+			c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G))
+		}
+	}
+	m.last = cands
 	inOn := l.InputOnChip(0)
 	bias := int64(0)
 	if l.Bias {
@@ -362,20 +460,21 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	var bestScore score
 	for i := range cands {
 		c := &cands[i]
-		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G), df != hw.OutputStationary)
 		ifB, fB, psum, tr := cost(c)
 		bytes := ifB + fB + 2*psum
 		first := min(c.fa*m.wb, ifB) + min(c.fb*m.wb, fB)
 		last := min(c.lo*m.wb, ofBytes)
 		cycles := m.roof(c.cycles, first, last, bytes+ofBytes, tr)
 		sc := score{cycles: cycles, compute: c.cycles, dram: bytes,
-			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB+fB, ofBytes, cycles)}
+			energy: m.mappingEnergy(c, G, MN, r.MACs, bytes+ofBytes, ifB, fB, ofBytes, cycles)}
 		if best < 0 || m.better(sc, bestScore) {
 			best, bestScore = i, sc
 		}
 	}
 	bm := &cands[best]
-	r.Order = bm.describe()
+	if !m.noOrder {
+		r.Order = bm.describe()
+	}
 	r.Folds = bm.folds
 	r.ComputeCycles, r.StreamCycles = bm.cycles, bm.stream
 	r.PipelineOverheadCycles = r.ComputeCycles - r.StreamCycles
@@ -431,15 +530,15 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 	// whichever is larger.
 	accWords := max(m.cfg.AccumBytes, m.oHalf) / m.ab
 
-	m.arena = m.arena[:0]
+	m.tree, m.kids = m.tree[:0], m.kids[:0]
 	cands := m.cands[:0]
 	defer func() { m.cands = cands[:0] }()
 	if df == hw.OutputStationary {
 		nOuter := func(cu int) fnode { // one column fold: every row fold streams all of K
-			return m.block(1, frun(rF-1, K, R, cu), frun(1, K, ruL, cu))
+			return m.block(1, m.frun(rF-1, K, R, cu), m.frun(1, K, ruL, cu))
 		}
 		mOuter := func(ru int) fnode { // one row fold: every column fold streams all of K
-			return m.block(1, frun(cF-1, K, ru, C), frun(1, K, ru, cuL))
+			return m.block(1, m.frun(cF-1, K, ru, C), m.frun(1, K, ru, cuL))
 		}
 		first := int64(min(K, R))
 		base := mapping{sramA: MK * cF, sramB: KN * rF, nK: 1, a: sweepA * cF, b: KN * rF,
@@ -480,11 +579,12 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			if ntMax < N {
 				ntMax -= ntMax % C
 			}
-			for _, nt := range tileSizes(2*C, ntMax) {
+			var buf [maxGrid + 1]int
+			for _, nt := range tileSizes(&buf, 2*C, ntMax) {
 				nNt, ntL := split(N, nt)
 				tile := func(cols int) fnode { // one N tile: each row fold over the tile's column folds
 					cf, cu := split(cols, C)
-					row := func(ru int) fnode { return m.block(1, frun(cf-1, K, ru, C), frun(1, K, ru, cu)) }
+					row := func(ru int) fnode { return m.block(1, m.frun(cf-1, K, ru, C), m.frun(1, K, ru, cu)) }
 					return m.seq(rF, row(R), row(ruL))
 				}
 				n2 := base
@@ -503,11 +603,12 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			}
 		}
 		if mtMax := m.ifmapRows(l, g, M, K, au); mtMax > R {
-			for _, mt := range tileSizes(2*R, mtMax) {
+			var buf [maxGrid + 1]int
+			for _, mt := range tileSizes(&buf, 2*R, mtMax) {
 				nMt, mtL := split(M, mt)
 				tile := func(rows int) fnode { // one M tile: each column fold over the tile's row folds
 					rf, ru := split(rows, R)
-					col := func(cu int) fnode { return m.block(1, frun(rf-1, K, R, cu), frun(1, K, ru, cu)) }
+					col := func(cu int) fnode { return m.block(1, m.frun(rf-1, K, R, cu), m.frun(1, K, ru, cu)) }
 					return m.seq(cF, col(C), col(cuL))
 				}
 				m2 := base
@@ -536,7 +637,8 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			if mt < int64(M) {
 				mt -= mt % int64(R)
 			}
-			for _, kcMax := range chunkSizes(kc0, int64(R)) {
+			var buf [maxGrid + 1]int64
+			for _, kcMax := range chunkSizes(&buf, kc0, int64(R)) {
 				if mt < 1 {
 					break
 				}
@@ -546,8 +648,8 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 				tile := func(rows, cu int) fnode { // one M tile of one column fold
 					rf, ru := split(rows, R)
 					return m.block(1,
-						m.block(nK-1, frun(rf-1, kc, R, cu), frun(1, kc, ru, cu)),
-						frun(rf-1, kcL, R, cu), frun(1, kcL, ru, cu))
+						m.block(nK-1, m.frun(rf-1, kc, R, cu), m.frun(1, kc, ru, cu)),
+						m.frun(rf-1, kcL, R, cu), m.frun(1, kcL, ru, cu))
 				}
 				col := func(cu int) fnode { return m.seq(nMt, tile(int(mt), cu), tile(mtL, cu)) }
 				k1 := base
@@ -585,10 +687,12 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			half = m.fHalf
 		}
 		fit := int(min(int64(stMax), half/(int64(K)*m.wb)))
-		for _, st := range tileSizes(R, stMax) {
+		var buf [maxGrid + 1]int
+		sizes := tileSizes(&buf, R, stMax)
+		for _, st := range sizes {
 			cands = m.stationaryMappings(cands, grid, st, false, au, sweepA, fitsA, M, N, K)
 		}
-		if fit >= 1 && fit < stMax && !slices.Contains(tileSizes(R, stMax), fit) {
+		if fit >= 1 && fit < stMax && !slices.Contains(sizes, fit) {
 			cands = m.stationaryMappings(cands, grid, fit, false, au, sweepA, fitsA, M, N, K)
 		}
 	}
@@ -620,12 +724,12 @@ func (m *model) packedMapping(cands []mapping, grid FoldGrid, g, p int, accWords
 	// runs to the last group's block.
 	pack := func(q int) fnode {
 		kb := func(cu int) fnode {
-			return m.block(1, frun(rf-1, S, (q-1)*rp+rp, (q-1)*cp+cu), frun(1, S, (q-1)*rp+ruL, (q-1)*cp+cu))
+			return m.block(1, m.frun(rf-1, S, (q-1)*rp+rp, (q-1)*cp+cu), m.frun(1, S, (q-1)*rp+ruL, (q-1)*cp+cu))
 		}
 		return m.seq(cf, kb(cp), kb(cuL))
 	}
 	KS, KN := int64(K)*int64(S), int64(K)*int64(Sc) // per group: ws K·M and K·N; is K·N and K·M
-	mp := mapping{order: fmt.Sprintf("packed=%d", p), loop: "pack", pack: p, st: S, nK: rf,
+	mp := mapping{order: "packed", loop: "pack", pack: p, st: S, nK: rf,
 		tree: m.seq(packs, pack(p), pack(pl)), outer: packs * cf, heavy: packs,
 		spill: rf > 1 && int64(S)*int64(C) > accWords}
 	if m.cfg.Dataflow == hw.WeightStationary { // rows K, columns N, stream M
@@ -657,7 +761,7 @@ func (m *model) stationaryMappings(cands []mapping, grid FoldGrid, st int, spill
 	KN, MK := int64(K)*int64(N), int64(M)*int64(K)
 	nT, stL := split(grid.T, st)
 	cuL, ruL := grid.ColsLast, grid.RowsLast
-	kblocks := func(T, cu int) fnode { return m.block(1, frun(rF-1, T, R, cu), frun(1, T, ruL, cu)) }
+	kblocks := func(T, cu int) fnode { return m.block(1, m.frun(rF-1, T, R, cu), m.frun(1, T, ruL, cu)) }
 	colOuter := func(cu int) fnode { // one column block: its tiles, each over the K-blocks
 		return m.seq(nT, kblocks(st, cu), kblocks(stL, cu))
 	}
@@ -725,22 +829,25 @@ const maxGrid = 5
 // grid step·2^i (i ≥ 0) below it, at most maxGrid of them, the largest first. The grid does
 // not depend on the SRAM sizes, so a grid tile that fits stays in the mapspace when a buffer
 // grows.
-func tileSizes(step, max int) []int {
-	out := []int{max}
-	var grid []int
-	for t := step; t < max && t > 0; t *= 2 {
-		grid = append(grid, t)
+func tileSizes(buf *[maxGrid + 1]int, step, max int) []int {
+	out := append(buf[:0], max)
+	if step <= 0 || step >= max {
+		return out
 	}
-	for i := len(grid) - 1; i >= 0 && len(out) <= maxGrid; i-- {
-		out = append(out, grid[i])
+	top := step // the largest step·2^i below max
+	for top*2 < max && top*2 > 0 {
+		top *= 2
+	}
+	for t := top; t >= step && len(out) <= maxGrid; t /= 2 {
+		out = append(out, t)
 	}
 	return out
 }
 
 // chunkSizes returns the os K-chunk bounds the mapper tries: the largest that fits (max) and
 // max/2, max/4, … while at least minimum (and 1), at most maxGrid+1 of them.
-func chunkSizes(max, minimum int64) []int64 {
-	var out []int64
+func chunkSizes(buf *[maxGrid + 1]int64, max, minimum int64) []int64 {
+	out := buf[:0]
 	for c := max; c >= 1 && len(out) <= maxGrid && (c >= minimum || len(out) == 0); c /= 2 {
 		out = append(out, c)
 	}
@@ -775,20 +882,20 @@ func split(n, size int) (pieces int64, last int) {
 // Serial (Options.Serial): every fold takes SCALE-Sim's per-fold count, T+R+C−2 (os) or
 // 2R+C+T−2 (ws, is). The sequence is evaluated in its compressed form, so the cost is
 // O(nodes), not O(folds).
-func (m *model) pipeline(tree fnode, groups int64, stationary bool) (cycles, stream, folds int64) {
-	e := m.eval(m.block(groups, tree), stationary)
+func (m *model) pipeline(tree fnode, groups int64) (cycles, stream, folds int64) {
+	e := m.block(groups, tree).feval
 	start := int64(0)
-	if stationary && !m.opts.Serial {
+	if m.stationary && !m.opts.Serial {
 		start = int64(m.R)
 	}
 	return start + e.end, e.stream, e.folds
 }
 
 // feval is a fold sequence's timing, relative to the start of its first fold.
+// It is empty (no folds) when folds is 0.
 type feval struct {
-	empty         bool
-	firstT        int   // stream length of the first fold
-	lastT, lastRu int   // shape of the last fold
+	firstT        int32 // stream length of the first fold
+	lastT, lastRu int32 // shape of the last fold
 	inner         int64 // start of the last fold
 	end           int64 // latest fold end
 	stream, folds int64
@@ -820,51 +927,6 @@ func (m *model) off(T, ru, cu int, stationary bool) int64 {
 	default:
 		return int64(T) + int64(ru) + int64(cu) - 2
 	}
-}
-
-// eval returns the timing of the fold sequence n, walking its compressed form.
-func (m *model) eval(n fnode, stationary bool) feval {
-	if n.nk == 0 {
-		if n.n <= 0 {
-			return feval{empty: true}
-		}
-		T, ru := int(n.T), int(n.ru)
-		step := m.iv(T, ru, T, stationary)
-		inner := (n.n - 1) * step
-		return feval{firstT: T, lastT: T, lastRu: ru, inner: inner,
-			end: inner + m.off(T, ru, int(n.cu), stationary), stream: n.n * int64(T), folds: n.n}
-	}
-	if n.rep <= 0 {
-		return feval{empty: true}
-	}
-	// One repetition: the kids one after another.
-	var one feval
-	one.empty = true
-	for i := n.k0; i < n.k0+n.nk; i++ {
-		e := m.eval(m.arena[i], stationary)
-		if e.empty {
-			continue
-		}
-		if one.empty {
-			one = e
-			continue
-		}
-		s := one.inner + m.iv(one.lastT, one.lastRu, e.firstT, stationary) // start of e
-		one.end = max(one.end, s+e.end)
-		one.inner = s + e.inner
-		one.lastT, one.lastRu = e.lastT, e.lastRu
-		one.stream += e.stream
-		one.folds += e.folds
-	}
-	if one.empty || n.rep == 1 {
-		return one
-	}
-	// rep repetitions: each starts one period after the previous; ends grow with the start.
-	period := one.inner + m.iv(one.lastT, one.lastRu, one.firstT, stationary)
-	r := n.rep - 1
-	return feval{firstT: one.firstT, lastT: one.lastT, lastRu: one.lastRu,
-		inner: r*period + one.inner, end: r*period + one.end,
-		stream: n.rep * one.stream, folds: n.rep * one.folds}
 }
 
 // ifmapRows returns the largest M tile — a multiple of R, or all of M — whose ifmap footprint

@@ -15,7 +15,7 @@ import (
 func bigConfig(df hw.Dataflow, R, C int) *hw.Config {
 	return &hw.Config{Name: "big", Rows: R, Cols: C, Dataflow: df, ClockHz: 1e9, DataBits: 8,
 		IfmapSRAMBytes: 1 << 30, FilterSRAMBytes: 1 << 30, OfmapSRAMBytes: 1 << 30, AccumBytes: 1 << 30,
-		Energy: hw.DefaultEnergy()}
+		Energy: hw.FlatEnergy()}
 }
 
 // TestNativeComputeMatchesStepper checks the native engine's compute cycles against the
@@ -90,7 +90,7 @@ func randomHW(r *rand.Rand) *hw.Config {
 		Dataflow: dataflows[r.IntN(3)], ClockHz: 1e9, DataBits: []int{4, 8, 16}[r.IntN(3)],
 		AccBits:        []int{0, 24, 32}[r.IntN(3)],
 		IfmapSRAMBytes: kib(1, 512), FilterSRAMBytes: kib(1, 512), OfmapSRAMBytes: kib(1, 512),
-		DRAMBandwidth: float64(1+r.IntN(64)) * 1e9, Energy: hw.DefaultEnergy()}
+		DRAMBandwidth: float64(1+r.IntN(64)) * 1e9, Energy: hw.FlatEnergy()}
 	if r.IntN(2) == 0 {
 		c.AccumBytes = kib(0, 1024)
 	}
@@ -296,7 +296,7 @@ func a0Deploy() []Layer {
 func edgeConfig() *hw.Config {
 	return &hw.Config{Name: "edge-32", Rows: 32, Cols: 32, Dataflow: hw.OutputStationary, ClockHz: 1e9,
 		DataBits: 8, AccBits: 32, IfmapSRAMBytes: 64 << 10, FilterSRAMBytes: 64 << 10,
-		OfmapSRAMBytes: 64 << 10, DRAMBandwidth: 16e9, Energy: hw.DefaultEnergy()}
+		OfmapSRAMBytes: 64 << 10, DRAMBandwidth: 16e9, Energy: hw.FlatEnergy()}
 }
 
 func TestNativeA0(t *testing.T) {

@@ -53,7 +53,7 @@ func TestPackedGroupsMatchStepper(t *testing.T) {
 		R, C := 2+r.IntN(5), 2+r.IntN(5)
 		M, N, K, G := 1+r.IntN(6), 1+r.IntN(4), 1+r.IntN(6), 2+r.IntN(3)
 		cfg := &hw.Config{Name: "t", Rows: R, Cols: C, Dataflow: df, ClockHz: 1e9, DataBits: 8, AccBits: 8,
-			IfmapSRAMBytes: 1 << 16, FilterSRAMBytes: 1 << 16, OfmapSRAMBytes: int64(2 + r.IntN(64)), Energy: hw.DefaultEnergy()}
+			IfmapSRAMBytes: 1 << 16, FilterSRAMBytes: 1 << 16, OfmapSRAMBytes: int64(2 + r.IntN(64)), Energy: hw.FlatEnergy()}
 		l := Layer{Kind: Conv, InH: 1, InW: M, InC: K * G, OutC: N * G, KH: 1, KW: 1, Groups: G}
 		a := randMatrix(r, M*K*G)
 		b := make([]float64, K*G*N*G) // block diagonal
@@ -67,6 +67,7 @@ func TestPackedGroupsMatchStepper(t *testing.T) {
 		want := refGEMM(M, N*G, K*G, a, b)
 		for _, serial := range []bool{false, true} {
 			m := newModel(cfg, Options{Serial: serial})
+			m.keepTree = true
 			for _, mp := range m.mappings(&l, M, N, K, G) {
 				if mp.pack == 0 {
 					continue
@@ -75,7 +76,7 @@ func TestPackedGroupsMatchStepper(t *testing.T) {
 				name := fmt.Sprintf("it %d %s %dx%d M%d N%d K%d G%d packed=%d serial=%v", it, df, R, C, M, N, K, G, mp.pack, serial)
 				folds := packedFolds(df, R, C, M, N, K, G, mp.pack)
 				var shapes [][3]int
-				flatten(m.arena, mp.tree, &shapes)
+				flatten(m, mp.tree, &shapes)
 				if len(shapes) != len(folds) {
 					t.Fatalf("%s: tree has %d folds, the schedule %d", name, len(shapes), len(folds))
 				}
@@ -101,7 +102,7 @@ func TestPackedGroupsMatchStepper(t *testing.T) {
 						t.Fatalf("%s: out[%d] = %v, want %v", name, i, st.Out[i], want[i])
 					}
 				}
-				cycles, _, nf := m.pipeline(mp.tree, mp.treeGroups(int64(G)), true)
+				cycles, _, nf := m.pipeline(mp.tree, mp.treeGroups(int64(G)))
 				if cycles != st.Cycles || st.MACs != int64(G*M*N*K) || nf != int64(len(folds)) {
 					t.Errorf("%s: native %d cycles %d folds, stepped %d cycles %d MACs", name, cycles, nf, st.Cycles, st.MACs)
 				}

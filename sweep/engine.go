@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vggsim/vggsim/sim"
 )
 
 // Options controls a run of a study.
@@ -59,16 +61,59 @@ func (s *Study) Columns() []string {
 
 // keyCells returns the cells that identify a point: lead columns and swept values.
 func (s *Study) keyCells(p Point, ws []Workload) []string {
+	var b rowBuilder
+	s.appendKey(&b, p, ws)
+	return b.row()
+}
+
+// appendKey appends the cells that identify a point to b.
+func (s *Study) appendKey(b *rowBuilder, p Point, ws []Workload) {
 	w := ws[p.Workload]
 	name := w.Model.Path
 	if name != w.Model.Arg && w.Model.Path != "" && (isIRPath(w.Model.Arg) || strings.ContainsAny(w.Model.Arg, `/\.`)) {
 		name = w.Model.Arg // a file: as the study names it, not the resolved path
 	}
-	cells := make([]string, 0, len(leadColumns)+len(p.Values)+len(tailColumns)+1)
-	cells = append(cells, strconv.Itoa(p.Index), name, w.Form, w.inputText(), strconv.Itoa(w.Batch))
+	b.int(int64(p.Index))
+	b.str(name)
+	b.str(w.Form)
+	b.str(w.inputText())
+	b.int(int64(w.Batch))
 	for _, v := range p.Values {
-		cells = append(cells, v.String())
+		if v.Str != "" {
+			b.str(v.Str)
+		} else {
+			b.float(v.Num)
+		}
 	}
+}
+
+// rowBuilder builds a row's cells in one buffer that becomes one string, the cells its
+// slices: two allocations per row whatever its width.
+type rowBuilder struct {
+	buf  []byte
+	ends []int
+}
+
+func (b *rowBuilder) str(s string) { b.buf = append(b.buf, s...); b.ends = append(b.ends, len(b.buf)) }
+func (b *rowBuilder) int(v int64) {
+	b.buf = strconv.AppendInt(b.buf, v, 10)
+	b.ends = append(b.ends, len(b.buf))
+}
+func (b *rowBuilder) float(v float64) {
+	b.buf = strconv.AppendFloat(b.buf, v, 'g', -1, 64)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// row returns the cells built so far and empties b for the next row.
+func (b *rowBuilder) row() []string {
+	all := string(b.buf)
+	cells := make([]string, len(b.ends))
+	start := 0
+	for i, e := range b.ends {
+		cells[i] = all[start:e]
+		start = e
+	}
+	b.buf, b.ends = b.buf[:0], b.ends[:0]
 	return cells
 }
 
@@ -180,13 +225,15 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var e sim.Engine // worker-local scratch
+			var b rowBuilder
 			for {
 				k := int(next.Add(1) - 1)
 				if k >= len(todo) {
 					return
 				}
 				p := todo[k]
-				row, n := s.evalPoint(p, ws, sims[p.Workload], simErr[p.Workload])
+				row, n := s.evalPoint(&e, &b, p, ws, sims[p.Workload], simErr[p.Workload])
 				layerSims.Add(int64(n))
 				rows[k] = row
 				ready <- k
@@ -263,15 +310,15 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 
 // evalPoint simulates one point and returns its row (the pareto cell empty) and the
 // number of layers simulated.
-func (s *Study) evalPoint(p Point, ws []Workload, wsim *workloadSim, buildErr error) ([]string, int) {
-	row := s.keyCells(p, ws)
+func (s *Study) evalPoint(e *sim.Engine, b *rowBuilder, p Point, ws []Workload, wsim *workloadSim, buildErr error) ([]string, int) {
+	s.appendKey(b, p, ws)
 	cfg := s.Config(p)
 	blank := func(status string) []string {
-		row = append(row, status)
-		for range len(tailColumns) - 1 {
-			row = append(row, "")
+		b.str(status)
+		for range len(tailColumns) {
+			b.str("")
 		}
-		return append(row, "")
+		return b.row()
 	}
 	if buildErr != nil {
 		return blank(oneLine(buildErr)), 0
@@ -279,14 +326,24 @@ func (s *Study) evalPoint(p Point, ws []Workload, wsim *workloadSim, buildErr er
 	if err := cfg.Validate(); err != nil {
 		return blank("invalid hardware: " + oneLine(err)), 0
 	}
-	m, n, err := wsim.simulate(cfg)
+	m, n, err := wsim.simulate(e, cfg)
 	if err != nil {
 		return blank(oneLine(err)), n
 	}
-	row = append(row, "ok", inum(m.MACs), inum(m.Cycles), inum(m.StallCycles), fnum(m.LatencyS), fnum(m.ThroughputIPS),
-		fnum(m.Utilization), fnum(m.EnergyPerImageJ), fnum(m.DRAMBytesPerImage),
-		strconv.Itoa(cfg.PEs()), inum(cfg.SRAMBytes()), fnum(s.Area.Of(cfg)), "")
-	return row, n
+	b.str("ok")
+	b.int(m.MACs)
+	b.int(m.Cycles)
+	b.int(m.StallCycles)
+	b.float(m.LatencyS)
+	b.float(m.ThroughputIPS)
+	b.float(m.Utilization)
+	b.float(m.EnergyPerImageJ)
+	b.float(m.DRAMBytesPerImage)
+	b.int(int64(cfg.PEs()))
+	b.int(cfg.SRAMBytes())
+	b.float(s.Area.Of(cfg))
+	b.str("")
+	return b.row(), n
 }
 
 // oneLine joins a multi-line error into one line.

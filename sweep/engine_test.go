@@ -191,6 +191,7 @@ func TestPlots(t *testing.T) {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
 		assert.Contains(t, string(data), "<svg")
+		assert.Contains(t, string(data), "@font-face", "drawn by package chart, fonts embedded")
 		for _, l := range []string{"RepVGG-A0 deploy", "ResNet-18 train", "ResNet-18 deploy"} {
 			assert.Contains(t, string(data), l, f)
 		}

@@ -28,14 +28,15 @@ type Metrics struct {
 
 // workloadSim simulates one workload on many hardware points. It analyzes the graph once
 // per data width and lowers it once per activation SRAM size (the only hardware the
-// lowering depends on); every point then costs one sim.Simulate over prepared layers.
+// lowering depends on) into a sim.Network, whose distinct layers are found once; every point
+// then costs one sim.Engine.Total: each distinct layer simulated once, no allocation.
 type workloadSim struct {
 	g     *ir.Graph
 	batch int
 
 	mu      sync.Mutex
 	reports map[int]*memory.Report // by data bits
-	layers  map[[2]int64][]sim.Layer
+	nets    map[[2]int64]*sim.Network
 }
 
 // buildGraph builds a study model in a form at an input size.
@@ -56,17 +57,17 @@ func newWorkloadSim(w Workload) (*workloadSim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s, %s): %w", w.Model.Arg, w.Form, w.inputText(), err)
 	}
-	return &workloadSim{g: g, batch: w.Batch, reports: map[int]*memory.Report{}, layers: map[[2]int64][]sim.Layer{}}, nil
+	return &workloadSim{g: g, batch: w.Batch, reports: map[int]*memory.Report{}, nets: map[[2]int64]*sim.Network{}}, nil
 }
 
-// prepared returns the lowered layers for cfg's data width and activation SRAM.
-func (ws *workloadSim) prepared(cfg *hw.Config) ([]sim.Layer, error) {
+// prepared returns the lowered network for cfg's data width and activation SRAM.
+func (ws *workloadSim) prepared(cfg *hw.Config) (*sim.Network, error) {
 	act := memory.ActivationSRAM(cfg)
 	key := [2]int64{int64(cfg.DataBits), act}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if ls, ok := ws.layers[key]; ok {
-		return ls, nil
+	if n, ok := ws.nets[key]; ok {
+		return n, nil
 	}
 	r := ws.reports[cfg.DataBits]
 	if r == nil {
@@ -80,18 +81,24 @@ func (ws *workloadSim) prepared(cfg *hw.Config) ([]sim.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws.layers[key] = ls
-	return ls, nil
+	n, err := sim.Prepare(ls, sim.Options{Batch: ws.batch})
+	if err != nil {
+		return nil, err
+	}
+	ws.nets[key] = n
+	return n, nil
 }
 
-// simulate runs the workload on cfg.
-func (ws *workloadSim) simulate(cfg *hw.Config) (Metrics, int, error) {
-	ls, err := ws.prepared(cfg)
+// simulate runs the workload on cfg with the worker's engine and returns the metrics and
+// the number of layers simulated (distinct layers are simulated once, but every layer
+// counts).
+func (ws *workloadSim) simulate(e *sim.Engine, cfg *hw.Config) (Metrics, int, error) {
+	n, err := ws.prepared(cfg)
 	if err != nil {
 		return Metrics{}, 0, err
 	}
-	r, err := sim.Simulate(cfg, ls, sim.Options{Batch: ws.batch})
-	if err != nil {
+	var r sim.Result
+	if err := e.Total(cfg, n, &r); err != nil {
 		return Metrics{}, 0, err
 	}
 	t := &r.Total
@@ -100,8 +107,7 @@ func (ws *workloadSim) simulate(cfg *hw.Config) (Metrics, int, error) {
 		LatencyS: r.LatencyS, ThroughputIPS: r.ThroughputIPS, Utilization: r.Utilization,
 		EnergyPerImageJ:   r.EnergyPerImageJ,
 		DRAMBytesPerImage: float64(t.DRAMReadBytes+t.DRAMWriteBytes) / float64(r.Batch),
-	}, len(ls), nil
+	}, n.Len(), nil
 }
 
 func fnum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-func inum(x int64) string   { return strconv.FormatInt(x, 10) }

@@ -2,28 +2,19 @@ package sweep
 
 import (
 	"fmt"
-	"github.com/vggsim/vggsim/internal/atomicfile"
-	"image/color"
-	"io"
-	"path/filepath"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gonum.org/v1/plot"
+	"github.com/vggsim/vggsim/chart"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// The plots here use gonum/plot directly; they move onto the shared chart package when it
-// lands (issue 8).
-
-const (
-	plotW = 8 * vg.Inch
-	plotH = 5 * vg.Inch
-)
+// The plots here are built on the chart package (palette, markers, log axes, legend below
+// the plot, fonts embedded in SVG, atomic saves by extension).
 
 // column returns the float values of a column for the rows with status ok, and the rows.
 func (t *Table) floats(name string) ([]float64, []int, error) {
@@ -77,22 +68,30 @@ func (t *Table) groups() (labels []string, byRow map[int]string) {
 	return labels, byRow
 }
 
-func newPlot(title, x, y string, logX, logY bool) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = x
-	p.Y.Label.Text = y
-	if logX {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+// newChart returns a chart in the chart package's style, its axes logarithmic where the
+// values span more than 20× (xs, ys: every value drawn).
+func newChart(title, x, y string, xs, ys []float64) *chart.Chart {
+	c := chart.New(title, x, y)
+	if spans(xs) {
+		lo, hi := logRange(xs)
+		chart.LogAxis(&c.Plot.X, lo, hi)
 	}
-	if logY {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	if spans(ys) {
+		lo, hi := logRange(ys)
+		chart.LogAxis(&c.Plot.Y, lo, hi)
 	}
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	return p
+	return c
+}
+
+// logRange returns the range of a log axis over positive values v, with a margin.
+func logRange(v []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), 0
+	for _, x := range v {
+		if x > 0 {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
+	return lo / 1.25, hi * 1.25
 }
 
 // PlotScatter draws every ok point of the table in the plane of two columns (x, y), one
@@ -109,7 +108,8 @@ func (t *Table) PlotScatter(x, y, path string) error {
 		return err
 	}
 	labels, byRow := t.groups()
-	p := newPlot(fmt.Sprintf("%s vs %s (large: Pareto front)", y, x), x, y, spans(xs), spans(ys))
+	c := newChart(fmt.Sprintf("%s vs %s (large: Pareto front)", y, x), x, y, xs, ys)
+	p := c.Plot
 	pc := len(t.Columns) - 1
 	for gi, l := range labels {
 		var all, front plotter.XYs
@@ -125,25 +125,27 @@ func (t *Table) PlotScatter(x, y, path string) error {
 		if len(all) == 0 {
 			continue
 		}
-		col := plotutil.Color(gi)
+		col := chart.Color(gi)
 		s, err := plotter.NewScatter(all)
 		if err != nil {
 			return err
 		}
-		s.GlyphStyle = draw.GlyphStyle{Color: fade(col), Radius: vg.Points(1.6), Shape: draw.CircleGlyph{}}
+		s.GlyphStyle = draw.GlyphStyle{Color: chart.Faded(col, 0.35), Radius: vg.Points(1.6), Shape: draw.CircleGlyph{}}
 		p.Add(s)
-		p.Legend.Add(l, s)
 		if len(front) > 0 {
 			slices.SortFunc(front, func(a, b plotter.XY) int { return cmpF(a.X, b.X) })
 			f, err := plotter.NewScatter(front)
 			if err != nil {
 				return err
 			}
-			f.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(3.2), Shape: plotutil.Shape(gi)}
+			f.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(3.2), Shape: chart.Shape(gi)}
 			p.Add(f)
+			c.Add(l, f)
+		} else {
+			c.Add(l, s)
 		}
 	}
-	return savePlot(p, path)
+	return chart.Save(c, path)
 }
 
 // PlotLines draws a metric against a swept field, one line per workload: at each value of
@@ -160,7 +162,8 @@ func (t *Table) PlotLines(field, metric, path string) error {
 	}
 	maximize := metric == "throughput_ips" || metric == "utilization"
 	labels, byRow := t.groups()
-	p := newPlot(fmt.Sprintf("%s vs %s (best over the other axes)", metric, field), field, metric, spans(xs), spans(ys))
+	c := newChart(fmt.Sprintf("%s vs %s (best over the other axes)", metric, field), field, metric, xs, ys)
+	p := c.Plot
 	for gi, l := range labels {
 		best := map[float64]float64{}
 		for k, ri := range rows {
@@ -183,14 +186,15 @@ func (t *Table) PlotLines(field, metric, path string) error {
 		if err != nil {
 			return err
 		}
-		ln.Color = plotutil.Color(gi)
-		ln.Dashes = plotutil.Dashes(gi / 7)
-		pts.Color = plotutil.Color(gi)
-		pts.Shape = plotutil.Shape(gi)
+		ln.Color = chart.Color(gi)
+		ln.Dashes = chart.Dashes(gi / 8)
+		ln.Width = vg.Points(1.5)
+		pts.Color = chart.Color(gi)
+		pts.Shape = chart.Shape(gi)
 		p.Add(ln, pts)
-		p.Legend.Add(l, ln, pts)
+		c.Add(l, ln, pts)
 	}
-	return savePlot(p, path)
+	return chart.Save(c, path)
 }
 
 func cmpF(a, b float64) int {
@@ -219,23 +223,4 @@ func spans(v []float64) bool {
 		}
 	}
 	return len(v) > 0 && hi > 20*lo
-}
-
-func fade(c color.Color) color.Color {
-	r, g, b, _ := c.RGBA()
-	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 90}
-}
-
-// savePlot writes p to path in the format its extension names (svg, png, pdf, …), through a
-// temporary file renamed into place, so a failed write leaves any old plot whole.
-func savePlot(p *plot.Plot, path string) error {
-	format := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
-	wt, err := p.WriterTo(plotW, plotH, format)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
-		return err
-	})
 }

@@ -37,6 +37,7 @@ func commands() []command {
 		{"fuse", "re-parameterize a train checkpoint into deploy weights", cmdFuse},
 		{"quant", "int8-risk report: quantization error of fused vs branch weights", cmdQuant},
 		{"simulate", "simulate a model on a systolic-array accelerator", cmdSimulate},
+		{"roofline", "per-layer roofline of a model on one hardware point (table and plot)", cmdRoofline},
 		{"memory", "activation memory and off-chip traffic, train vs deploy form", cmdMemory},
 		{"fusion", "depth-first (line-buffer) fusion of conv3x3 stacks", cmdFusion},
 		{"codegen", "emit a model as LLVM IR (one function per distinct layer, C ABI forward)", cmdCodegen},

@@ -115,8 +115,9 @@ func csvValue(v any) string {
 }
 
 // presetJSON lays out c as `vggsim presets --format json` prints it: the hardware fields
-// under their JSON names, "default" after the name, the SRAM total after the SRAMs and the
-// peak rate after the DRAM bandwidth.
+// under their JSON names, "default" after the name, the SRAM total after the SRAMs, the
+// peak rate after the DRAM bandwidth, and last the energies in effect ("energies": the
+// energy fields where given, else the values derived from the design).
 func presetJSON(c *hw.Config) orderedJSON {
 	var o orderedJSON
 	for _, f := range hw.Fields() {
@@ -134,6 +135,16 @@ func presetJSON(c *hw.Config) orderedJSON {
 			o.add("peak_ops_per_s", c.PeakOPS())
 		}
 	}
+	// The energies the simulator charges, derived ones filled in (hw.Config.Energies).
+	e := c.Energies()
+	var d orderedJSON
+	d.add("mac_pj", e.MACpJ)
+	d.add("ifmap_sram_pj_per_byte", e.IfmapSRAMpJPerByte)
+	d.add("filter_sram_pj_per_byte", e.FilterSRAMpJPerByte)
+	d.add("ofmap_sram_pj_per_byte", e.OfmapSRAMpJPerByte)
+	d.add("accumulator_pj_per_byte", e.AccumpJPerByte)
+	d.add("dram_pj_per_byte", e.DRAMpJPerByte)
+	o.add("energies", d)
 	return o
 }
 

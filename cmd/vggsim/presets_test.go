@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/stretchr/testify/assert"
+	"math"
 	"strings"
 	"testing"
 
@@ -44,12 +46,18 @@ func TestPresetsJSON(t *testing.T) {
 	}
 	for key, want := range map[string]float64{
 		"rows": 256, "clock_hz": 700e6, "sram_total_bytes": 28<<20 + 256<<10,
-		"dram_bandwidth_bytes_per_s": 34e9, "accumulator_bytes": 4 << 20, "energy_mac_pj": 0.2,
+		"dram_bandwidth_bytes_per_s": 34e9, "accumulator_bytes": 4 << 20, "energy_dram_pj_per_byte": 160, "process_nm": 28,
 	} {
 		if got[0][key] != want {
 			t.Errorf("%s = %v, want %v", key, got[0][key], want)
 		}
 	}
+	// tpu-v1 derives its energies from 28 nm and DDR3 (hw.Config.Energies).
+	assert.Equal(t, "ddr3", got[0]["dram_kind"])
+	e := got[0]["energies"].(map[string]any)
+	assert.InDelta(t, 0.2*28/45, e["mac_pj"], 1e-15)
+	assert.InDelta(t, 1.25*28/45*math.Sqrt(12<<20/8192.0), e["ifmap_sram_pj_per_byte"], 1e-12)
+	assert.Equal(t, 160.0, e["dram_pj_per_byte"])
 }
 
 // TestPresetsYAML checks that --format yaml prints files that parse back to the presets.

@@ -185,7 +185,7 @@ func randomValidHW(r *rand.Rand) *hw.Config {
 	c := &hw.Config{Name: "rand", Rows: 1 << r.IntN(8), Cols: 1 << r.IntN(8),
 		Dataflow: hw.Dataflows()[r.IntN(3)], ClockHz: float64(200+r.IntN(1000)) * 1e6,
 		DataBits: []int{4, 8, 16}[r.IntN(3)], AccBits: 32,
-		DRAMBandwidth: float64(1+r.IntN(64)) * 1e9, Energy: hw.DefaultEnergy()}
+		DRAMBandwidth: float64(1+r.IntN(64)) * 1e9, Energy: hw.FlatEnergy()}
 	mi, mf, mo := c.MinSRAMBytes()
 	grow := func(min int64) int64 { return min + int64(r.IntN(4<<20)) }
 	c.IfmapSRAMBytes, c.FilterSRAMBytes, c.OfmapSRAMBytes = grow(mi), grow(mf), grow(mo)

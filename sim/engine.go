@@ -1,0 +1,172 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vggsim/vggsim/hw"
+)
+
+// Network is a list of layers prepared once for simulation on many hardware points (a
+// sweep): validated once, and its distinct layers found — layers equal but for their names
+// (RepVGG's stages, ResNet's blocks) cost the same on any hardware, so an Engine simulates
+// each distinct layer once per point. A Network is immutable and safe for concurrent use.
+type Network struct {
+	layers   []Layer
+	opts     Options
+	distinct []int // index into layers of each distinct layer's first occurrence
+	of       []int // per layer: its distinct layer
+}
+
+// Prepare checks layers and opts as Simulate does and returns them as a Network. The
+// layers are copied. Options.ChainResidency is not supported (it depends on the hardware):
+// apply the residency to the layers' on-chip flags first.
+func Prepare(layers []Layer, opts Options) (*Network, error) {
+	if opts.ChainResidency {
+		return nil, errors.New("sim: Prepare: ChainResidency depends on the hardware; set the layers' on-chip flags instead")
+	}
+	if err := checkLayers(layers, opts); err != nil {
+		return nil, err
+	}
+	n := &Network{layers: make([]Layer, len(layers)), opts: opts, of: make([]int, len(layers))}
+	copy(n.layers, layers)
+	seen := make(map[layerKey]int, len(layers))
+	for i := range n.layers {
+		k, ok := keyOf(&n.layers[i])
+		if ok {
+			if d, hit := seen[k]; hit {
+				n.of[i] = d
+				continue
+			}
+			seen[k] = len(n.distinct)
+		}
+		n.of[i] = len(n.distinct)
+		n.distinct = append(n.distinct, i)
+	}
+	return n, nil
+}
+
+// Len returns the number of layers.
+func (n *Network) Len() int { return len(n.layers) }
+
+// Distinct returns the number of distinct layers: the layer simulations an Engine runs per
+// hardware point.
+func (n *Network) Distinct() int { return len(n.distinct) }
+
+// Engine runs the native analytical model (the same as Simulate, bit for bit) for one
+// goroutine at a time, keeping its scratch space between calls: a sweep worker owns one and
+// simulates a Network on point after point with no allocation per layer. It also keeps the
+// timed mapspaces of the last few points' Conv and GEMM layers: a layer's mapspace (its
+// loop orders, tiles, traffic words and fold timings) does not depend on the DRAM bandwidth,
+// the clock or the energy table, so a point that differs from a recent one only there
+// re-scores the kept mappings instead of building them again. The zero value is ready to
+// use; an Engine must not be used by two goroutines at once.
+type Engine struct {
+	m       model
+	results []LayerResult // the current point's distinct layers
+	slots   [mapspaceSlots]mapspaceSlot
+	next    int // the slot to replace next
+}
+
+// mapspaceSlots is how many points' mapspaces an Engine keeps.
+const mapspaceSlots = 8
+
+// mapspaceSlot holds the timed mapspaces of one network's distinct layers on one hardware
+// point, as far as they depend on it (mapspaceKey).
+type mapspaceSlot struct {
+	net   *Network
+	key   hw.Config
+	cands [][]mapping // per distinct layer; empty for vector layers
+}
+
+// mapspaceKey returns cfg without the fields a layer's mapspace does not depend on: the
+// names, the DRAM bandwidth, the clock and the energy table with what it is derived from
+// beyond the SRAM sizes, the process node and the DRAM kind (they only score mappings).
+func mapspaceKey(cfg *hw.Config) hw.Config {
+	k := *cfg
+	k.Name, k.Description, k.Source = "", "", ""
+	k.DRAMBandwidth, k.ClockHz, k.Energy = 0, 0, hw.Energy{}
+	k.ProcessNM, k.DRAMKind = 0, ""
+	return k
+}
+
+// slot returns the slot holding n's mapspaces on key's hardware and true, or a slot to
+// fill and false.
+func (e *Engine) slot(n *Network, key *hw.Config) (*mapspaceSlot, bool) {
+	for i := range e.slots {
+		if s := &e.slots[i]; s.net == n && s.key == *key {
+			return s, true
+		}
+	}
+	s := &e.slots[e.next]
+	e.next = (e.next + 1) % mapspaceSlots
+	s.net, s.key = n, *key
+	if cap(s.cands) < len(n.distinct) {
+		s.cands = make([][]mapping, len(n.distinct))
+	}
+	s.cands = s.cands[:len(n.distinct)]
+	return s, false
+}
+
+// Total simulates n on cfg and fills r with the network-wide figures: r.Total (sums over
+// every layer in order, as Simulate's) and the derived latency, throughput, TOPS, energy and
+// utilization; r.Layers is left empty and r.Total.Order too. r is overwritten; reusing one
+// Result across calls allocates nothing.
+func (e *Engine) Total(cfg *hw.Config, n *Network, r *Result) error {
+	if cfg == nil {
+		return errors.New("sim: no hardware configuration")
+	}
+	if err := checkConfig(cfg); err != nil {
+		return err
+	}
+	e.m.reset(cfg, n.opts)
+	e.m.noOrder = true
+	if cap(e.results) < len(n.distinct) {
+		e.results = make([]LayerResult, len(n.distinct))
+	}
+	e.results = e.results[:len(n.distinct)]
+	key := mapspaceKey(cfg)
+	slot, hit := e.slot(n, &key)
+	for d, i := range n.distinct {
+		l := &n.layers[i]
+		e.m.reuse = nil
+		if hit && l.Kind.OnArray() {
+			e.m.reuse = slot.cands[d]
+		}
+		e.results[d] = e.m.layer(l)
+		if !hit && l.Kind.OnArray() {
+			slot.cands[d] = append(slot.cands[d][:0], e.m.last...)
+		}
+	}
+	e.m.reuse, e.m.last = nil, nil
+	*r = Result{Hardware: cfg.Name, Dataflow: cfg.Dataflow, Batch: e.m.batch}
+	t := &r.Total
+	for _, d := range n.of {
+		t.add(&e.results[d])
+	}
+	r.finish(cfg)
+	return nil
+}
+
+// checkLayers reports every problem Simulate refuses in layers and opts, joined.
+func checkLayers(layers []Layer, opts Options) error {
+	var errs []error
+	for i := range layers {
+		if err := layers[i].Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("layer %d (%s): %w", i, layers[i].Name, err))
+		}
+	}
+	if opts.Batch < 0 || opts.Batch > 1<<20 || opts.VectorLanes < 0 {
+		errs = append(errs, fmt.Errorf("sim: Batch must be in [0, 2^20] and VectorLanes not negative, got %d and %d", opts.Batch, opts.VectorLanes))
+	}
+	for i := range layers {
+		// Keep every product the model forms (M·K·N, bytes·folds) far from int64 overflow.
+		m, n, k, g := layers[i].GEMMShape(or1(opts.Batch))
+		work := float64(m) * float64(n) * float64(k) * float64(g)
+		elems := float64(layers[i].InElems()+layers[i].OutElems()) * float64(or1(opts.Batch)) * float64(layers[i].Inputs())
+		if work > 1<<52 || elems > 1<<48 {
+			errs = append(errs, fmt.Errorf("layer %d (%s): too large for the model", i, layers[i].Name))
+		}
+	}
+	return errors.Join(errs...)
+}
