@@ -494,6 +494,7 @@ func TestCLIFormatChoices(t *testing.T) {
 		{[]string{"fusion", "A0"}, "table, json or csv"},
 		{[]string{"quant", "A0"}, "table, json or csv"},
 		{[]string{"bench", "A0"}, "table, json or csv"},
+		{[]string{"roofline", "A0"}, "table, json or csv"},
 		{[]string{"presets"}, "table, json, csv or yaml"},
 		{[]string{"sweep", "study.yaml"}, "csv or jsonl"},
 	} {

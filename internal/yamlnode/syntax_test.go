@@ -3,6 +3,7 @@ package yamlnode
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +48,38 @@ func TestSyntaxError(t *testing.T) {
 	assert.Equal(t, 0, line)
 	assert.Equal(t, 0, col)
 	assert.Equal(t, "unknown anchor 'nope' referenced", msg)
+}
+
+// FuzzSyntaxError: for any document the decoder rejects with a line, SyntaxError never
+// panics and places the error on a line of the document (or the line after its end) at a
+// column within that line.
+func FuzzSyntaxError(f *testing.F) {
+	for _, s := range []string{"a: [1, 2\nb: 3\n", "a: 'x\n", "a:\n\tb: 1\n", "a: b: c\n", "- a\nb: c\n", "{a: [1}\n", "\"\\\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var n yaml.Node
+		err := yaml.Unmarshal(data, &n)
+		if err == nil {
+			return
+		}
+		line, col, msg := SyntaxError(data, err)
+		if msg == "" {
+			t.Fatalf("empty message for %v", err)
+		}
+		if line == 0 {
+			return
+		}
+		lines := strings.Split(string(data), "\n")
+		if line < 1 || line > len(lines)+1 {
+			t.Fatalf("line %d of a %d-line document (%v)", line, len(lines), err)
+		}
+		width := 0
+		if line <= len(lines) {
+			width = len(lines[line-1])
+		}
+		if col < 1 || col > width+1 {
+			t.Fatalf("%d:%d: column outside a %d-byte line (%v)", line, col, width, err)
+		}
+	})
 }
