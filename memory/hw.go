@@ -380,7 +380,15 @@ func (e *engine) fused(w *bandWork, resident []bool, bands int) (int64, Cost) {
 	cycles := w.compute
 	if e.cfg.DRAMBandwidth > 0 {
 		bwc := e.cfg.DRAMBandwidth / e.cfg.ClockHz
-		cyc := func(b int64) int64 { return int64(math.Ceil(float64(b) / bwc)) }
+		// Saturating: a DRAM far too slow for the clock gives sim.OverflowCycles, not a
+		// wrapped-around count (the engine's own layers fail with sim.ErrOverflow first).
+		sat := func(x float64) int64 {
+			if !(x < 1<<60) {
+				return sim.OverflowCycles
+			}
+			return int64(x)
+		}
+		cyc := func(b int64) int64 { return sat(math.Ceil(float64(b) / bwc)) }
 		f := min(w.firstLoad, d)
 		l := min(w.lastDrain, d-f)
 		x := d - f - l
@@ -389,7 +397,10 @@ func (e *engine) fused(w *bandWork, resident []bool, bands int) (int64, Cost) {
 		c := float64(w.compute) / n
 		rest := float64(x-xOnce) / n / bwc
 		extra := max(0, float64(xOnce)/bwc+rest-c) + (n-1)*max(0, rest-c)
-		cycles = cyc(f) + w.compute + int64(math.Ceil(extra)) + cyc(l)
+		cycles = sim.OverflowCycles
+		if a, b, z := cyc(f), sat(math.Ceil(extra)), cyc(l); max(a, b, z) < 1<<60 {
+			cycles = a + w.compute + b + z
+		}
 	}
 	en := e.cfg.Energies()
 	energy := w.onChipJ + float64(d)*(en.DRAMpJPerByte+en.IfmapSRAMpJPerByte)*1e-12 + en.LeakageW*float64(cycles)/e.cfg.ClockHz

@@ -218,3 +218,25 @@ func TestIsSpecPath(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveIR: a .ir MODEL argument is read as IR text (as written), and its errors are
+// positioned in the file; it is never taken for a YAML model file.
+func TestResolveIR(t *testing.T) {
+	g, err := models.Resolve("testdata/tiny_repvgg.train.ir", models.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Name != "tiny_repvgg" {
+		t.Errorf("name %q", g.Name)
+	}
+	if models.IsSpecPath("testdata/tiny_repvgg.train.ir") {
+		t.Error("an .ir file taken for a model YAML file")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.ir")
+	if err := os.WriteFile(bad, []byte("graph \"b\"\n%0 = input : 3x8x8\n%1 = convolve %0 : 3x8x8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Resolve(bad, models.Options{}); err == nil || !strings.HasPrefix(err.Error(), bad+":3:") {
+		t.Errorf("got %v, want an error at %s:3", err, bad)
+	}
+}

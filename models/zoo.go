@@ -204,21 +204,40 @@ func DeployCounts(name string, opts Options) (Counts, error) {
 	return Count(g), nil
 }
 
+// IsIRPath reports whether a MODEL argument names an IR text file (ir.Parse's form): it
+// ends in .ir.
+func IsIRPath(arg string) bool { return strings.HasSuffix(strings.ToLower(arg), ".ir") }
+
+// LoadIR reads and verifies a graph in IR text form; errors are positioned
+// ("file:line: message").
+func LoadIR(path string) (*ir.Graph, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ir.Parse(path, f)
+}
+
 // IsSpecPath reports whether a MODEL argument names a YAML model file rather than a zoo
-// model: it ends in .yaml or .yml, or it is an existing regular file.
+// model: it ends in .yaml or .yml, or it is an existing regular file other than an IR text
+// file (IsIRPath).
 func IsSpecPath(arg string) bool {
 	l := strings.ToLower(arg)
 	if strings.HasSuffix(l, ".yaml") || strings.HasSuffix(l, ".yml") {
 		return true
+	}
+	if IsIRPath(arg) {
+		return false
 	}
 	fi, err := os.Stat(arg)
 	return err == nil && fi.Mode().IsRegular()
 }
 
 // Resolve builds the model a MODEL argument names: an ONNX file (by its .onnx extension;
-// see ResolveONNX), a YAML model file (see IsSpecPath and LoadSpec) or a zoo name (see
-// Build). A directory that is not also a zoo name is an error
-// that says so.
+// see ResolveONNX), an IR text file (by its .ir extension, as written: opts do not apply;
+// see LoadIR), a YAML model file (see IsSpecPath and LoadSpec) or a zoo name (see Build). A
+// directory that is not also a zoo name is an error that says so.
 func Resolve(arg string, opts Options) (*ir.Graph, error) {
 	switch strings.ToLower(filepath.Ext(arg)) {
 	case ".pth", ".pt", ".bin", ".ckpt", ".safetensors", ".npz":
@@ -231,6 +250,9 @@ func Resolve(arg string, opts Options) (*ir.Graph, error) {
 	}
 	if onnx.IsPath(arg) {
 		return ResolveONNX(arg, opts)
+	}
+	if IsIRPath(arg) {
+		return LoadIR(arg)
 	}
 	if IsSpecPath(arg) {
 		s, err := LoadSpec(arg)

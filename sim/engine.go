@@ -139,6 +139,9 @@ func (e *Engine) Total(cfg *hw.Config, n *Network, r *Result) error {
 		}
 	}
 	e.m.reuse, e.m.last = nil, nil
+	if err := checkCycles(cfg, e.results, n.of); err != nil {
+		return err
+	}
 	*r = Result{Hardware: cfg.Name, Dataflow: cfg.Dataflow, Batch: e.m.batch}
 	t := &r.Total
 	for _, d := range n.of {

@@ -177,8 +177,50 @@ func Simulate(cfg *hw.Config, layers []Layer, opts Options) (*Result, error) {
 		res.Layers[i] = m.layer(&ls[i])
 		results.put(&ck, &res.Layers[i])
 	}
+	if err := checkCycles(cfg, res.Layers, nil); err != nil {
+		return nil, err
+	}
 	res.total(cfg)
 	return res, nil
+}
+
+// ErrOverflow is wrapped by the error of Simulate (and Engine.Total) when a cycle count
+// would not fit an int64: the hardware's DRAM bandwidth is far too low for its clock and the
+// traffic (hw.Config's ranges keep files away from it only in part: 1 B/s at 1000 THz is
+// valid), or a network's layers add up past OverflowCycles.
+var ErrOverflow = errors.New("cycle count overflows")
+
+// checkCycles reports a layer whose cycles or DRAM transfer cycles reached OverflowCycles,
+// or a total that does: of layers, or of layers[of[i]] when of is not nil.
+func checkCycles(cfg *hw.Config, layers []LayerResult, of []int) error {
+	var sum float64
+	check := func(i int) error {
+		l := &layers[i]
+		if l.Cycles >= OverflowCycles || l.DRAMTransferCycles >= OverflowCycles {
+			d := l.DRAMReadBytes + l.DRAMWriteBytes
+			return fmt.Errorf("sim: layer %d (%s): %w: %s of DRAM traffic at %s and %s take more than 2^62 cycles",
+				i, l.Name, ErrOverflow, hw.FormatSize(d), hw.FormatBandwidth(cfg.DRAMBandwidth), hw.FormatFrequency(cfg.ClockHz))
+		}
+		sum += float64(l.Cycles)
+		return nil
+	}
+	if of == nil {
+		for i := range layers {
+			if err := check(i); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, i := range of {
+			if err := check(i); err != nil {
+				return err
+			}
+		}
+	}
+	if sum >= OverflowCycles {
+		return fmt.Errorf("sim: %w: the layers take %.3g cycles in all, more than 2^62", ErrOverflow, sum)
+	}
+	return nil
 }
 
 // cacheKey identifies a layer simulation: the layer without its name, the hardware without

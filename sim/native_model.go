@@ -123,7 +123,7 @@ func (m *model) stalls(r *LayerResult, tr traffic) {
 		return
 	}
 	d := r.DRAMReadBytes + r.DRAMWriteBytes
-	r.DRAMTransferCycles = int64(math.Ceil(float64(d) / m.bwc))
+	r.DRAMTransferCycles = satCycles(math.Ceil(float64(d) / m.bwc))
 	r.Cycles = m.roof(r.ComputeCycles, r.FirstLoadBytes, r.LastDrainBytes, d, tr)
 	r.StallCycles = r.Cycles - r.ComputeCycles
 }
@@ -144,7 +144,7 @@ func (m *model) roof(compute, first, last, d int64, tr traffic) int64 {
 	if m.bwc <= 0 {
 		return compute
 	}
-	cyc := func(bytes int64) int64 { return int64(math.Ceil(float64(bytes) / m.bwc)) }
+	cyc := func(bytes int64) int64 { return satCycles(math.Ceil(float64(bytes) / m.bwc)) }
 	x := d - first - last // moved while computing
 	xOnce := min(x, max(0, tr.onceBytes-first))
 	xRest := x - xOnce
@@ -154,8 +154,30 @@ func (m *model) roof(compute, first, last, d int64, tr traffic) int64 {
 	normal := float64(xRest) / n / m.bwc
 	extra := h*max(0, heavy-c) + (n-h)*max(0, normal-c)
 	// Rounding: a stall that exists only in the last bits of the float sum is none.
-	cycles := cyc(first) + compute + int64(math.Ceil(extra-1e-9*float64(compute))) + cyc(last)
+	a, b, z := cyc(first), satCycles(math.Ceil(extra-1e-9*float64(compute))), cyc(last)
+	if a >= maxTermCycles || b >= maxTermCycles || z >= maxTermCycles {
+		return OverflowCycles // the layer's cycle count would not fit an int64
+	}
+	cycles := a + compute + b + z
 	return max(cycles, compute)
+}
+
+// OverflowCycles is the cycle count at which the native engine gives up: a layer whose DRAM
+// transfers alone would take this long (a DRAM bandwidth tiny for its clock) makes Simulate
+// fail with ErrOverflow instead of returning a wrapped-around count.
+const OverflowCycles = 1 << 62
+
+// maxTermCycles bounds each term of roof's sum so that the sum (with compute cycles below
+// 2^52, Simulate's work bound) cannot pass OverflowCycles.
+const maxTermCycles = 1 << 60
+
+// satCycles converts a non-negative cycle count computed in floating point to an int64,
+// saturating at OverflowCycles (a float beyond int64's range would convert to garbage).
+func satCycles(x float64) int64 {
+	if !(x < maxTermCycles) {
+		return OverflowCycles
+	}
+	return int64(x)
 }
 
 // vector costs an elementwise layer: ops / lanes cycles, each input read once and the output

@@ -2,7 +2,6 @@ package sweep
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 
@@ -42,12 +41,7 @@ type workloadSim struct {
 // buildGraph builds a study model in a form at an input size.
 func buildGraph(m ModelRef, form string, in [2]int) (*ir.Graph, error) {
 	if isIRPath(m.Path) {
-		f, err := os.Open(m.Path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return ir.Parse(m.Path, f)
+		return models.LoadIR(m.Path)
 	}
 	return models.Resolve(m.Path, models.Options{InputH: in[0], InputW: in[1], Deploy: form == "deploy"})
 }

@@ -69,7 +69,7 @@ func (t *Table) groups() (labels []string, byRow map[int]string) {
 }
 
 // newChart returns a chart in the chart package's style, its axes logarithmic where the
-// values span more than 20× (xs, ys: every value drawn).
+// values span 8× or more (xs, ys: every value drawn).
 func newChart(title, x, y string, xs, ys []float64) *chart.Chart {
 	c := chart.New(title, x, y)
 	if spans(xs) {
@@ -97,7 +97,7 @@ func logRange(v []float64) (lo, hi float64) {
 // PlotScatter draws every ok point of the table in the plane of two columns (x, y), one
 // colour per workload, the points on the Pareto front drawn large (the front may be over
 // more objectives than the two drawn); saved to
-// path (.svg, .png, .pdf by extension). Log axes when the values span more than 20×.
+// path (.svg, .png, .pdf by extension). Log axes when the values span 8× or more.
 func (t *Table) PlotScatter(x, y, path string) error {
 	xs, rows, err := t.floats(x)
 	if err != nil {
@@ -162,8 +162,8 @@ func (t *Table) PlotLines(field, metric, path string) error {
 	}
 	maximize := metric == "throughput_ips" || metric == "utilization"
 	labels, byRow := t.groups()
-	c := newChart(fmt.Sprintf("%s vs %s (best over the other axes)", metric, field), field, metric, xs, ys)
-	p := c.Plot
+	lines := make([]plotter.XYs, len(labels))
+	var drawnX, drawnY []float64 // the axes' ranges are the lines', not every point's
 	for gi, l := range labels {
 		best := map[float64]float64{}
 		for k, ri := range rows {
@@ -182,6 +182,18 @@ func (t *Table) PlotLines(field, metric, path string) error {
 			xy = append(xy, plotter.XY{X: x, Y: y})
 		}
 		slices.SortFunc(xy, func(a, b plotter.XY) int { return cmpF(a.X, b.X) })
+		lines[gi] = xy
+		for _, v := range xy {
+			drawnX, drawnY = append(drawnX, v.X), append(drawnY, v.Y)
+		}
+	}
+	c := newChart(fmt.Sprintf("%s vs %s (best over the other axes)", metric, field), field, metric, drawnX, drawnY)
+	p := c.Plot
+	for gi, l := range labels {
+		xy := lines[gi]
+		if len(xy) == 0 {
+			continue
+		}
 		ln, pts, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return err
@@ -207,8 +219,8 @@ func cmpF(a, b float64) int {
 	return 0
 }
 
-// spans reports whether positive values span more than a factor of 20 (a log axis reads
-// better).
+// spans reports whether positive values span a factor of 8 or more (a log axis reads
+// better: a sweep over powers of two has 4 steps or more).
 func spans(v []float64) bool {
 	lo, hi := 0.0, 0.0
 	for i, x := range v {
@@ -222,5 +234,5 @@ func spans(v []float64) bool {
 			hi = x
 		}
 	}
-	return len(v) > 0 && hi > 20*lo
+	return len(v) > 0 && hi >= 8*lo
 }

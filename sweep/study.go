@@ -349,7 +349,7 @@ func (p *studyParser) resolvePath(arg string) string {
 	return filepath.Join(p.dir, arg)
 }
 
-func isIRPath(arg string) bool { return strings.HasSuffix(strings.ToLower(arg), ".ir") }
+func isIRPath(arg string) bool { return models.IsIRPath(arg) }
 
 func (p *studyParser) models(n *yaml.Node, form []string) []ModelRef {
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
@@ -384,6 +384,18 @@ func (p *studyParser) models(n *yaml.Node, form []string) []ModelRef {
 			m.Path = p.resolvePath(m.Arg)
 			if _, err := os.Stat(m.Path); err != nil {
 				p.errorf(argNode, field, "model file %s: %v", m.Arg, unwrapPath(err))
+				continue
+			}
+			// Read it now, so a bad model file is an error at its line in the study (and
+			// its own position in the file), not a failed status on every point.
+			var err error
+			if isIRPath(m.Path) {
+				_, err = models.LoadIR(m.Path)
+			} else {
+				_, err = models.LoadSpec(m.Path)
+			}
+			if err != nil {
+				p.errorf(argNode, field, "model file %s: %s", m.Arg, oneLine(err))
 				continue
 			}
 		} else {

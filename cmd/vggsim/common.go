@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vggsim/vggsim/sim"
 	"io"
 	"os"
 	"strconv"
@@ -117,7 +118,7 @@ func badInput(err error) error {
 func fail(stderr io.Writer, name string, err error) int {
 	fmt.Fprintf(stderr, "vggsim %s: %s\n", name, errorLines(err.Error()))
 	var ie inputError
-	if errors.As(err, &ie) {
+	if errors.As(err, &ie) || errors.Is(err, sim.ErrOverflow) { // overflow: hardware too slow for its clock
 		return exitUsage
 	}
 	return exitFail
