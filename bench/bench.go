@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/codegen/emit"
 	"github.com/vggsim/vggsim/codegen/kern"
 	"github.com/vggsim/vggsim/internal/npy"
 	"github.com/vggsim/vggsim/interp"
@@ -28,8 +29,13 @@ type Options struct {
 	Threads int // pool threads (≥ 1)
 	Runs    int // timed forwards
 	Warmup  int // untimed forwards before them
-	// LayerRuns times every direct conv layer on its own this many times (0: skip).
+	// LayerRuns times every conv layer of the fast family on its own this many times
+	// (0: skip), and checks each against the interpreter on the network's own activations.
 	LayerRuns int
+	// Algo forces the conv algorithm (kern.AlgoAuto: the cost model); Tune times both
+	// per layer shape at build time and keeps the faster (with AlgoAuto).
+	Algo kern.Algo
+	Tune bool
 }
 
 // Layer is one conv layer of the model as generated: its kernel and, when timed alone,
@@ -40,7 +46,10 @@ type Layer struct {
 	Family string  `json:"algorithm"`
 	MACs   int64   `json:"macs"`
 	Ms     float64 `json:"ms,omitempty"`
-	GFlops float64 `json:"gflops,omitempty"`
+	GFlops float64 `json:"gflops,omitempty"` // 2·MACs (of the direct convolution) / ms
+	// RelErr is the layer's error against the interpreter, max |Δ| / max |ref|, run alone
+	// on the network's own input activation (with LayerRuns > 0).
+	RelErr *float64 `json:"relerr,omitempty"`
 }
 
 // Result is the timing of one model form.
@@ -72,16 +81,20 @@ func Peak(threads int, dir string) (float64, error) {
 // Run compiles g with tc, times it and checks it against the interpreter on a seeded
 // input. peak (GFLOP/s) is the measured peak the result is compared with.
 func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, error) {
-	c, err := codegen.Compile(g, codegen.Options{}, tc)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
 	dir, err := os.MkdirTemp("", "vggsim-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	fam, err := kern.NewFamily(g, o.Algo, o.Tune, o.Threads, dir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := codegen.Compile(g, codegen.Options{Families: []emit.Family{fam}}, tc)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
 	s := g.Input().Shape
 	x := tensor.New(1, s.C, s.H, s.W)
 	r := rand.New(rand.NewPCG(1, 0xbe))
@@ -128,7 +141,8 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 	res.MedianMs = sorted[len(sorted)/2]
 	res.MinMs = sorted[0]
 	res.SpreadPct = 100 * (sorted[len(sorted)*9/10] - sorted[len(sorted)/10]) / res.MedianMs
-	var convs []kern.Conv
+	var ks []kern.Kernel
+	var kNodes [][]*ir.Node
 	var convLayer []int
 	for _, st := range c.Module.Plan.Steps {
 		if len(st.Nodes) == 0 {
@@ -140,8 +154,8 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 			continue
 		}
 		res.Layers = append(res.Layers, Layer{Name: n.Name, Kernel: st.Kernel.Name(), Family: st.Kernel.Family(), MACs: n.MACs()})
-		if st.Kernel.Family() == "direct" {
-			convs = append(convs, kern.ConvOf(n, len(st.Nodes) > 1))
+		if k := kern.KernelOf(st.Kernel); k != nil {
+			ks, kNodes = append(ks, k), append(kNodes, st.Nodes)
 			convLayer = append(convLayer, len(res.Layers)-1)
 		}
 	}
@@ -149,8 +163,8 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 	if peak > 0 {
 		res.PctPeak = 100 * res.GFlops / peak
 	}
-	if o.LayerRuns > 0 && len(convs) > 0 {
-		m, err := kern.Measure(convs, o.Threads, o.LayerRuns, dir)
+	if o.LayerRuns > 0 && len(ks) > 0 {
+		m, err := kern.MeasureAll(ks, o.Threads, o.LayerRuns, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -158,8 +172,45 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 			res.Layers[convLayer[i]].Ms = l.Ms
 			res.Layers[convLayer[i]].GFlops = l.GFlops
 		}
+		errs, err := layerErrors(g, x, ks, kNodes, o.Threads, dir)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range errs {
+			res.Layers[convLayer[i]].RelErr = &e
+		}
 	}
 	return res, nil
+}
+
+// layerErrors runs each kernel alone on the interpreter's activation of its input (image
+// 0 of x) and returns its error against the interpreter's value of the step's last node
+// (the conv, or the ReLU fused into it).
+func layerErrors(g *ir.Graph, x *tensor.Tensor, ks []kern.Kernel, nodes [][]*ir.Node, threads int, dir string) ([]float64, error) {
+	vals, err := interp.RunAll(g, x)
+	if err != nil {
+		return nil, err
+	}
+	var xs, ws, bs [][]float32
+	for _, ns := range nodes {
+		n := ns[0]
+		xs = append(xs, vals[n.In[0].ID].F32)
+		ws = append(ws, n.Params["weight"].F32)
+		var b []float32
+		if n.Attrs.Bias {
+			b = n.Params["bias"].F32
+		}
+		bs = append(bs, b)
+	}
+	outs, err := kern.Run(ks, xs, ws, bs, threads, dir)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]float64, len(ks))
+	for i, ns := range nodes {
+		errs[i] = relErr(outs[i], vals[ns[len(ns)-1].Out.ID].F32)
+	}
+	return errs, nil
 }
 
 func relErr(got, want []float32) float64 {

@@ -56,8 +56,8 @@ func parseBack(t *testing.T, m *codegen.Module) {
 	}
 	want := len(m.Functions) + 6 // kernels, forward, five size queries
 	for _, f := range m.Functions {
-		if f.Family == "direct" {
-			want += 2 // a direct kernel's _range (pool task) and _body (loop nest)
+		if f.Family == "direct" || f.Family == "winograd" {
+			want += 2 // a direct or Winograd kernel's _range (pool task) and _body (loop nest)
 		}
 	}
 	defined := 0

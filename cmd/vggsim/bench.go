@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/vggsim/vggsim/bench"
+	"github.com/vggsim/vggsim/codegen/kern"
 )
 
 // benchReport is the JSON of vggsim bench: the deploy form's result with the train
@@ -20,10 +21,11 @@ type benchReport struct {
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("bench", "MODEL [--threads N] [--runs N] [--warmup N] [--form deploy|train|both] [--format table|json|csv] [--input-size H[xW]]",
+	fs := newFlagSet("bench", "MODEL [--threads N] [--runs N] [--warmup N] [--form deploy|train|both] [--format table|json|csv] [--input-size H[xW]] [--algo auto|direct|winograd] [--tune]",
 		"Time MODEL's generated code (vggsim build's kernels on the thread pool) on this CPU: median,\n"+
 			"min and spread of --runs forwards after --warmup, GFLOP/s and % of the FMA peak measured\n"+
-			"by a loop vggsim emits, per-layer time and algorithm of the conv layers (each timed alone),\n"+
+			"by a loop vggsim emits, per-layer time, algorithm and error vs the interpreter of the conv\n"+
+			"layers (each run alone),\n"+
 			"and with --form both the deploy form's speed-up over the train form. The output is\n"+
 			"checked against the reference interpreter (relerr). Seeded random weights.", stdout, stderr)
 	var mf modelFlags
@@ -70,7 +72,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "bench", codegenErr(err))
 	}
-	bo := bench.Options{Threads: *threads, Runs: *runs, Warmup: *warmup, LayerRuns: *layerRuns}
+	algo, err := kern.ParseAlgo(tf.algo)
+	if err != nil {
+		return fail(stderr, "bench", badInput(fmt.Errorf("--algo: %w", err)))
+	}
+	bo := bench.Options{Threads: *threads, Runs: *runs, Warmup: *warmup, LayerRuns: *layerRuns, Algo: algo, Tune: tf.tune}
 	results := map[string]*bench.Result{}
 	for _, f := range []string{"deploy", "train"} {
 		if *form != f && *form != "both" {
@@ -123,13 +129,16 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	if rep.TrainFormMedianMs > 0 && rep.DeploySpeedup > 0 {
 		fmt.Fprintf(stdout, "  train form median %.3f ms: deploy is %.2fx faster\n", rep.TrainFormMedianMs, rep.DeploySpeedup)
 	}
-	fmt.Fprintf(stdout, "\n  %-28s %-10s %9s %9s %7s  %s\n", "layer", "algorithm", "ms alone", "GFLOP/s", "% peak", "kernel")
+	fmt.Fprintf(stdout, "\n  %-28s %-10s %9s %9s %7s %8s  %s\n", "layer", "algorithm", "ms alone", "GFLOP/s", "% peak", "relerr", "kernel")
 	for _, l := range r.Layers {
-		ms, gf, pct := "-", "-", "-"
+		ms, gf, pct, re := "-", "-", "-", "-"
 		if l.Ms > 0 {
 			ms, gf, pct = fmt.Sprintf("%.3f", l.Ms), fmt.Sprintf("%.1f", l.GFlops), fmt.Sprintf("%.1f", 100*l.GFlops/r.PeakGFlops)
 		}
-		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s  %s\n", l.Name, l.Family, ms, gf, pct, l.Kernel)
+		if l.RelErr != nil {
+			re = fmt.Sprintf("%.1e", *l.RelErr)
+		}
+		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s %8s  %s\n", l.Name, l.Family, ms, gf, pct, re, l.Kernel)
 	}
 	return exitOK
 }
@@ -139,16 +148,19 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 func writeBenchCSV(w io.Writer, rep benchReport) error {
 	r := rep.Result
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"model", "form", "threads", "layer", "algorithm", "kernel", "macs", "ms", "gflops", "pct_peak"})
+	cw.Write([]string{"model", "form", "threads", "layer", "algorithm", "kernel", "macs", "ms", "gflops", "pct_peak", "relerr"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	head := []string{r.Model, rep.Form, strconv.Itoa(r.Threads)}
-	cw.Write(append(head, "forward", "", "", strconv.FormatInt(r.MACs, 10), f(r.MedianMs), f(r.GFlops), f(r.PctPeak)))
+	cw.Write(append(head, "forward", "", "", strconv.FormatInt(r.MACs, 10), f(r.MedianMs), f(r.GFlops), f(r.PctPeak), f(r.RelErr)))
 	for _, l := range r.Layers {
-		ms, gf, pct := "", "", ""
+		ms, gf, pct, re := "", "", "", ""
 		if l.Ms > 0 {
 			ms, gf, pct = f(l.Ms), f(l.GFlops), f(100*l.GFlops/r.PeakGFlops)
 		}
-		cw.Write(append(head, l.Name, l.Family, l.Kernel, strconv.FormatInt(l.MACs, 10), ms, gf, pct))
+		if l.RelErr != nil {
+			re = f(*l.RelErr)
+		}
+		cw.Write(append(head, l.Name, l.Family, l.Kernel, strconv.FormatInt(l.MACs, 10), ms, gf, pct, re))
 	}
 	cw.Flush()
 	return cw.Error()

@@ -17,6 +17,7 @@ func TestBenchBadInput(t *testing.T) {
 		{"bench", "A0", "--format", "xml"},
 		{"bench", "A0", "--threads", "0"},
 		{"bench", "NoSuchNet", "--runs", "1"},
+		{"bench", "A0", "--algo", "fft"},
 	} {
 		var out, errb bytes.Buffer
 		assert.Equal(t, exitUsage, run(args, &out, &errb), "%v: %s", args, errb.String())
@@ -50,4 +51,13 @@ func TestBenchJSON(t *testing.T) {
 	require.Len(t, layers, 23) // 22 convs and the classifier
 	assert.Equal(t, "direct", layers[0].(map[string]any)["algorithm"])
 	assert.Positive(t, layers[0].(map[string]any)["ms"].(float64))
+	// stage1.1, 48→48 3×3 stride 1 on 8×8: the cost model's Winograd, its error vs the
+	// interpreter on the network's activations reported per layer.
+	l := layers[2].(map[string]any)
+	assert.Equal(t, "stage1.1.rbr_reparam", l["name"])
+	assert.Equal(t, "winograd", l["algorithm"])
+	assert.Positive(t, l["ms"].(float64))
+	require.Contains(t, l, "relerr")
+	assert.Less(t, l["relerr"].(float64), 1e-4)
+	assert.Less(t, layers[0].(map[string]any)["relerr"].(float64), 1e-5)
 }

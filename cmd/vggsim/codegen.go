@@ -8,10 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/codegen/emit"
+	"github.com/vggsim/vggsim/codegen/kern"
+	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
 )
 
@@ -19,11 +23,47 @@ import (
 type toolFlags struct {
 	cc     string
 	cflags string
+	algo   string
+	tune   bool
 }
 
 func (t *toolFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.cc, "cc", "", "clang `executable` (default: $"+codegen.ClangEnv+", else the newest clang-N on PATH, else clang)")
 	fs.StringVar(&t.cflags, "cflags", strings.Join(codegen.DefaultFlags, " "), "optimization `flags` for clang")
+	fs.StringVar(&t.algo, "algo", "auto", "conv `algorithm`: auto (cost model), direct or winograd (F(4x4,3x3) where it applies)")
+	fs.BoolVar(&t.tune, "tune", false, "with --algo auto: time direct and winograd per layer shape at build time and keep the faster")
+}
+
+// envThreads returns $VGGSIM_THREADS (the pool size the runner will use), else 1: the
+// threads --tune times kernels on.
+func envThreads() int {
+	n, err := strconv.Atoi(os.Getenv("VGGSIM_THREADS"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// options returns the codegen options of --algo and --tune for g (tuning on threads pool
+// threads); the defaults give codegen.Options{}.
+func (t *toolFlags) options(g *ir.Graph, threads int) (codegen.Options, error) {
+	a, err := kern.ParseAlgo(t.algo)
+	if err != nil {
+		return codegen.Options{}, badInput(fmt.Errorf("--algo: %w", err))
+	}
+	if a == kern.AlgoAuto && !t.tune {
+		return codegen.Options{}, nil
+	}
+	dir, err := os.MkdirTemp("", "vggsim-tune-")
+	if err != nil {
+		return codegen.Options{}, err
+	}
+	defer os.RemoveAll(dir)
+	f, err := kern.NewFamily(g, a, t.tune, threads, dir)
+	if err != nil {
+		return codegen.Options{}, codegenErr(err)
+	}
+	return codegen.Options{Families: []emit.Family{f}}, nil
 }
 
 // toolchain finds clang; its absence is bad input (exit 2) with the install hint.
@@ -134,8 +174,15 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "build", err)
 	}
 	t0 := time.Now()
+	if tf.tune {
+		bar.Stage("tuning: timing direct and winograd kernels per layer")
+	}
+	opts, err := tf.options(g, envThreads())
+	if err != nil {
+		return fail(stderr, "build", err)
+	}
 	bar.Stage("generating LLVM IR")
-	m, err := codegen.Generate(g, codegen.Options{})
+	m, err := codegen.Generate(g, opts)
 	if err != nil {
 		return fail(stderr, "build", codegenErr(err))
 	}

@@ -53,8 +53,9 @@ func TestCodegenCommand(t *testing.T) {
 	}
 	out = runLine(t, "codegen A0 --input-size 32 --plan")
 	for _, want := range []string{
-		"1     stage0.rbr_reparam+relu                                   direct_c3x32x32_k48_3x3s2p1g1_relu_t1x16   direct   @0:nchw16c      @65536:nchw16c  5376\n",
-		"26 steps; scratch 114688 bytes in 26 buffers; weights 33237568 bytes in 46 arrays\n",
+		"1     stage0.rbr_reparam+relu                                   direct_c3x32x32_k48_3x3s2p1g1_relu_t1x16      direct    @0:nchw16c      @65536:nchw16c  5376\n",
+		"3     stage1.1.rbr_reparam+relu                                 wino4x3_c48x8x8_k48_3x3s1p1g1_relu_r3x4_i3x4  winograd  @0:nchw16c      @12288:nchw16c  331968\n",
+		"26 steps; scratch 114688 bytes in 26 buffers; weights 33486400 bytes in 46 arrays\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--plan lacks %q:\n%s", want, out)
@@ -125,7 +126,7 @@ func TestBuildAndInfer(t *testing.T) {
 	cmd = exec.Command(filepath.Join(build, "repvgg_a0"), blob, x, yr)
 	b, err := cmd.CombinedOutput()
 	msg := strings.TrimSpace(string(b))
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || strings.Contains(msg, "\n") || !strings.HasSuffix(msg, "bytes of weights, the model wants 33237568") {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || strings.Contains(msg, "\n") || !strings.HasSuffix(msg, "bytes of weights, the model wants 33486400") {
 		t.Errorf("truncated blob: %v: %q", err, msg)
 	}
 }

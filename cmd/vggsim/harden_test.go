@@ -542,12 +542,13 @@ func TestCLIFormatChoices(t *testing.T) {
 // writeBenchCSV: a forward row, then one row per conv layer; a layer not timed alone has
 // empty times.
 func TestBenchCSV(t *testing.T) {
-	r := &bench.Result{Model: "RepVGG-A0", Threads: 2, MedianMs: 9.5, GFlops: 300, PctPeak: 56.6, PeakGFlops: 530, MACs: 1_389_000_000,
-		Layers: []bench.Layer{{Name: "stage0.rbr_reparam", Family: "direct", Kernel: "k0", MACs: 1000, Ms: 0.25, GFlops: 265}, {Name: "linear", Family: "gemm", Kernel: "k1", MACs: 10}}}
+	re := 2e-6
+	r := &bench.Result{Model: "RepVGG-A0", Threads: 2, MedianMs: 9.5, GFlops: 300, PctPeak: 56.6, PeakGFlops: 530, MACs: 1_389_000_000, RelErr: 1e-6,
+		Layers: []bench.Layer{{Name: "stage0.rbr_reparam", Family: "direct", Kernel: "k0", MACs: 1000, Ms: 0.25, GFlops: 265, RelErr: &re}, {Name: "linear", Family: "gemm", Kernel: "k1", MACs: 10}}}
 	var b strings.Builder
 	require.NoError(t, writeBenchCSV(&b, benchReport{Result: r, Form: "deploy"}))
-	assert.Equal(t, "model,form,threads,layer,algorithm,kernel,macs,ms,gflops,pct_peak\n"+
-		"RepVGG-A0,deploy,2,forward,,,1389000000,9.5,300,56.6\n"+
-		"RepVGG-A0,deploy,2,stage0.rbr_reparam,direct,k0,1000,0.25,265,50\n"+
-		"RepVGG-A0,deploy,2,linear,gemm,k1,10,,,\n", b.String())
+	assert.Equal(t, "model,form,threads,layer,algorithm,kernel,macs,ms,gflops,pct_peak,relerr\n"+
+		"RepVGG-A0,deploy,2,forward,,,1389000000,9.5,300,56.6,1e-06\n"+
+		"RepVGG-A0,deploy,2,stage0.rbr_reparam,direct,k0,1000,0.25,265,50,2e-06\n"+
+		"RepVGG-A0,deploy,2,linear,gemm,k1,10,,,,\n", b.String())
 }

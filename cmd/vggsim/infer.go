@@ -89,7 +89,11 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 	bar.Stage("running " + *backend)
 	var y *tensor.Tensor
 	if tc != nil {
-		y, err = runNative(g, x, tc)
+		var opts codegen.Options
+		if opts, err = tf.options(g, envThreads()); err != nil {
+			return fail(stderr, "infer", err)
+		}
+		y, err = runNative(g, x, tc, opts)
 	} else {
 		y, err = interp.Run(g, x)
 	}
@@ -129,8 +133,8 @@ func cmdInfer(args []string, stdout, stderr io.Writer) int {
 }
 
 // runNative compiles g (through the build cache) and runs it on x as a subprocess.
-func runNative(g *ir.Graph, x *tensor.Tensor, tc *codegen.Toolchain) (*tensor.Tensor, error) {
-	c, err := codegen.Compile(g, codegen.Options{}, tc)
+func runNative(g *ir.Graph, x *tensor.Tensor, tc *codegen.Toolchain, opts codegen.Options) (*tensor.Tensor, error) {
+	c, err := codegen.Compile(g, opts, tc)
 	if err != nil {
 		return nil, codegenErr(err)
 	}

@@ -26,7 +26,9 @@ func TestFamilyChoose(t *testing.T) {
 	assert.Nil(t, f.Choose(emit.Request{Node: conv, Out: emit.NCHW, OutFixed: true}))
 	assert.Nil(t, f.Choose(emit.Request{Node: depthwise}))
 	assert.Nil(t, f.Choose(emit.Request{Node: relu}))
-	k := f.Choose(emit.Request{Node: conv, Act: emit.ActReLU})
+	k := Family{Algo: AlgoDirect}.Choose(emit.Request{Node: conv, Act: emit.ActReLU})
 	assert.Equal(t, "direct", k.Family())
+	// The cost model picks Winograd for a 3×3 stride-1 conv on an 8×8 map.
+	assert.Equal(t, "winograd", f.Choose(emit.Request{Node: conv, Act: emit.ActReLU}).Family())
 	assert.Equal(t, []emit.Layout{emit.Blocked(16)}, k.In())
 }

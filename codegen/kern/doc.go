@@ -1,6 +1,9 @@
 // Package kern holds vggsim's fast convolution kernel families, emitted as LLVM IR with
 // github.com/llir/llvm: register-tiled direct convolution over NCHW16c activations with
-// explicit <16 x float> llvm.fma.v16f32 accumulators (dense, strided and grouped), an
+// explicit <16 x float> llvm.fma.v16f32 accumulators (dense, strided and grouped),
+// Winograd F(4×4,3×3) for 3×3 stride-1 convs (winograd.go: weights transformed at build
+// time, transforms fused into tile packing and the store, 36 register-tiled GEMMs), the
+// per-layer choice between them (a cost model, ChooseAlgo, or build-time timing, Tune), an
 // FMA-peak loop that measures what the CPU can do, and a tiny pthread pool runtime.
 //
 // # Layouts

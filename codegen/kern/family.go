@@ -9,17 +9,24 @@ import (
 	vir "github.com/vggsim/vggsim/ir"
 )
 
-// Family is the direct-convolution kernel family for the codegen planner: it takes every
+// Family is the fast-convolution kernel family for the codegen planner: it takes every
 // conv CheckDirect accepts, reads and writes NCHW16c, packs weights at build time and fuses
 // bias and a following ReLU. Other ops (and convs it declines) fall through to the next
-// family.
-type Family struct{}
+// family. Per conv it runs the direct kernel or, for 3×3 stride-1 convs, Winograd
+// F(4×4,3×3), as Algo, Tuned and the cost model decide (see ChooseAlgo).
+type Family struct {
+	// Algo forces an algorithm where it applies (AlgoWinograd: every conv CheckWinograd
+	// accepts; AlgoDirect: none); AlgoAuto leaves the choice to Tuned, then ChooseAlgo.
+	Algo Algo
+	// Tuned holds choices measured at build time by Tune, by shape (ReLU false).
+	Tuned map[Conv]Choice
+}
 
 // Name returns "direct".
 func (Family) Name() string { return "direct" }
 
 // Choose returns the direct kernel of a conv node, or nil.
-func (Family) Choose(req emit.Request) emit.Kernel {
+func (f Family) Choose(req emit.Request) emit.Kernel {
 	n := req.Node
 	if n.Op != vir.Conv || len(n.In) != 1 {
 		return nil
@@ -35,9 +42,13 @@ func (Family) Choose(req emit.Request) emit.Kernel {
 			return nil // mistyped parameters: the generic family reports them
 		}
 	}
-	d, err := NewDirect(ConvOf(n, req.Act == emit.ActReLU))
+	c := ConvOf(n, req.Act == emit.ActReLU)
+	d, err := NewDirect(c)
 	if err != nil {
 		return nil
+	}
+	if k := f.winograd(c, n); k != nil {
+		return k
 	}
 	return &convKernel{d: d, n: n}
 }

@@ -50,6 +50,15 @@ func Measure(convs []Conv, threads, runs int, dir string) (*Measurement, error) 
 
 // MeasureKernels is Measure for given kernels (tiles chosen by the caller).
 func MeasureKernels(ks []*Direct, threads, runs int, dir string) (*Measurement, error) {
+	all := make([]Kernel, len(ks))
+	for i, d := range ks {
+		all[i] = d
+	}
+	return MeasureAll(all, threads, runs, dir)
+}
+
+// MeasureAll is Measure for kernels of any algorithm.
+func MeasureAll(ks []Kernel, threads, runs int, dir string) (*Measurement, error) {
 	m := ir.NewModule()
 	m.TargetTriple = "x86_64-pc-linux-gnu"
 	DefinePeak(m, "vggsim_fma_peak", enum.LinkageExternal)
@@ -94,7 +103,7 @@ static void *peak_thread(void *p) { sink += vggsim_fma_peak((int64_t)(intptr_t)p
 	}
 `)
 	for i, d := range ks {
-		c := d.Conv
+		c := d.Shape()
 		ho, wo := c.Out()
 		fmt.Fprintf(&s, "\t{ float *a[4] = {buf(%d), buf(%d), buf(%d), buf(%d)};\n", BlockedElems(c.K, ho, wo), BlockedElems(c.C, c.H, c.W), d.PackedWeights(), c.blocks()*Lanes)
 		fmt.Fprintf(&s, "\t  for (int r = -2; r < runs; r++) { double t0 = now(); vggsim_parallel(%s_range, a, %d); if (r >= 0) t[r] = now() - t0; }\n", d.Name(), d.Items())
@@ -123,7 +132,7 @@ static void *peak_thread(void *p) { sink += vggsim_fma_peak((int64_t)(intptr_t)p
 			res.PeakGFlops = PeakFlops(n) * float64(threads) / sec / 1e9
 		} else if _, err := fmt.Sscanf(line, "layer %d %f", &i, &sec); err == nil {
 			d := ks[i]
-			res.Layers = append(res.Layers, LayerTime{Conv: d.Conv, Kernel: d.Name(), Ms: sec * 1e3, GFlops: 2 * float64(d.Conv.MACs()) / sec / 1e9})
+			res.Layers = append(res.Layers, LayerTime{Conv: d.Shape(), Kernel: d.Name(), Ms: sec * 1e3, GFlops: 2 * float64(d.Shape().MACs()) / sec / 1e9})
 		}
 	}
 	return res, nil

@@ -77,3 +77,38 @@ func TestMeasureTiles(t *testing.T) {
 	}
 	t.Logf("peak %.1f", res.PeakGFlops)
 }
+
+// TestMeasureWinogradA0 times A0's stride-1 3×3 layers at 224² with the direct and the
+// Winograd kernel side by side in one harness (VGGSIM_MEASURE=1; threads from
+// VGGSIM_THREADS, default 1). GFLOP/s are direct-equivalent: 2·MACs of the direct
+// convolution over the time, so the two columns compare as speeds.
+func TestMeasureWinogradA0(t *testing.T) {
+	if os.Getenv("VGGSIM_MEASURE") == "" {
+		t.Skip("set VGGSIM_MEASURE=1 to measure")
+	}
+	needClang(t)
+	threads := 1
+	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
+		fmt.Sscan(v, &threads)
+	}
+	seen := map[Conv]bool{}
+	var ks []Kernel
+	for _, c := range a0Convs() {
+		if CheckWinograd(c) != nil || seen[c] {
+			continue
+		}
+		seen[c] = true
+		d, err := NewDirect(c)
+		require.NoError(t, err)
+		w, err := NewWinograd(c)
+		require.NoError(t, err)
+		ks = append(ks, d, w)
+	}
+	res, err := MeasureAll(ks, threads, 21, t.TempDir())
+	require.NoError(t, err)
+	for i := 0; i+1 < len(res.Layers); i += 2 {
+		d, w := res.Layers[i], res.Layers[i+1]
+		t.Logf("%-36s direct %7.3f ms %6.1f GFLOP/s | winograd %7.3f ms %6.1f GFLOP/s (%s) | %.2fx", d.Conv, d.Ms, d.GFlops, w.Ms, w.GFlops, w.Kernel, d.Ms/w.Ms)
+	}
+	t.Logf("peak %.1f GFLOP/s (%d threads)", res.PeakGFlops, threads)
+}

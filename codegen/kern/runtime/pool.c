@@ -23,6 +23,7 @@ static _Atomic int pool_done;
 static vggsim_task pool_fn;
 static float **pool_args;
 static int64_t pool_items;
+static long pool_gen0[VGGSIM_MAX_THREADS]; // the generation a worker starts after
 
 static void pool_share(int id) {
 	if (id >= pool_active) return;
@@ -32,7 +33,7 @@ static void pool_share(int id) {
 
 static void *pool_worker(void *p) {
 	int id = (int)(intptr_t)p;
-	long seen = 0;
+	long seen = pool_gen0[id]; // not 0: a worker added later must not rerun a past region
 	for (;;) {
 		long g;
 		int spins = 0;
@@ -59,6 +60,7 @@ int vggsim_pool_start(int n) {
 	if (n < 1) n = 1;
 	if (n > VGGSIM_MAX_THREADS) n = VGGSIM_MAX_THREADS;
 	for (int i = pool_n; i < n; i++) {
+		pool_gen0[i] = atomic_load(&pool_gen);
 		if (pthread_create(&pool_th[i], 0, pool_worker, (void *)(intptr_t)i) != 0) return pool_n;
 		pthread_detach(pool_th[i]);
 		pool_n = i + 1;
