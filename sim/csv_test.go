@@ -13,12 +13,11 @@ import (
 	"github.com/vggsim/vggsim/sim"
 )
 
-// TestResultCSV writes ExampleSimulate's run as CSV and reads it back: the documented 24
+// TestResultCSV writes a two-layer run on edge-32 as CSV and reads it back: the documented 24
 // columns, a row per layer and a total row, the numbers exactly the result's.
 func TestResultCSV(t *testing.T) {
-	cfg := &hw.Config{Name: "tiny", Rows: 16, Cols: 16, Dataflow: hw.OutputStationary, ClockHz: 500e6,
-		DataBits: 8, IfmapSRAMBytes: 32 << 10, FilterSRAMBytes: 32 << 10, OfmapSRAMBytes: 32 << 10,
-		DRAMBandwidth: 4e9, Energy: hw.FlatEnergy()}
+	cfg, err := hw.Resolve("edge-32")
+	require.NoError(t, err)
 	layers := []sim.Layer{
 		{Name: "conv1", Kind: sim.Conv, InH: 32, InW: 32, InC: 3, OutC: 16, KH: 3, KW: 3, PadH: 1, PadW: 1},
 		{Name: "conv2", Kind: sim.Conv, InH: 32, InW: 32, InC: 16, OutC: 16, KH: 3, KW: 3, PadH: 1, PadW: 1, StrideH: 2, StrideW: 2},
@@ -61,9 +60,10 @@ func TestResultCSV(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want.Utilization, u)
 	}
-	// ExampleSimulate's numbers: conv1 keeps its output on chip.
-	assert.Equal(t, []string{"conv1", "442368", "1822", "64", "true"},
-		[]string{recs[1][0], recs[1][col["macs"]], recs[1][col["cycles"]], recs[1][col["stall_cycles"]], recs[1][col["output_on_chip"]]})
-	assert.Equal(t, []string{"total", strconv.Itoa(442368 + 589824), strconv.Itoa(1822 + 2398)},
+	// MACs in closed form: Hout·Wout·Cout·Cin·3·3; conv1 keeps its output on chip.
+	const mac1, mac2 = 32 * 32 * 16 * 3 * 9, 16 * 16 * 16 * 16 * 9
+	assert.Equal(t, []string{"conv1", strconv.Itoa(mac1), "true"},
+		[]string{recs[1][0], recs[1][col["macs"]], recs[1][col["output_on_chip"]]})
+	assert.Equal(t, []string{"total", strconv.Itoa(mac1 + mac2), strconv.FormatInt(res.Layers[0].Cycles+res.Layers[1].Cycles, 10)},
 		[]string{recs[3][0], recs[3][col["macs"]], recs[3][col["cycles"]]})
 }

@@ -28,15 +28,16 @@ type Metrics struct {
 
 // workloadSim simulates one workload on many hardware points. It analyzes the graph once
 // per data width and lowers it once per activation SRAM size (the only hardware the
-// lowering depends on) into a sim.Network, whose distinct layers are found once; every point
-// then costs one sim.Engine.Total: each distinct layer simulated once, no allocation.
+// lowering depends on) into one sim.Network holding a variant per activation budget, whose
+// distinct layers are found once across the variants; every point then costs one
+// sim.Engine.Totals: each distinct layer simulated once for all budgets.
 type workloadSim struct {
 	g     *ir.Graph
 	batch int
 
 	mu      sync.Mutex
-	reports map[int]*memory.Report      // by data bits
-	nets    map[[2]int64][]*sim.Network // by data bits and activation SRAM: one per distinct residency
+	reports map[int]*memory.Report    // by data bits
+	nets    map[[2]int64]*sim.Network // by data bits and activation SRAM: a variant per distinct residency
 }
 
 // buildGraph builds a study model in a form at an input size.
@@ -52,13 +53,13 @@ func newWorkloadSim(w Workload) (*workloadSim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s (%s, %s): %w", w.Model.Arg, w.Form, w.inputText(), err)
 	}
-	return &workloadSim{g: g, batch: w.Batch, reports: map[int]*memory.Report{}, nets: map[[2]int64][]*sim.Network{}}, nil
+	return &workloadSim{g: g, batch: w.Batch, reports: map[int]*memory.Report{}, nets: map[[2]int64]*sim.Network{}}, nil
 }
 
-// prepared returns the lowered networks for cfg's data width at every activation budget
-// memory.Report.Simulate searches (memory.ActivationBudgets), one per distinct choice of
-// resident activations, in budget order.
-func (ws *workloadSim) prepared(cfg *hw.Config) ([]*sim.Network, error) {
+// prepared returns the lowered network for cfg's data width with a variant for every
+// activation budget memory.Report.Simulate searches (memory.ActivationBudgets), one per
+// distinct choice of resident activations, in budget order.
+func (ws *workloadSim) prepared(cfg *hw.Config) (*sim.Network, error) {
 	act := memory.ActivationSRAM(cfg)
 	key := [2]int64{int64(cfg.DataBits), act}
 	ws.mu.Lock()
@@ -74,7 +75,6 @@ func (ws *workloadSim) prepared(cfg *hw.Config) ([]*sim.Network, error) {
 		}
 		ws.reports[cfg.DataBits] = r
 	}
-	var ns []*sim.Network
 	var seen [][]sim.Layer
 	for _, b := range memory.ActivationBudgets(cfg) {
 		ls, err := r.Layers(b)
@@ -85,14 +85,13 @@ func (ws *workloadSim) prepared(cfg *hw.Config) ([]*sim.Network, error) {
 			continue // the same activations on chip as a smaller budget: the same run
 		}
 		seen = append(seen, ls)
-		n, err := sim.Prepare(ls, sim.Options{Batch: ws.batch})
-		if err != nil {
-			return nil, err
-		}
-		ns = append(ns, n)
 	}
-	ws.nets[key] = ns
-	return ns, nil
+	n, err := sim.PrepareVariants(seen, sim.Options{Batch: ws.batch})
+	if err != nil {
+		return nil, err
+	}
+	ws.nets[key] = n
+	return n, nil
 }
 
 // sameResidency reports whether two lowerings of one graph keep the same activations on
@@ -111,29 +110,30 @@ func sameResidency(a, b []sim.Layer) bool {
 // the number of layers simulated (distinct layers are simulated once, but every layer
 // counts).
 func (ws *workloadSim) simulate(e *sim.Engine, cfg *hw.Config) (Metrics, int, error) {
-	ns, err := ws.prepared(cfg)
+	n, err := ws.prepared(cfg)
 	if err != nil {
 		return Metrics{}, 0, err
 	}
 	// The activation budget is searched as memory.Report.Simulate searches it: the fewest
 	// cycles, then the least energy, then the fewest DRAM bytes; ties keep the smaller budget.
-	var r, c sim.Result
-	n := ns[0]
-	for i, m := range ns {
-		if err := e.Total(cfg, m, &c); err != nil {
-			return Metrics{}, 0, err
-		}
-		if i == 0 || betterTotal(&c, &r) {
-			r, n = c, m
+	rs := make([]sim.Result, n.Variants())
+	if err := e.Totals(cfg, n, rs); err != nil {
+		return Metrics{}, 0, err
+	}
+	best := 0
+	for v := 1; v < len(rs); v++ {
+		if betterTotal(&rs[v], &rs[best]) {
+			best = v
 		}
 	}
+	r := &rs[best]
 	t := &r.Total
 	return Metrics{
 		MACs: t.MACs, Cycles: t.Cycles, StallCycles: t.StallCycles,
 		LatencyS: r.LatencyS, ThroughputIPS: r.ThroughputIPS, Utilization: r.Utilization,
 		EnergyPerImageJ:   r.EnergyPerImageJ,
 		DRAMBytesPerImage: float64(t.DRAMReadBytes+t.DRAMWriteBytes) / float64(r.Batch),
-	}, n.Len(), nil
+	}, n.VariantLen(best), nil
 }
 
 func fnum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
