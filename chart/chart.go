@@ -1,7 +1,9 @@
-// Package chart draws the project's charts with gonum/plot in one style: a palette, a
-// legend below the plotting area (never over data), log-scaled size axes, and saving by file
-// extension (.svg, .png, .pdf, .eps, .jpg, .tif). It knows nothing about models or memory;
-// packages above it (memory/memplot, sweep) build their charts from it.
+// Package chart draws the project's charts with gonum/plot in one style: a palette with
+// matching point markers and dash patterns, a legend below the plotting area (never over
+// data), log axes (LogAxis with LogTicks; LogSizeAxis for byte sizes), and saving by file
+// extension (.svg with its fonts embedded, .png, .pdf, .eps, .jpg, .tif). It knows nothing
+// about models or memory; packages above it (memory/memplot, sweep's scatter, line and
+// roofline plots) build their charts from it.
 package chart
 
 import (
