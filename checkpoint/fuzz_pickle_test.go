@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/tensor"
 )
 
@@ -32,7 +33,7 @@ func pickleZip(pkl []byte) []byte { return torchZipBytes(pkl, fuzzStorages) }
 
 // goldenPickle returns the data.pkl record of a golden checkpoint, or nil.
 func goldenPickle(name string) []byte {
-	b, err := os.ReadFile(filepath.Join(goldenDir, "tiny_repvgg", name))
+	b, err := os.ReadFile(tinygolden.Path(name))
 	if err != nil {
 		return nil
 	}

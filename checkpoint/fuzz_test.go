@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 )
 
 // checkLoaded is the property both fuzz targets check: LoadBytes either fails with a
@@ -64,7 +66,7 @@ func writeSafetensorsBuf(b *bytes.Buffer, sd *StateDict) error { return writeSaf
 // (with its _metadata BUILD) and version record, but only the first two storages, so that
 // the seed is 5 KB instead of 110 KB (large seeds make the fuzzer's minimization crawl).
 func goldenSeed() []byte {
-	b, err := os.ReadFile(filepath.Join(goldenDir, "tiny_repvgg", "tiny_repvgg_deploy.pth"))
+	b, err := os.ReadFile(tinygolden.Path(tinygolden.DeployPTH))
 	if err != nil {
 		return nil
 	}

@@ -3,46 +3,22 @@ package checkpoint
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/vggsim/vggsim/internal/npy"
-	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir is the reference data of the official RepVGG code (testdata/golden).
-var goldenDir = testref.Golden()
-
-// golden returns the path of a file in the golden tiny_repvgg case, skipping the test if
+// golden returns the path of a file in the golden tiny_repvgg case, failing the test if
 // the reference data is not there.
 func golden(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(goldenDir, "tiny_repvgg", name)
+	p := tinygolden.Path(name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("golden data (testdata/golden): %v", err)
 	}
 	return p
-}
-
-// goldenNPY loads the golden .npy files named prefix+key+".npy" as a key → tensor map.
-func goldenNPY(t *testing.T, prefix string) map[string]*tensor.Tensor {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(goldenDir, "tiny_repvgg", prefix+"*.npy"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden %s*.npy files: %v", prefix, err)
-	}
-	m := map[string]*tensor.Tensor{}
-	for _, f := range files {
-		x, err := npy.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), prefix), ".npy")
-		m[key] = x
-	}
-	return m
 }
 
 // sameBits reports whether a and b have the same dtype, the same number of elements and
@@ -81,9 +57,12 @@ func equalSD(a, b *StateDict) string {
 // TestGoldenPTH loads both golden checkpoints written by torch 1.13 and checks every tensor
 // bit for bit against the golden .npy dumps of the same state dicts.
 func TestGoldenPTH(t *testing.T) {
-	for _, tc := range []struct{ file, prefix string }{
-		{"tiny_repvgg_train.pth", "train_sd."},
-		{"tiny_repvgg_deploy.pth", "deploy_sd."},
+	for _, tc := range []struct {
+		file   string
+		deploy bool
+	}{
+		{tinygolden.TrainPTH, false},
+		{tinygolden.DeployPTH, true},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			sd, info, err := LoadWithInfo(golden(t, tc.file))
@@ -93,7 +72,10 @@ func TestGoldenPTH(t *testing.T) {
 			if info.Format != PyTorch || info.Legacy || info.Wrapper != "" || info.Prefix != "" || len(info.Converted) != 0 {
 				t.Errorf("info = %+v", info)
 			}
-			want := goldenNPY(t, tc.prefix)
+			keys, want := tinygolden.StateDict(t, tc.deploy)
+			if strings.Join(sd.Keys, " ") != strings.Join(keys, " ") {
+				t.Errorf("keys %v, want the reference order %v", sd.Keys, keys)
+			}
 			if sd.Len() != len(want) {
 				t.Errorf("%d tensors, golden has %d", sd.Len(), len(want))
 			}

@@ -2,12 +2,11 @@ package interp_test
 
 import (
 	"math"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vggsim/vggsim/checkpoint"
-	"github.com/vggsim/vggsim/internal/npy"
-	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/tensor"
@@ -18,20 +17,12 @@ import (
 // (strict binding), run by the interpreter, reproduces every block activation and the
 // logits of the official code within 1e-5 absolute.
 
-var tinyDir = testref.TinyRepVGG()
-
-const tinySpec = "../models/testdata/tiny_repvgg.yaml"
-
 // goldenTol is the absolute tolerance against PyTorch (see the package doc, Arithmetic).
 const goldenTol = 1e-5
 
 func readGolden(t *testing.T, name string) *tensor.Tensor {
 	t.Helper()
-	x, err := npy.ReadFile(filepath.Join(tinyDir, name))
-	if err != nil {
-		t.Fatalf("golden data (testdata/golden): %v", err)
-	}
-	return x
+	return tinygolden.Tensor(t, strings.TrimSuffix(name, ".npy"))
 }
 
 // within fails t unless got and want have the same number of elements and differ by at
@@ -63,11 +54,11 @@ func TestGoldenTinyFromPTH(t *testing.T) {
 		{"deploy", true, "tiny_repvgg_deploy.pth", "deploy.logits.npy"},
 	} {
 		t.Run(form.name, func(t *testing.T) {
-			g, err := models.Resolve(tinySpec, models.Options{Deploy: form.deploy})
+			g, err := models.Resolve(tinygolden.Spec, models.Options{Deploy: form.deploy})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sd, err := checkpoint.Load(filepath.Join(tinyDir, form.pth))
+			sd, err := checkpoint.Load(tinygolden.Path(form.pth))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,11 +95,11 @@ func TestGoldenTinyFromPTH(t *testing.T) {
 // size never changes results.
 func TestGoldenTinyBatch(t *testing.T) {
 	x := readGolden(t, "input.npy")
-	g, err := models.Resolve(tinySpec, models.Options{})
+	g, err := models.Resolve(tinygolden.Spec, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := checkpoint.Load(filepath.Join(tinyDir, "tiny_repvgg_train.pth"))
+	sd, err := checkpoint.Load(tinygolden.Path(tinygolden.TrainPTH))
 	if err != nil {
 		t.Fatal(err)
 	}

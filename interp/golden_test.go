@@ -1,11 +1,11 @@
 package interp
 
 import (
-	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
 )
@@ -34,6 +34,11 @@ func trainBlock(b *ir.Builder, prefix string, x *ir.Value, cout, stride, groups 
 // files dir/<filePrefix><node>.<param>.npy, skipping the optional ones.
 func loadParams(t *testing.T, g *ir.Graph, dir, filePrefix string) {
 	t.Helper()
+	bindParams(g, func(key string) *tensor.Tensor { return mustNpy(t, filepath.Join(dir, filePrefix+key+".npy")) })
+}
+
+// bindParams gives every node with parameters its required ones, get(key) for each.
+func bindParams(g *ir.Graph, get func(key string) *tensor.Tensor) {
 	for _, n := range g.Nodes {
 		if !n.Op.HasParams() {
 			continue
@@ -43,7 +48,7 @@ func loadParams(t *testing.T, g *ir.Graph, dir, filePrefix string) {
 			if s.Optional {
 				continue
 			}
-			n.Params[s.Name] = mustNpy(t, filepath.Join(dir, filePrefix+n.Key(s.Name)+".npy"))
+			n.Params[s.Name] = get(n.Key(s.Name))
 		}
 	}
 }
@@ -101,24 +106,13 @@ func TestGoldenBlocks(t *testing.T) {
 	}
 }
 
-// tinyLayers is the block list of the tiny_repvgg golden case (manifest.json,
-// config.deploy_layers).
-var tinyLayers = []struct {
-	name                 string
-	cin, cout, s, groups int
-}{
-	{"stage0", 3, 8, 2, 1},
-	{"stage1.0", 8, 8, 2, 1},
-	{"stage2.0", 8, 16, 2, 2},
-	{"stage2.1", 16, 16, 1, 2},
-	{"stage3.0", 16, 32, 2, 1},
-	{"stage3.1", 32, 32, 1, 1},
-	{"stage4.0", 32, 32, 2, 1},
-}
-
 func TestGoldenTinyRepVGG(t *testing.T) {
-	dir := filepath.Join(goldenDir, "tiny_repvgg")
-	x := mustNpy(t, filepath.Join(dir, "input.npy"))
+	x := tinygolden.Input(t)
+	tinyLayers := tinygolden.Manifest(t).Config.Blocks
+	bind := func(g *ir.Graph, deploy bool) {
+		_, sd := tinygolden.StateDict(t, deploy)
+		bindParams(g, func(key string) *tensor.Tensor { return sd[key] })
+	}
 	in := ir.Shape{C: 3, H: 32, W: 32}
 
 	t.Run("train", func(t *testing.T) {
@@ -126,41 +120,40 @@ func TestGoldenTinyRepVGG(t *testing.T) {
 		v := b.Input()
 		acts := map[string]*ir.Value{}
 		for _, l := range tinyLayers {
-			_, v = trainBlock(b, l.name+".", v, l.cout, l.s, l.groups)
-			acts[l.name] = v
+			_, v = trainBlock(b, l.Name+".", v, l.Out, l.Stride, l.Groups)
+			acts[l.Name] = v
 		}
 		logits := b.Linear("linear", b.Flatten("flatten", b.GlobalAvgPool("gap", v)), 10)
 		g, err := b.Finish(logits)
 		if err != nil {
 			t.Fatal(err)
 		}
-		loadParams(t, g, dir, "train_sd.")
+		bind(g, false)
 		all, err := RunAll(g, x)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, l := range tinyLayers {
-			want := mustNpy(t, filepath.Join(dir, fmt.Sprintf("train_act.%s.npy", l.name)))
-			wantClose(t, "train_act."+l.name, all[acts[l.name].ID], want, tol)
+			wantClose(t, "train_act."+l.Name, all[acts[l.Name].ID], tinygolden.Activation(t, l.Name), tol)
 		}
-		wantClose(t, "train.logits", Flat2D(all[logits.ID]), mustNpy(t, filepath.Join(dir, "train.logits.npy")), tol)
+		wantClose(t, "train.logits", Flat2D(all[logits.ID]), tinygolden.Logits(t, false), tol)
 	})
 
 	t.Run("deploy", func(t *testing.T) {
 		b := ir.NewBuilder("tiny_repvgg-deploy", in)
 		v := b.Input()
 		for _, l := range tinyLayers {
-			v = b.ReLU(l.name+".relu", b.Conv(l.name+".rbr_reparam", v, l.cout, 3, l.s, 1, l.groups, true))
+			v = b.ReLU(l.Name+".relu", b.Conv(l.Name+".rbr_reparam", v, l.Out, 3, l.Stride, 1, l.Groups, true))
 		}
 		g, err := b.Finish(b.Linear("linear", b.Flatten("flatten", b.GlobalAvgPool("gap", v)), 10))
 		if err != nil {
 			t.Fatal(err)
 		}
-		loadParams(t, g, dir, "deploy_sd.")
+		bind(g, true)
 		y, err := Run(g, x)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantClose(t, "deploy.logits", Flat2D(y), mustNpy(t, filepath.Join(dir, "deploy.logits.npy")), tol)
+		wantClose(t, "deploy.logits", Flat2D(y), tinygolden.Logits(t, true), tol)
 	})
 }

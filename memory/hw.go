@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
@@ -54,18 +55,82 @@ func withBits(cfg *hw.Config, bits int) *hw.Config {
 }
 
 // Simulate runs the report's graph on cfg with the native engine of the sim package. The
-// spill model decides which activations stay on chip with actSRAM bytes (negative:
-// ActivationSRAM(cfg)); every layer's InputsOnChip and OutputOnChip follow that choice. The
-// hardware runs at the report's data width and batch.
+// spill model decides which activations stay on chip with actSRAM bytes of the ifmap and
+// ofmap SRAMs; every layer's InputsOnChip and OutputOnChip follow that choice, and each
+// layer stages its operands in what the resident activations leave of the two SRAMs (one
+// SRAM, two uses: sim.Layer.ResidentBytes). A negative actSRAM searches the budget instead
+// (ActivationBudgets): the spill model and the engine run at every budget of the grid up to
+// ActivationSRAM(cfg), and the best result on the report's objective is kept (ties: the
+// smaller budget). The hardware runs at the report's data width and batch.
 func (r *Report) Simulate(cfg *hw.Config, actSRAM int64) (*HWResult, error) {
 	if cfg == nil {
 		return nil, errors.New("memory: simulate: no hardware")
 	}
-	if actSRAM < 0 {
-		actSRAM = ActivationSRAM(cfg)
-	}
 	cfg = withBits(cfg, r.Bits)
-	t, res := r.lv.residency(r.costs, actSRAM)
+	if actSRAM >= 0 {
+		t, res := r.lv.residency(r.costs, actSRAM)
+		return r.simulateAt(cfg, actSRAM, t, res)
+	}
+	var best *HWResult
+	var tried [][]bool
+	for _, b := range ActivationBudgets(cfg) {
+		t, res := r.lv.residency(r.costs, b)
+		if slices.ContainsFunc(tried, func(x []bool) bool { return slices.Equal(x, res) }) {
+			continue // the same activations on chip as a smaller budget: the same run
+		}
+		tried = append(tried, res)
+		h, err := r.simulateAt(cfg, b, t, res)
+		if err != nil {
+			return nil, err
+		}
+		if best == nil || betterRun(r.objective, h, best) {
+			best = h
+		}
+	}
+	return best, nil
+}
+
+// ActivationBudgets returns the activation budgets Report.Simulate searches on cfg: 0 and
+// every power of two from 1 KiB to ActivationSRAM(cfg). The grid does not depend on cfg
+// beyond its upper end, so a larger SRAM searches a superset of the budgets, each with more
+// room left for staging: under the DRAM objective more SRAM never moves more bytes.
+func ActivationBudgets(cfg *hw.Config) []int64 {
+	bs := []int64{0}
+	for b := int64(1 << 10); b <= ActivationSRAM(cfg); b *= 2 {
+		bs = append(bs, b)
+	}
+	return bs
+}
+
+// betterRun reports whether a beats b on obj: latency (cycles, then energy, then DRAM
+// bytes), energy, EDP or DRAM bytes first, the others breaking ties.
+func betterRun(obj sim.Objective, a, b *HWResult) bool {
+	type key struct{ x, y, z float64 }
+	k := func(h *HWResult) key {
+		c, e, d := float64(h.Cycles), h.EnergyJ, float64(h.DRAMBytes)
+		switch obj {
+		case sim.ObjectiveEnergy:
+			return key{e, c, d}
+		case sim.ObjectiveEDP:
+			return key{e * c, c, d}
+		case sim.ObjectiveDRAM:
+			return key{d, c, e}
+		}
+		return key{c, e, d}
+	}
+	ka, kb := k(a), k(b)
+	switch {
+	case ka.x != kb.x:
+		return ka.x < kb.x
+	case ka.y != kb.y:
+		return ka.y < kb.y
+	}
+	return ka.z < kb.z
+}
+
+// simulateAt runs the graph with the activations res keeps on chip (the spill model's
+// choice at actSRAM bytes, traffic t).
+func (r *Report) simulateAt(cfg *hw.Config, actSRAM int64, t Traffic, res []bool) (*HWResult, error) {
 	layers, err := r.lv.lower(res)
 	if err != nil {
 		return nil, err
@@ -202,6 +267,20 @@ func (lv *liveness) lower(resident []bool) (loweredGraph, error) {
 		}
 		if !lg.layers[k].OutputOnChip {
 			dram += lv.valBytes[gr.Out.ID]
+		}
+		// One SRAM, two uses: the resident activations live at this step hold part of the
+		// ifmap and ofmap SRAMs, and the layer stages its operands in the rest. Its own
+		// resident inputs are not counted: they are its ifmap buffer (read in place).
+		own := make(map[int]bool, len(n.In))
+		for _, v := range n.In {
+			if res.InputOnChip(v, gr.Step) {
+				own[lv.bufOf[v.ID]] = true
+			}
+		}
+		for b, on := range resident {
+			if buf := &lv.buffers[b]; on && !own[b] && buf.Start <= gr.Step && gr.Step <= buf.End {
+				lg.layers[k].ResidentBytes += buf.Bytes
+			}
 		}
 		lg.step = append(lg.step, gr.Step)
 		lg.dram = append(lg.dram, dram)

@@ -118,7 +118,9 @@ func TestSimulateAgreesWithSpillModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if mid.ActivationSRAMBytes != ActivationSRAM(cfg) || mid.DRAMBytes > none.DRAMBytes || mid.DRAMBytes < all.DRAMBytes {
+			// The searched budget is on the grid, within the activation SRAM.
+			if !slices.Contains(ActivationBudgets(cfg), mid.ActivationSRAMBytes) || mid.ActivationSRAMBytes > ActivationSRAM(cfg) ||
+				mid.DRAMBytes > none.DRAMBytes || mid.DRAMBytes < all.DRAMBytes {
 				t.Errorf("%s %s: DRAM %d at %d bytes, %d with none, %d with all", name, r.Form, mid.DRAMBytes, mid.ActivationSRAMBytes, none.DRAMBytes, all.DRAMBytes)
 			}
 			if mid.Cycles <= 0 || mid.EnergyJ <= 0 || mid.DRAMBytesPerImage != float64(mid.DRAMBytes) {

@@ -69,7 +69,7 @@ func TestLayersMatchSimulate(t *testing.T) {
 		r := analyze(t, g, Options{Bits: cfg.DataBits, Batch: 2})
 		h, err := r.Simulate(cfg, -1)
 		require.NoError(t, err)
-		ls, err := r.Layers(ActivationSRAM(cfg))
+		ls, err := r.Layers(h.ActivationSRAMBytes) // the budget the search chose
 		require.NoError(t, err)
 		got, err := sim.Simulate(cfg, ls, sim.Options{Batch: 2})
 		require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/models"
 )
 
@@ -15,15 +16,15 @@ import (
 // train form's (the keys do not look fused), and one that looks fused gives the deploy
 // form's.
 func TestBindForm(t *testing.T) {
-	c := tinyCase(t)
+	c := tinygolden.Manifest(t)
 	const tiny = "testdata/tiny_repvgg.yaml"
-	train := loadGoldenSD(t, "train_sd", c.TrainKeys)
+	_, train := tinygolden.StateDict(t, false)
 	g, deploy, err := models.BindForm(tiny, models.Options{}, c.TrainKeys, train)
 	require.NoError(t, err)
 	assert.False(t, deploy)
 	assert.Equal(t, "", models.FusedReason(c.TrainKeys))
 
-	dep := loadGoldenSD(t, "deploy_sd", c.DeployKeys)
+	_, dep := tinygolden.StateDict(t, true)
 	g2, deploy, err := models.BindForm(tiny, models.Options{}, c.DeployKeys, dep)
 	require.NoError(t, err)
 	assert.True(t, deploy)

@@ -2,70 +2,22 @@ package models_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/golden"
-	"github.com/vggsim/vggsim/internal/npy"
-	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
-	"github.com/vggsim/vggsim/tensor"
 )
-
-// goldenDir holds the reference outputs of the official RepVGG code.
-var goldenDir = testref.Golden()
-
-type manifestCase struct {
-	Name       string   `json:"name"`
-	TrainKeys  []string `json:"state_dict_keys_in_order"`
-	DeployKeys []string `json:"deploy_state_dict_keys_in_order"`
-}
-
-func tinyCase(t *testing.T) manifestCase {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
-	if err != nil {
-		t.Fatalf("golden data (testdata/golden): %v", err)
-	}
-	var m struct {
-		Cases []manifestCase `json:"cases"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range m.Cases {
-		if c.Name == "tiny_repvgg" {
-			return c
-		}
-	}
-	t.Fatal("no tiny_repvgg case in the manifest")
-	return manifestCase{}
-}
-
-// loadGoldenSD reads the golden state dict saved as prefix.<key>.npy files.
-func loadGoldenSD(t *testing.T, prefix string, keys []string) map[string]*tensor.Tensor {
-	t.Helper()
-	sd := map[string]*tensor.Tensor{}
-	for _, k := range keys {
-		x, err := npy.ReadFile(filepath.Join(goldenDir, "tiny_repvgg", prefix+"."+k+".npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sd[k] = x
-	}
-	return sd
-}
 
 // TestTinyGolden checks that testdata/tiny_repvgg.yaml is the golden tiny model: the
 // state_dict keys in the reference order and every tensor shape as the .npy headers give
 // them, for both forms; the golden tensors bind strictly.
 func TestTinyGolden(t *testing.T) {
-	c := tinyCase(t)
+	c := tinygolden.Manifest(t)
 	for _, form := range []struct {
 		deploy bool
 		prefix string
@@ -78,7 +30,7 @@ func TestTinyGolden(t *testing.T) {
 		if got := models.Keys(g); strings.Join(got, "\n") != strings.Join(form.keys, "\n") {
 			t.Errorf("%s keys:\n%s\nwant\n%s", form.prefix, strings.Join(got, "\n"), strings.Join(form.keys, "\n"))
 		}
-		sd := loadGoldenSD(t, form.prefix, form.keys)
+		_, sd := tinygolden.StateDict(t, form.deploy)
 		if err := models.Bind(g, form.keys, sd); err != nil {
 			t.Fatal(err)
 		}

@@ -374,6 +374,23 @@ func (im *importer) konstIn(i int) (*konst, error) {
 	return k, nil
 }
 
+// operands returns the node's activation input 0 and its constant inputs 1..n, nil where
+// an input is absent: the operand fetch of every operator with weights or constant
+// arguments (Conv, Gemm, BatchNormalization, Reshape, Pad, Clip).
+func (im *importer) operands(n int) (act, []*konst, error) {
+	x, err := im.in(0)
+	if err != nil {
+		return act{}, nil, err
+	}
+	ks := make([]*konst, n)
+	for i := range ks {
+		if ks[i], err = im.konstIn(i + 1); err != nil {
+			return act{}, nil, err
+		}
+	}
+	return x, ks, nil
+}
+
 func (im *importer) setOut(a act) error {
 	if len(im.node.Outputs) == 0 || im.node.Outputs[0] == "" {
 		return im.unsupported("no output")
@@ -651,20 +668,13 @@ func (im *importer) window(kernel []int64) (k, stride, pad int, err error) {
 
 func (im *importer) conv() error {
 	n := im.node
-	x, err := im.in(0)
+	x, ks, err := im.operands(2)
 	if err != nil {
 		return err
 	}
-	w, err := im.konstIn(1)
-	if err != nil {
-		return err
-	}
+	w, bias := ks[0], ks[1]
 	if w == nil {
 		return im.unsupported("no weight")
-	}
-	bias, err := im.konstIn(2)
-	if err != nil {
-		return err
 	}
 	if len(w.dims) != 4 || x.rank != 4 {
 		return im.unsupported("only 2-D convolutions of 4-D inputs are supported (weight %v)", w.dims)
@@ -795,14 +805,11 @@ func (im *importer) avgPool() error {
 }
 
 func (im *importer) reshape() error {
-	x, err := im.in(0)
+	x, ks, err := im.operands(1)
 	if err != nil {
 		return err
 	}
-	k, err := im.konstIn(1)
-	if err != nil {
-		return err
-	}
+	k := ks[0]
 	if k == nil {
 		return im.unsupported("no shape")
 	}
@@ -859,18 +866,11 @@ func (im *importer) reshape() error {
 
 func (im *importer) gemm() error {
 	n := im.node
-	x, err := im.in(0)
+	x, ks, err := im.operands(2)
 	if err != nil {
 		return err
 	}
-	w, err := im.konstIn(1)
-	if err != nil {
-		return err
-	}
-	c, err := im.konstIn(2)
-	if err != nil {
-		return err
-	}
+	w, c := ks[0], ks[1]
 	if w == nil {
 		return im.unsupported("no weight")
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
@@ -23,11 +25,11 @@ import (
 // models.Bind. Every deploy tensor must equal the reference's deploy_sd.* bit for bit and
 // the reference's own tiny_repvgg_deploy.pth too, with the same keys in the same order.
 func TestTinyFromPTH(t *testing.T) {
-	g, err := models.Resolve("../models/testdata/tiny_repvgg.yaml", models.Options{})
+	g, err := models.Resolve(tinygolden.Spec, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, err := checkpoint.Load(filepath.Join(tinyDir, "tiny_repvgg_train.pth"))
+	sd, err := checkpoint.Load(tinygolden.Path(tinygolden.TrainPTH))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +41,14 @@ func TestTinyFromPTH(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, got := models.Unbind(d)
-	ref, err := checkpoint.Load(filepath.Join(tinyDir, "tiny_repvgg_deploy.pth"))
+	ref, err := checkpoint.Load(tinygolden.Path(tinygolden.DeployPTH))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(keys, " ") != strings.Join(ref.Keys, " ") {
 		t.Fatalf("deploy keys\n%v\nwant (tiny_repvgg_deploy.pth)\n%v", keys, ref.Keys)
 	}
-	_, npys := readStateDict(t, "deploy_sd")
+	_, npys := tinygolden.StateDict(t, true)
 	fused := 0
 	for _, k := range keys {
 		for _, want := range []*tensor.Tensor{ref.Tensors[k], npys[k]} {
@@ -134,7 +136,7 @@ func TestGoldenBlockOutputs(t *testing.T) {
 		cin, cout, stride, groups int
 	}{{"block_s1_g1", 8, 8, 1, 1}, {"block_s1_g2", 8, 8, 1, 2}, {"block_s2_8to16", 8, 16, 2, 1}} {
 		t.Run(c.dir, func(t *testing.T) {
-			dir := filepath.Join(goldenDir, c.dir)
+			dir := testref.Golden(c.dir)
 			x, err := npy.ReadFile(filepath.Join(dir, "input.npy"))
 			if err != nil {
 				t.Fatal(err)
@@ -184,7 +186,7 @@ func TestGoldenBlockOutputs(t *testing.T) {
 // TestDeployBadGraphs: errors, not panics, for graphs a checkpoint or a hand-written IR
 // file can produce.
 func TestDeployBadGraphs(t *testing.T) {
-	g, err := models.Resolve("../models/testdata/tiny_repvgg.yaml", models.Options{})
+	g, err := models.Resolve(tinygolden.Spec, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

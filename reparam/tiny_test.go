@@ -3,12 +3,11 @@ package reparam_test
 import (
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vggsim/vggsim/internal/npy"
-	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
@@ -16,40 +15,12 @@ import (
 	"github.com/vggsim/vggsim/tensor"
 )
 
-// goldenDir holds the reference outputs of the official RepVGG code (testdata);
-// tinyDir the tiny RepVGG case.
-var (
-	goldenDir = testref.Golden()
-	tinyDir   = testref.TinyRepVGG()
-)
-
-// readStateDict reads every prefix.*.npy file of the tiny golden case.
-func readStateDict(t *testing.T, prefix string) ([]string, map[string]*tensor.Tensor) {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(tinyDir, prefix+".*.npy"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no %s files in %s: %v", prefix, tinyDir, err)
-	}
-	var keys []string
-	tensors := map[string]*tensor.Tensor{}
-	for _, f := range files {
-		key := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), prefix+"."), ".npy")
-		x, err := npy.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, key)
-		tensors[key] = x
-	}
-	return keys, tensors
-}
-
 func TestTinyRepVGGBitExact(t *testing.T) {
-	g, err := models.Resolve("../models/testdata/tiny_repvgg.yaml", models.Options{})
+	g, err := models.Resolve(tinygolden.Spec, models.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, tensors := readStateDict(t, "train_sd")
+	keys, tensors := tinygolden.StateDict(t, false)
 	if err := models.Bind(g, keys, tensors); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +32,7 @@ func TestTinyRepVGGBitExact(t *testing.T) {
 		t.Errorf("tiny deploy not plain: %s", why)
 	}
 	gotKeys, got := models.Unbind(d)
-	wantKeys, want := readStateDict(t, "deploy_sd")
+	wantKeys, want := tinygolden.StateDict(t, true)
 	if len(gotKeys) != len(wantKeys) {
 		t.Fatalf("deploy keys %v, want %v", gotKeys, wantKeys)
 	}
@@ -84,15 +55,17 @@ func TestTinyRepVGGBitExact(t *testing.T) {
 	}
 
 	// Logits of both forms against the reference within 1e-5.
-	x, err := npy.ReadFile(filepath.Join(tinyDir, "input.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := tinygolden.Input(t)
 	for _, c := range []struct {
-		g    *ir.Graph
-		file string
-	}{{g, "train.logits.npy"}, {d, "deploy.logits.npy"}} {
-		y, ref := runAndRead(t, c.g, x, filepath.Join(tinyDir, c.file))
+		g      *ir.Graph
+		deploy bool
+		file   string
+	}{{g, false, "train.logits"}, {d, true, "deploy.logits"}} {
+		y, err := interp.Run(c.g, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := tinygolden.Logits(t, c.deploy)
 		for i := range ref.F32 {
 			if d := math.Abs(float64(y.F32[i] - ref.F32[i])); d > 1e-5 {
 				t.Errorf("%s[%d] = %v, want %v (|diff| %g > 1e-5)", c.file, i, y.F32[i], ref.F32[i], d)
@@ -134,7 +107,7 @@ func runAndRead(t *testing.T, g *ir.Graph, x *tensor.Tensor, ref string) (got, w
 }
 
 func TestMain(m *testing.M) {
-	if _, err := os.Stat(tinyDir); err != nil {
+	if _, err := os.Stat(tinygolden.Path()); err != nil {
 		// The golden data is part of the repository; without it the golden tests cannot
 		// run, and that must fail loudly rather than skip.
 		panic("golden data missing: " + err.Error())

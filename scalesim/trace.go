@@ -2,12 +2,13 @@ package scalesim
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/sim"
 )
 
@@ -29,8 +30,17 @@ func RunDir(dir string, cfg *sim.ScaleSimConfig) string { return filepath.Join(d
 // flag into runDir/layer<i>/: one line per demand row, the cycle the row was served and then
 // one address per array port (-1 when idle), comma-separated integers as NumPy's
 // savetxt(fmt='%i') prints them. DRAM traces are not written. A layer with more than
-// MaxTraceRows rows is refused before anything is written.
+// MaxTraceRows rows is refused before anything is written. The files appear together or
+// not at all (internal/atomicfile): after an error every trace file of an earlier run is
+// untouched and no layer directory this call created is left behind.
 func WriteTraces(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer) error {
+	return WriteRun(runDir, cfg, layers, nil)
+}
+
+// WriteRun writes a run's three reports (as WriteReports, when reports is not nil) and its
+// per-layer SRAM traces (as WriteTraces) in one step: every file appears, or after an error
+// none has changed.
+func WriteRun(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer, reports []sim.ScaleSimReport) (err error) {
 	for i, l := range layers {
 		if err := l.Validate(); err != nil {
 			return fmt.Errorf("layer %d (%s): %w", i, l.Name, err)
@@ -41,49 +51,83 @@ func WriteTraces(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLa
 			return fmt.Errorf("layer %d (%s): %d demand rows, more than the %d a trace may hold; traces are for small runs", i, l.Name, rows, MaxTraceRows)
 		}
 	}
-	for i, l := range layers {
-		if err := writeLayerTraces(filepath.Join(runDir, "layer"+strconv.Itoa(i)), cfg, i, l); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func writeLayerTraces(dir string, cfg *sim.ScaleSimConfig, id int, l sim.ScaleSimLayer) (err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	names := [...]string{sim.IfmapTrace: IfmapSRAMTraceFile, sim.FilterTrace: FilterSRAMTraceFile, sim.OfmapTrace: OfmapSRAMTraceFile}
-	var files [3]*os.File
-	var ws [3]*bufio.Writer
+	// Directories first; the ones this call creates go again if the files do not appear.
+	var made []string
 	defer func() {
-		for i, f := range files {
-			if f == nil {
-				continue
+		if err != nil {
+			for i := len(made) - 1; i >= 0; i-- {
+				os.Remove(made[i]) // only if empty
 			}
-			err = errors.Join(err, ws[i].Flush(), f.Close())
 		}
 	}()
-	for i, name := range names {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
+	mkdir := func(dir string) error {
+		if _, err := os.Stat(dir); err == nil {
+			return nil
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		files[i], ws[i] = f, bufio.NewWriterSize(f, 1<<16)
+		made = append(made, dir)
+		return nil
 	}
+	if err := mkdir(runDir); err != nil {
+		return err
+	}
+	type traceFile struct {
+		layer int
+		op    sim.ScaleSimOperand
+	}
+	ops := [...]string{sim.IfmapTrace: IfmapSRAMTraceFile, sim.FilterTrace: FilterSRAMTraceFile, sim.OfmapTrace: OfmapSRAMTraceFile}
+	var names []string
+	what := map[string]traceFile{}
+	report := map[string]int{}
+	if reports != nil {
+		for i, w := range reportWriters {
+			name := filepath.Join(runDir, w.file)
+			names = append(names, name)
+			report[name] = i
+		}
+	}
+	for i := range layers {
+		dir := filepath.Join(runDir, "layer"+strconv.Itoa(i))
+		if err := mkdir(dir); err != nil {
+			return err
+		}
+		for op, file := range ops {
+			name := filepath.Join(dir, file)
+			names = append(names, name)
+			what[name] = traceFile{i, sim.ScaleSimOperand(op)}
+		}
+	}
+	return atomicfile.WriteFiles(names, func(name string, w io.Writer) error {
+		if i, ok := report[name]; ok {
+			return reportWriters[i].write(w, reports)
+		}
+		tf := what[name]
+		return writeTrace(w, cfg, tf.layer, layers[tf.layer], tf.op)
+	})
+}
+
+// writeTrace writes one operand's SRAM trace of layer id to w (the trace is generated once
+// per operand file).
+func writeTrace(w io.Writer, cfg *sim.ScaleSimConfig, id int, l sim.ScaleSimLayer, want sim.ScaleSimOperand) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
 	var line []byte
-	_, err = sim.TraceScaleSimLayer(*cfg, id, l, func(op sim.ScaleSimOperand, cycle int64, addrs []int64) error {
+	_, err := sim.TraceScaleSimLayer(*cfg, id, l, func(op sim.ScaleSimOperand, cycle int64, addrs []int64) error {
+		if op != want {
+			return nil
+		}
 		line = strconv.AppendInt(line[:0], cycle, 10)
 		for _, a := range addrs {
 			line = append(line, ',')
 			line = strconv.AppendInt(line, a, 10)
 		}
 		line = append(line, '\n')
-		_, err := ws[op].Write(line)
+		_, err := bw.Write(line)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
+		return fmt.Errorf("layer %d (%s): %w", id, l.Name, err)
 	}
-	return nil
+	return bw.Flush()
 }

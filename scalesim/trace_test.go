@@ -156,3 +156,46 @@ func checkTraces(t *testing.T, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLay
 	}
 	return reps
 }
+
+// TestWriteRunAtomic: a run's reports and traces appear together or not at all. A second run
+// that cannot write one trace file (its path is a directory) leaves the first run's reports
+// and traces byte for byte, and removes the layer directory it created.
+func TestWriteRunAtomic(t *testing.T) {
+	cfg, layers := loadRun(t, "tiny_8x8_os_calc", "tiny3.csv")
+	reps, err := sim.SimulateScaleSim(*cfg, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := RunDir(t.TempDir(), cfg)
+	if err := WriteRun(dir, cfg, layers[:1], reps[:1]); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string][]byte{}
+	for _, f := range []string{ComputeReportFile, filepath.Join("layer0", IfmapSRAMTraceFile), filepath.Join("layer0", OfmapSRAMTraceFile)} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || len(b) == 0 {
+			t.Fatalf("%s: %v (%d bytes)", f, err, len(b))
+		}
+		before[f] = b
+	}
+	// The second run has two layers; layer 2's ofmap trace cannot be written.
+	blocked := filepath.Join(dir, "layer2", OfmapSRAMTraceFile)
+	if err := os.MkdirAll(blocked, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRun(dir, cfg, layers, reps); err == nil {
+		t.Fatal("WriteRun succeeded with a directory where a trace goes")
+	}
+	for f, b := range before {
+		if got, err := os.ReadFile(filepath.Join(dir, f)); err != nil || string(got) != string(b) {
+			t.Errorf("%s changed after a failed run (%v)", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "layer1")); !os.IsNotExist(err) {
+		t.Errorf("layer1/ left behind by the failed run: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "layer0"))
+	if len(entries) != 3 {
+		t.Errorf("layer0/ holds %d entries after the failed run, want the 3 traces (no temporary files)", len(entries))
+	}
+}

@@ -16,6 +16,7 @@ type Network struct {
 	opts     Options
 	distinct []int // index into layers of each distinct layer's first occurrence
 	of       []int // per layer: its distinct layer
+	ends     []int // per variant: the end of its layers in layers (PrepareVariants); nil: one
 }
 
 // Prepare checks layers and opts as Simulate does and returns them as a Network. The
@@ -46,8 +47,51 @@ func Prepare(layers []Layer, opts Options) (*Network, error) {
 	return n, nil
 }
 
-// Len returns the number of layers.
+// PrepareVariants prepares several lowerings of one workload as one Network whose variants
+// an Engine simulates together (Engine.Totals): variants of one graph (the same layers with
+// other activations kept on chip, say) share most of their layers, and a layer that is the
+// same in several variants is simulated once per hardware point for all of them. Each
+// variant is checked as Prepare checks it; there must be at least one.
+func PrepareVariants(variants [][]Layer, opts Options) (*Network, error) {
+	if len(variants) == 0 {
+		return nil, errors.New("sim: PrepareVariants: no variants")
+	}
+	var all []Layer
+	ends := make([]int, len(variants))
+	for v, ls := range variants {
+		all = append(all, ls...)
+		ends[v] = len(all)
+	}
+	n, err := Prepare(all, opts)
+	if err != nil {
+		return nil, err
+	}
+	n.ends = ends
+	return n, nil
+}
+
+// Len returns the number of layers (of every variant together).
 func (n *Network) Len() int { return len(n.layers) }
+
+// Variants returns the number of variants: 1 for a Network from Prepare.
+func (n *Network) Variants() int { return max(len(n.ends), 1) }
+
+// VariantLen returns the number of layers of variant v.
+func (n *Network) VariantLen(v int) int {
+	lo, hi := n.variant(v)
+	return hi - lo
+}
+
+// variant returns the bounds of variant v's layers.
+func (n *Network) variant(v int) (lo, hi int) {
+	if n.ends == nil {
+		return 0, len(n.layers)
+	}
+	if v > 0 {
+		lo = n.ends[v-1]
+	}
+	return lo, n.ends[v]
+}
 
 // Distinct returns the number of distinct layers: the layer simulations an Engine runs per
 // hardware point.
@@ -113,6 +157,33 @@ func (e *Engine) slot(n *Network, key *hw.Config) (*mapspaceSlot, bool) {
 // utilization; r.Layers is left empty and r.Total.Order too. r is overwritten; reusing one
 // Result across calls allocates nothing.
 func (e *Engine) Total(cfg *hw.Config, n *Network, r *Result) error {
+	if err := e.distinctLayers(cfg, n); err != nil {
+		return err
+	}
+	return e.sum(cfg, n.of, r)
+}
+
+// Totals simulates every variant of n (PrepareVariants) on cfg, each layer that is the same
+// in several variants once, and fills rs[v] with variant v's figures as Total would give
+// them for that variant alone. rs must have n.Variants() elements.
+func (e *Engine) Totals(cfg *hw.Config, n *Network, rs []Result) error {
+	if len(rs) != n.Variants() {
+		return fmt.Errorf("sim: Totals: %d results for %d variants", len(rs), n.Variants())
+	}
+	if err := e.distinctLayers(cfg, n); err != nil {
+		return err
+	}
+	for v := range rs {
+		lo, hi := n.variant(v)
+		if err := e.sum(cfg, n.of[lo:hi], &rs[v]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// distinctLayers simulates n's distinct layers on cfg into e.results.
+func (e *Engine) distinctLayers(cfg *hw.Config, n *Network) error {
 	if cfg == nil {
 		return errors.New("sim: no hardware configuration")
 	}
@@ -139,12 +210,17 @@ func (e *Engine) Total(cfg *hw.Config, n *Network, r *Result) error {
 		}
 	}
 	e.m.reuse, e.m.last = nil, nil
-	if err := checkCycles(cfg, e.results, n.of); err != nil {
+	return nil
+}
+
+// sum fills r with the figures of the layers of, given as indices into e.results, in order.
+func (e *Engine) sum(cfg *hw.Config, of []int, r *Result) error {
+	if err := checkCycles(cfg, e.results, of); err != nil {
 		return err
 	}
 	*r = Result{Hardware: cfg.Name, Dataflow: cfg.Dataflow, Batch: e.m.batch}
 	t := &r.Total
-	for _, d := range n.of {
+	for _, d := range of {
 		t.add(&e.results[d])
 	}
 	r.finish(cfg)

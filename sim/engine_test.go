@@ -158,3 +158,47 @@ func BenchmarkEngineA0(b *testing.B) {
 	b.ReportMetric(float64(b.N*n.Len())/b.Elapsed().Seconds(), "layersims/s")
 	b.ReportMetric(float64(b.N*n.Distinct())/b.Elapsed().Seconds(), "distinct/s")
 }
+
+// TestEngineTotalsMatchSimulate checks Engine.Totals against Simulate on each variant alone,
+// bit for bit: variants of one workload with other on-chip flags and resident bytes (as the
+// activation-budget search makes them), the layers they share simulated once.
+func TestEngineTotalsMatchSimulate(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	var e Engine
+	for it := range 100 {
+		cfg := randomHW(r)
+		base := randomLayers(r)
+		vs := make([][]Layer, 1+r.IntN(4))
+		for v := range vs {
+			ls := make([]Layer, len(base))
+			copy(ls, base)
+			for i := range ls {
+				if r.IntN(2) == 0 { // a variant changes some layers only
+					ls[i].OutputOnChip = r.IntN(2) == 0
+					ls[i].ResidentBytes = r.Int64N(cfg.IfmapSRAMBytes + 1)
+				}
+			}
+			vs[v] = ls
+		}
+		opts := Options{Batch: 1 + r.IntN(3), Objective: Objective(it % 4)}
+		n, err := PrepareVariants(vs, opts)
+		require.NoError(t, err)
+		require.Equal(t, len(vs), n.Variants())
+		got := make([]Result, len(vs))
+		require.NoError(t, e.Totals(cfg, n, got))
+		for v, ls := range vs {
+			assert.Equal(t, len(ls), n.VariantLen(v))
+			want, err := Simulate(cfg, ls, opts)
+			require.NoError(t, err)
+			if !assert.Equal(t, totalOnly(want), got[v], "it %d variant %d", it, v) {
+				return
+			}
+		}
+	}
+	_, err := PrepareVariants(nil, Options{})
+	assert.Error(t, err)
+	n, err := Prepare(a0Deploy(), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n.Variants())
+	assert.Error(t, e.Totals(edgeConfig(), n, make([]Result, 2)), "one result per variant")
+}

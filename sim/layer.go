@@ -93,6 +93,10 @@ type Layer struct {
 
 	InputsOnChip []bool // per input: already resident on chip (no DRAM read)
 	OutputOnChip bool   // output kept on chip for its consumers (no DRAM write)
+	// ResidentBytes is what resident activations hold of the ifmap and ofmap SRAMs while
+	// the layer runs (its own resident input and output included): one SRAM, two uses, so
+	// the layer stages its operands in the rest (docs/simulator.md §4.5). 0: all of it.
+	ResidentBytes int64
 }
 
 func or1(v int) int {
@@ -284,6 +288,9 @@ func (l *Layer) Validate() error {
 	}
 	if len(l.InputsOnChip) > l.Inputs() {
 		bad("InputsOnChip has %d entries for %d inputs", len(l.InputsOnChip), l.Inputs())
+	}
+	if l.ResidentBytes < 0 {
+		bad("ResidentBytes %d is negative", l.ResidentBytes)
 	}
 	if len(errs) == 0 {
 		const limit = int64(1) << 50

@@ -272,12 +272,13 @@ type LayerKey struct {
 	ph, pw, groups, rows, inputs        int
 	outH, outW                          int
 	bias, relu                          bool
+	resident                            int64
 }
 
 // Key returns l's shape key.
 func (l *Layer) Key() LayerKey {
 	return LayerKey{l.Kind, l.InH, l.InW, l.InC, l.OutC, l.KH, l.KW, l.StrideH, l.StrideW,
-		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU}
+		l.PadH, l.PadW, l.Groups, l.Rows, l.NumInputs, l.OutH, l.OutW, l.Bias, l.FusedReLU, l.ResidentBytes}
 }
 
 // layerKey is a Layer without its name, its on-chip inputs as a bit set.
@@ -332,6 +333,7 @@ func applyChainResidency(cfg *hw.Config, layers []Layer, batch int) []Layer {
 		out := ls[i].OutElems() * int64(batch) * wb
 		if out <= cfg.OfmapSRAMBytes && out <= cfg.IfmapSRAMBytes {
 			ls[i].OutputOnChip = true
+			ls[i].ResidentBytes = out // its output holds that much of the SRAM while it runs
 			if len(ls[i+1].InputsOnChip) == 0 {
 				ls[i+1].InputsOnChip = []bool{true}
 			} else {

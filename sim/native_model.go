@@ -17,9 +17,10 @@ type model struct {
 	batch  int
 	R, C   int
 	wb, ab int64   // bytes per operand word, per partial sum
-	ifHalf int64   // bytes: the active half of each double-buffered SRAM
+	ifHalf int64   // bytes: the active half of each double-buffered SRAM (this layer's share, §4.5)
 	fHalf  int64   //
 	oHalf  int64   //
+	ifLine int64   // bytes of the ifmap SRAM the line buffer may use (this layer's share)
 	bwc    float64 // DRAM bytes per cycle; 0 means unlimited
 	lanes  int64
 	en     hw.EnergyTable // energies per access, derived ones filled in
@@ -63,6 +64,23 @@ func (m *model) reset(cfg *hw.Config, opts Options) {
 	}
 }
 
+// stage sets the ifmap and ofmap SRAM bytes a layer may stage its operands in when
+// resident activations hold resident bytes of the two (docs/simulator.md §4.5): what is
+// left, A − resident with A = ifmap + ofmap SRAM, is split between them in proportion to
+// their sizes, and never below the floor Validate requires (one fold's operands per half).
+func (m *model) stage(resident int64) {
+	c := m.cfg
+	ifB, ofB := c.IfmapSRAMBytes, c.OfmapSRAMBytes
+	if resident > 0 {
+		a := ifB + ofB
+		free := max(0, a-resident)
+		minIf, _, minOf := c.MinSRAMBytes()
+		ifB = max(minIf, int64(float64(ifB)*float64(free)/float64(a)))
+		ofB = max(minOf, free-ifB)
+	}
+	m.ifHalf, m.oHalf, m.ifLine = ifB/2, ofB/2, ifB
+}
+
 // traffic is how a layer's DRAM reads are spread over its outer tiles, for the roofline:
 // tiles outer iterations of the chosen loop nest (all groups), of which heavy carry the
 // one-time loads (the first outer tile of every group); onceBytes are read only during those.
@@ -72,6 +90,7 @@ type traffic struct {
 }
 
 func (m *model) layer(l *Layer) LayerResult {
+	m.stage(l.ResidentBytes)
 	r := LayerResult{Name: l.Name, Kind: l.Kind.String(), InputOnChip: l.InputOnChip(0),
 		OutputOnChip: l.OutputOnChip}
 	tr := traffic{tiles: 1, heavy: 1}
@@ -989,14 +1008,14 @@ func (m *model) ifmapRows(l *Layer, g, M, K int, au int64) int {
 // KW-wide strip fits, every window is fetched on its own: the im2col rows, mk.
 func (m *model) sweepWords(l *Layer, g int, au, mk int64) int64 {
 	if l.Kind != Conv {
-		if int64(l.InC)*m.wb <= m.cfg.IfmapSRAMBytes { // one input row
+		if int64(l.InC)*m.wb <= m.ifLine { // one input row
 			return au
 		}
 		return mk
 	}
 	rows := int64(min(l.InH, or1(l.KH)+or1(l.StrideH)))
 	perCol := rows * int64(l.InC/g) * m.wb // bytes of one input column of the band
-	cols := m.cfg.IfmapSRAMBytes / perCol  // input columns the buffer holds
+	cols := m.ifLine / perCol              // input columns the buffer holds
 	kw, sw := or1(l.KW), or1(l.StrideW)
 	_, ow := l.OutDims()
 	tw := geom.Touched(l.InW, kw, sw, l.PadW, ow)

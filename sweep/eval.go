@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -27,15 +28,16 @@ type Metrics struct {
 
 // workloadSim simulates one workload on many hardware points. It analyzes the graph once
 // per data width and lowers it once per activation SRAM size (the only hardware the
-// lowering depends on) into a sim.Network, whose distinct layers are found once; every point
-// then costs one sim.Engine.Total: each distinct layer simulated once, no allocation.
+// lowering depends on) into one sim.Network holding a variant per activation budget, whose
+// distinct layers are found once across the variants; every point then costs one
+// sim.Engine.Totals: each distinct layer simulated once for all budgets.
 type workloadSim struct {
 	g     *ir.Graph
 	batch int
 
 	mu      sync.Mutex
-	reports map[int]*memory.Report // by data bits
-	nets    map[[2]int64]*sim.Network
+	reports map[int]*memory.Report    // by data bits
+	nets    map[[2]int64]*sim.Network // by data bits and activation SRAM: a variant per distinct residency
 }
 
 // buildGraph builds a study model in a form at an input size.
@@ -54,14 +56,16 @@ func newWorkloadSim(w Workload) (*workloadSim, error) {
 	return &workloadSim{g: g, batch: w.Batch, reports: map[int]*memory.Report{}, nets: map[[2]int64]*sim.Network{}}, nil
 }
 
-// prepared returns the lowered network for cfg's data width and activation SRAM.
+// prepared returns the lowered network for cfg's data width with a variant for every
+// activation budget memory.Report.Simulate searches (memory.ActivationBudgets), one per
+// distinct choice of resident activations, in budget order.
 func (ws *workloadSim) prepared(cfg *hw.Config) (*sim.Network, error) {
 	act := memory.ActivationSRAM(cfg)
 	key := [2]int64{int64(cfg.DataBits), act}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if n, ok := ws.nets[key]; ok {
-		return n, nil
+	if ns, ok := ws.nets[key]; ok {
+		return ns, nil
 	}
 	r := ws.reports[cfg.DataBits]
 	if r == nil {
@@ -71,16 +75,35 @@ func (ws *workloadSim) prepared(cfg *hw.Config) (*sim.Network, error) {
 		}
 		ws.reports[cfg.DataBits] = r
 	}
-	ls, err := r.Layers(act)
-	if err != nil {
-		return nil, err
+	var seen [][]sim.Layer
+	for _, b := range memory.ActivationBudgets(cfg) {
+		ls, err := r.Layers(b)
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(seen, func(x []sim.Layer) bool { return sameResidency(x, ls) }) {
+			continue // the same activations on chip as a smaller budget: the same run
+		}
+		seen = append(seen, ls)
 	}
-	n, err := sim.Prepare(ls, sim.Options{Batch: ws.batch})
+	n, err := sim.PrepareVariants(seen, sim.Options{Batch: ws.batch})
 	if err != nil {
 		return nil, err
 	}
 	ws.nets[key] = n
 	return n, nil
+}
+
+// sameResidency reports whether two lowerings of one graph keep the same activations on
+// chip (then they are the same layers).
+func sameResidency(a, b []sim.Layer) bool {
+	for i := range a {
+		if a[i].OutputOnChip != b[i].OutputOnChip || a[i].ResidentBytes != b[i].ResidentBytes ||
+			!slices.Equal(a[i].InputsOnChip, b[i].InputsOnChip) {
+			return false
+		}
+	}
+	return len(a) == len(b)
 }
 
 // simulate runs the workload on cfg with the worker's engine and returns the metrics and
@@ -91,17 +114,38 @@ func (ws *workloadSim) simulate(e *sim.Engine, cfg *hw.Config) (Metrics, int, er
 	if err != nil {
 		return Metrics{}, 0, err
 	}
-	var r sim.Result
-	if err := e.Total(cfg, n, &r); err != nil {
+	// The activation budget is searched as memory.Report.Simulate searches it: the fewest
+	// cycles, then the least energy, then the fewest DRAM bytes; ties keep the smaller budget.
+	rs := make([]sim.Result, n.Variants())
+	if err := e.Totals(cfg, n, rs); err != nil {
 		return Metrics{}, 0, err
 	}
+	best := 0
+	for v := 1; v < len(rs); v++ {
+		if betterTotal(&rs[v], &rs[best]) {
+			best = v
+		}
+	}
+	r := &rs[best]
 	t := &r.Total
 	return Metrics{
 		MACs: t.MACs, Cycles: t.Cycles, StallCycles: t.StallCycles,
 		LatencyS: r.LatencyS, ThroughputIPS: r.ThroughputIPS, Utilization: r.Utilization,
 		EnergyPerImageJ:   r.EnergyPerImageJ,
 		DRAMBytesPerImage: float64(t.DRAMReadBytes+t.DRAMWriteBytes) / float64(r.Batch),
-	}, n.Len(), nil
+	}, n.VariantLen(best), nil
 }
 
 func fnum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// betterTotal reports whether a beats b as memory's budget search ranks runs under the
+// latency objective: cycles, then energy, then DRAM bytes.
+func betterTotal(a, b *sim.Result) bool {
+	switch {
+	case a.Total.Cycles != b.Total.Cycles:
+		return a.Total.Cycles < b.Total.Cycles
+	case a.EnergyJ != b.EnergyJ:
+		return a.EnergyJ < b.EnergyJ
+	}
+	return a.Total.DRAMReadBytes+a.Total.DRAMWriteBytes < b.Total.DRAMReadBytes+b.Total.DRAMWriteBytes
+}

@@ -10,12 +10,14 @@ import (
 
 	"github.com/vggsim/vggsim/checkpoint"
 	"github.com/vggsim/vggsim/internal/npy"
-	"github.com/vggsim/vggsim/internal/testref"
+	"github.com/vggsim/vggsim/internal/testref/tinygolden"
 )
 
-var tinyGolden = testref.TinyRepVGG()
-
-const tinyYAML = "../../models/testdata/tiny_repvgg.yaml"
+// The tiny golden case (internal/testref/tinygolden): its directory and its spec.
+var (
+	tinyGolden = tinygolden.Path()
+	tinyYAML   = tinygolden.Spec
+)
 
 func TestHelpAndVersion(t *testing.T) {
 	out, _, code := vggsim(t, "help")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -29,39 +28,10 @@ and the cache row exactly ` + "`vggsim memory MODEL --hw HW --sram BUDGET`" + `.
 column is the fusion model's traffic with every byte moved once (no re-reads for tiling).
 Formulas: docs/memory.md.`
 
-// fusionRow is one plan of `vggsim fusion --format json|csv`.
-type fusionRow struct {
-	Model                  string  `json:"model"`
-	Form                   string  `json:"form"`
-	Plan                   string  `json:"plan"` // "depth-K", "layer-by-layer", "best" or "cache"
-	Depth                  int     `json:"depth"`
-	DRAMBytesPerImage      float64 `json:"dram_bytes_per_image"` // the simulator's
-	DRAMBytes              int64   `json:"dram_bytes"`
-	SavedBytes             int64   `json:"saved_bytes"` // against layer by layer, the simulator's
-	ModelDRAMBytesPerImage float64 `json:"model_dram_bytes_per_image"`
-	ModelDRAMBytes         int64   `json:"model_dram_bytes"`
-	LineBufferBytes        int64   `json:"line_buffer_bytes"`
-	SRAMBytes              int64   `json:"sram_bytes"`
-	MinSRAMBytes           int64   `json:"min_sram_bytes"`
-	Fits                   bool    `json:"fits"`
-	Segments               int     `json:"segments"`
-	Cycles                 int64   `json:"cycles"`
-	EnergyJ                float64 `json:"energy_j"`
-}
-
-// fusionOut is one model of `vggsim fusion --format json`.
+// fusionOut is one model of `vggsim fusion`: the printed summary and what the table needs
+// besides it.
 type fusionOut struct {
-	Model      string               `json:"model"`
-	Form       string               `json:"form"`
-	Input      [2]int               `json:"input"` // H, W
-	Hardware   string               `json:"hardware"`
-	Bits       int                  `json:"bits"`
-	Batch      int                  `json:"batch"`
-	SRAMBytes  int64                `json:"sram_bytes"`
-	FloorBytes int64                `json:"floor_dram_bytes"`
-	Plans      []fusionRow          `json:"plans"`
-	Best       []memory.Segment     `json:"best_segments"`
-	Chains     []memory.FusionChain `json:"chains"`
+	*memory.FusionSummary
 
 	arg    string
 	hwBits int // the hardware's data width (memory's default --bits)
@@ -132,36 +102,8 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "fusion", badInput(err))
 		}
-		in := g.Input().Shape
-		out := &fusionOut{Model: fr.Model, Form: *form, Input: [2]int{in.H, in.W}, Hardware: fr.Hardware,
-			Bits: fr.Bits, Batch: fr.Batch, SRAMBytes: budget, Chains: fr.Chains, Best: fr.Best.Segments,
-			FloorBytes: fr.FloorBytes, arg: arg, hwBits: cfg.DataBits, report: fr}
-		out.depths = fr.Depths[lo-1:]
-		lbl := fr.LayerByLayer.DRAMBytes
-		perImage := func(b int64) float64 { return float64(b) / float64(fr.Batch) }
-		row := func(name string, p memory.FusionPlan) fusionRow {
-			var lb int64
-			for _, s := range p.Segments {
-				lb = max(lb, s.LineBufferBytes)
-			}
-			return fusionRow{Model: fr.Model, Form: *form, Plan: name, Depth: p.Depth,
-				DRAMBytesPerImage: perImage(p.DRAMBytes), DRAMBytes: p.DRAMBytes, SavedBytes: lbl - p.DRAMBytes,
-				ModelDRAMBytesPerImage: perImage(p.ModelDRAMBytes), ModelDRAMBytes: p.ModelDRAMBytes,
-				LineBufferBytes: lb, SRAMBytes: p.SRAMBytes, MinSRAMBytes: p.MinSRAMBytes,
-				Fits: p.Fits, Segments: len(p.Segments), Cycles: p.Cost.Cycles, EnergyJ: p.Cost.EnergyJ}
-		}
-		if lo > 1 {
-			out.Plans = append(out.Plans, row("layer-by-layer", fr.LayerByLayer))
-		}
-		for _, p := range out.depths {
-			out.Plans = append(out.Plans, row(fmt.Sprintf("depth-%d", p.Depth), p))
-		}
-		out.Plans = append(out.Plans, row("best", fr.Best))
-		c := fr.Cache
-		out.Plans = append(out.Plans, fusionRow{Model: fr.Model, Form: *form, Plan: "cache",
-			DRAMBytesPerImage: perImage(c.DRAMBytes), DRAMBytes: c.DRAMBytes, SavedBytes: lbl - c.DRAMBytes,
-			ModelDRAMBytesPerImage: perImage(c.ModelDRAMBytes), ModelDRAMBytes: c.ModelDRAMBytes,
-			SRAMBytes: budget, Fits: true, Cycles: c.Cost.Cycles, EnergyJ: c.Cost.EnergyJ})
+		out := &fusionOut{FusionSummary: fr.Summary(*form, lo), arg: arg, hwBits: cfg.DataBits, report: fr,
+			depths: fr.Depths[lo-1:]}
 		outs = append(outs, out)
 	}
 	if mf.plot != "" {
@@ -179,26 +121,17 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "fusion", err)
 		}
 	}
+	sums := make([]*memory.FusionSummary, len(outs))
+	for i, o := range outs {
+		sums[i] = o.FusionSummary
+	}
 	switch mf.format {
 	case "json":
-		if err := writeJSON(stdout, outs); err != nil {
+		if err := writeJSON(stdout, sums); err != nil {
 			return fail(stderr, "fusion", err)
 		}
 	case "csv":
-		cw := csv.NewWriter(stdout)
-		cw.Write([]string{"model", "form", "plan", "depth", "dram_bytes_per_image", "saved_bytes", "model_dram_bytes_per_image",
-			"line_buffer_bytes", "sram_bytes", "min_sram_bytes", "fits", "segments", "cycles", "energy_j"})
-		f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-		for _, o := range outs {
-			for _, r := range o.Plans {
-				cw.Write([]string{r.Model, r.Form, r.Plan, strconv.Itoa(r.Depth), f(r.DRAMBytesPerImage),
-					strconv.FormatInt(r.SavedBytes, 10), f(r.ModelDRAMBytesPerImage), strconv.FormatInt(r.LineBufferBytes, 10),
-					strconv.FormatInt(r.SRAMBytes, 10), strconv.FormatInt(r.MinSRAMBytes, 10), strconv.FormatBool(r.Fits),
-					strconv.Itoa(r.Segments), strconv.FormatInt(r.Cycles, 10), strconv.FormatFloat(r.EnergyJ, 'g', -1, 64)})
-			}
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
+		if err := memory.WriteFusionCSV(stdout, sums); err != nil {
 			return fail(stderr, "fusion", err)
 		}
 	default:

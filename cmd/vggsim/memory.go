@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -129,53 +128,6 @@ func memBuildForms(arg string, o models.Options) (train, deploy *ir.Graph, err e
 	return train, deploy, nil
 }
 
-// memoryRow is one model and form of `vggsim memory --format json|csv`; its JSON form is
-// the documented output (docs/memory.md).
-type memoryRow struct {
-	Model             string `json:"model"`
-	Form              string `json:"form"`
-	Input             [2]int `json:"input"` // H, W
-	Bits              int    `json:"bits"`
-	Batch             int    `json:"batch"`
-	PeakBytes         int64  `json:"peak_activation_bytes"`
-	ResidentPeakBytes int64  `json:"resident_peak_bytes"`
-	ArenaBytes        int64  `json:"arena_bytes"`
-	TotalBytes        int64  `json:"total_activation_bytes"`
-	WeightsBytes      int64  `json:"weights_bytes"`
-	MinSRAMNoSpill    int64  `json:"min_sram_bytes_no_spill"`
-	StreamBytes       int64  `json:"stream_dram_bytes"`
-	CompulsoryBytes   int64  `json:"compulsory_dram_bytes"`
-	PeakNode          string `json:"peak_node"`
-	Steps             int    `json:"steps"`
-	Buffers           int    `json:"buffers"`
-
-	Hardware            string   `json:"hardware,omitempty"`
-	ActivationSRAMBytes *int64   `json:"activation_sram_bytes,omitempty"`
-	SpilledBuffers      *int     `json:"spilled_buffers,omitempty"`
-	DRAMBytesPerImage   *float64 `json:"dram_bytes_per_image,omitempty"`
-	// LayerByLayerDRAMPerImage is the engine's DRAM per image with no activation SRAM: the
-	// layer-by-layer run, which `vggsim fusion` reports as depth 1.
-	LayerByLayerDRAMPerImage *float64 `json:"layer_by_layer_dram_bytes_per_image,omitempty"`
-	ActivationDRAMBytes      *int64   `json:"activation_dram_bytes,omitempty"`
-	WeightDRAMBytes          *int64   `json:"weight_dram_bytes,omitempty"`
-	Cycles                   *int64   `json:"cycles,omitempty"`
-	StallCycles              *int64   `json:"stall_cycles,omitempty"`
-	LatencyS                 *float64 `json:"latency_s,omitempty"`
-	EnergyJ                  *float64 `json:"energy_j,omitempty"`
-	EnergyPerImageJ          *float64 `json:"energy_per_image_j,omitempty"`
-}
-
-// sweepRow is one point of `vggsim memory --sweep`.
-type sweepRow struct {
-	Model             string   `json:"model"`
-	Form              string   `json:"form"`
-	SRAMBytes         int64    `json:"sram_bytes"`
-	DRAMBytes         int64    `json:"dram_bytes"`
-	DRAMBytesPerImage float64  `json:"dram_bytes_per_image"`
-	SpilledBuffers    int      `json:"spilled_buffers"`
-	SimDRAMPerImage   *float64 `json:"sim_dram_bytes_per_image,omitempty"`
-}
-
 func cmdMemory(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("memory", "MODEL [MODEL...] [--hw PRESET|FILE] [--batch N] [--bits N] [--input-size H[xW]] [--format table|json|csv] [--plot live.svg] [--plot-traffic traffic.svg] [--sweep] [--sram SIZE] [--no-in-place]", memoryDesc, stdout, stderr)
 	var mf memFlags
@@ -285,30 +237,14 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	var rows []memoryRow
+	var rows []memory.Row
 	for i, c := range comps {
 		for k, r := range []*memory.Report{c.Train, c.Deploy} {
-			row := memoryRow{Model: r.Model, Form: r.Form, Input: dims[i], Bits: r.Bits, Batch: r.Batch,
-				PeakBytes: r.PeakBytes, ResidentPeakBytes: r.ResidentPeakBytes, ArenaBytes: r.ArenaBytes,
-				TotalBytes: r.TotalBytes, WeightsBytes: r.WeightsBytes, MinSRAMNoSpill: r.MinSRAMNoSpill,
-				StreamBytes: r.StreamBytes, CompulsoryBytes: r.CompulsoryBytes, PeakNode: r.PeakNode,
-				Steps: len(r.Steps), Buffers: len(r.Buffers)}
+			var h, lbl *memory.HWResult
 			if hws != nil {
-				h := hws[i][k]
-				row.Hardware = h.Hardware
-				row.ActivationSRAMBytes = &h.ActivationSRAMBytes
-				row.SpilledBuffers = &h.Residency.SpilledBuffers
-				row.DRAMBytesPerImage = &h.DRAMBytesPerImage
-				row.LayerByLayerDRAMPerImage = &lbls[i][k].DRAMBytesPerImage
-				row.ActivationDRAMBytes = &h.ActivationDRAMBytes
-				row.WeightDRAMBytes = &h.WeightDRAMBytes
-				row.Cycles = &h.Cycles
-				row.StallCycles = &h.StallCycles
-				row.LatencyS = &h.LatencyS
-				row.EnergyJ = &h.EnergyJ
-				row.EnergyPerImageJ = &h.EnergyPerImageJ
+				h, lbl = hws[i][k], lbls[i][k]
 			}
-			rows = append(rows, row)
+			rows = append(rows, r.Row(h, lbl))
 		}
 	}
 	switch mf.format {
@@ -317,7 +253,7 @@ func cmdMemory(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "memory", err)
 		}
 	case "csv":
-		if err := writeMemoryCSV(stdout, rows); err != nil {
+		if err := memory.WriteRowsCSV(stdout, rows); err != nil {
 			return fail(stderr, "memory", err)
 		}
 	default:
@@ -374,68 +310,16 @@ func writeMemoryTable(w io.Writer, c *memory.Comparison, input [2]int, h, lbl *[
 	tw.Flush()
 }
 
-func writeMemoryCSV(w io.Writer, rows []memoryRow) error {
-	cw := csv.NewWriter(w)
-	head := []string{"model", "form", "input", "bits", "batch", "peak_activation_bytes", "resident_peak_bytes",
-		"arena_bytes", "total_activation_bytes", "weights_bytes", "min_sram_bytes_no_spill", "stream_dram_bytes",
-		"compulsory_dram_bytes", "hardware", "activation_sram_bytes", "dram_bytes_per_image", "cycles", "energy_j",
-		"layer_by_layer_dram_bytes_per_image"}
-	if err := cw.Write(head); err != nil {
-		return err
-	}
-	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
-	for _, r := range rows {
-		rec := []string{r.Model, r.Form, fmt.Sprintf("%dx%d", r.Input[0], r.Input[1]), strconv.Itoa(r.Bits), strconv.Itoa(r.Batch), i64(r.PeakBytes),
-			i64(r.ResidentPeakBytes), i64(r.ArenaBytes), i64(r.TotalBytes), i64(r.WeightsBytes), i64(r.MinSRAMNoSpill),
-			i64(r.StreamBytes), i64(r.CompulsoryBytes), r.Hardware, "", "", "", "", ""}
-		if r.Cycles != nil {
-			rec[14] = i64(*r.ActivationSRAMBytes)
-			rec[15] = strconv.FormatFloat(*r.DRAMBytesPerImage, 'f', -1, 64)
-			rec[16] = i64(*r.Cycles)
-			rec[17] = strconv.FormatFloat(*r.EnergyJ, 'g', -1, 64)
-			rec[18] = strconv.FormatFloat(*r.LayerByLayerDRAMPerImage, 'f', -1, 64)
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
 // writeMemorySweep prints activation DRAM traffic against on-chip SRAM size for every model and
 // form: series[k] is the sweep of reps[k] (with hardware, also the simulator's whole DRAM
 // traffic per image at each size).
 func writeMemorySweep(w io.Writer, format string, reps []*memory.Report, series []memory.TrafficSeries, cfg *hw.Config) error {
-	var rows []sweepRow
-	for k, r := range reps {
-		s := series[k]
-		for i, t := range s.Points {
-			row := sweepRow{Model: r.Model, Form: r.Form, SRAMBytes: t.SRAMBytes, DRAMBytes: t.Bytes(),
-				DRAMBytesPerImage: float64(t.Bytes()) / float64(r.Batch), SpilledBuffers: t.SpilledBuffers}
-			if s.Engine != nil {
-				perImage := float64(s.Engine[i]) / float64(r.Batch)
-				row.SimDRAMPerImage = &perImage
-			}
-			rows = append(rows, row)
-		}
-	}
+	rows := memory.SweepRows(reps, series)
 	switch format {
 	case "json":
 		return writeJSON(w, rows)
 	case "csv":
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"model", "form", "sram_bytes", "dram_bytes", "dram_bytes_per_image", "spilled_buffers", "sim_dram_bytes_per_image"})
-		for _, r := range rows {
-			sim := ""
-			if r.SimDRAMPerImage != nil {
-				sim = strconv.FormatFloat(*r.SimDRAMPerImage, 'f', -1, 64)
-			}
-			cw.Write([]string{r.Model, r.Form, strconv.FormatInt(r.SRAMBytes, 10), strconv.FormatInt(r.DRAMBytes, 10),
-				strconv.FormatFloat(r.DRAMBytesPerImage, 'f', -1, 64), strconv.Itoa(r.SpilledBuffers), sim})
-		}
-		cw.Flush()
-		return cw.Error()
+		return memory.WriteSweepCSV(w, rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	var head []string

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -97,7 +96,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	case "json":
 		err = writeJSON(stdout, s)
 	case "csv":
-		err = writeSimCSV(stdout, s)
+		err = s.Result.WriteCSV(stdout)
 	default:
 		err = writeSimTable(stdout, s, cfg)
 	}
@@ -139,31 +138,6 @@ func writeSimTable(w io.Writer, s *memory.Simulation, cfg *hw.Config) error {
 	fmt.Fprintf(w, "energy %.3f mJ per image: MAC %.3f, SRAM %.3f, DRAM %.3f, leakage %.3f mJ\n",
 		r.EnergyPerImageJ*1e3, t.EnergyMACJ*1e3/img, t.EnergySRAMJ*1e3/img, t.EnergyDRAMJ*1e3/img, t.EnergyLeakageJ*1e3/img)
 	return nil
-}
-
-// simCSVHeader lists the per-layer CSV columns, units in the names.
-var simCSVHeader = []string{"layer", "kind", "m", "n", "k", "groups", "folds", "macs", "cycles", "compute_cycles", "stall_cycles",
-	"utilization", "mapping_efficiency", "sram_read_bytes", "sram_write_bytes", "dram_ifmap_read_bytes", "dram_filter_read_bytes",
-	"dram_ofmap_write_bytes", "dram_psum_read_bytes", "dram_psum_write_bytes", "input_on_chip", "output_on_chip", "energy_j", "latency_s"}
-
-func writeSimCSV(w io.Writer, s *memory.Simulation) error {
-	cw := csv.NewWriter(w)
-	cw.Write(simCSVHeader)
-	i := strconv.FormatInt
-	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-	for _, l := range append(s.Result.Layers, s.Result.Total) {
-		name := l.Name
-		if name == "" {
-			name = "total"
-		}
-		cw.Write([]string{name, l.Kind, i(l.M, 10), i(l.N, 10), i(l.K, 10), i(l.Groups, 10), i(l.Folds, 10), i(l.MACs, 10),
-			i(l.Cycles, 10), i(l.ComputeCycles, 10), i(l.StallCycles, 10), f(l.Utilization), f(l.MappingEfficiency),
-			i(l.SRAMReadBytes, 10), i(l.SRAMWriteBytes, 10), i(l.DRAMIfmapReadBytes, 10), i(l.DRAMFilterReadBytes, 10),
-			i(l.DRAMOfmapWriteBytes, 10), i(l.DRAMPsumReadBytes, 10), i(l.DRAMPsumWriteBytes, 10),
-			strconv.FormatBool(l.InputOnChip), strconv.FormatBool(l.OutputOnChip), f(l.EnergyJ), f(l.LatencyS)})
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 func kib(b int64) float64 { return float64(b) / 1024 }

@@ -53,13 +53,13 @@ func runScaleSim(cfgPath, topoPath, outDir, format string, traces bool, stdout, 
 		return fail(stderr, "simulate", badInput(fmt.Errorf("%s: %w", cfgPath, err)))
 	}
 	runDir := scalesim.RunDir(outDir, cfg)
-	if outDir != "" {
-		if err := scalesim.WriteReports(runDir, reps); err != nil {
+	switch {
+	case traces: // reports and traces appear together, or none changes
+		if err := scalesim.WriteRun(runDir, cfg, layers, reps); err != nil {
 			return fail(stderr, "simulate", err)
 		}
-	}
-	if traces {
-		if err := scalesim.WriteTraces(runDir, cfg, layers); err != nil {
+	case outDir != "":
+		if err := scalesim.WriteReports(runDir, reps); err != nil {
 			return fail(stderr, "simulate", err)
 		}
 	}

@@ -20,6 +20,11 @@ var root = func() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }()
 
+// Repo returns a path in the repository, joined from its root.
+func Repo(elem ...string) string {
+	return filepath.Join(append([]string{root}, elem...)...)
+}
+
 // Dir returns the reference data directory, testdata, joined with elem.
 func Dir(elem ...string) string {
 	return filepath.Join(append([]string{root, "testdata"}, elem...)...)
