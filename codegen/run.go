@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/internal/npy"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/tensor"
@@ -116,42 +118,47 @@ func (c *Compiled) Close() error {
 
 // Install copies a build into dir (created if needed): <sym>.ll, <sym>.h, main.c (the
 // runner's source), the kernels' C runtime files, lib<sym>.so and the runner <sym>. It returns the paths written.
+// The files are written atomically as a set (internal/atomicfile): after a failure DIR
+// still holds the previous build's files, whole.
 func Install(m *Module, a *Artifacts, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	sym := m.Plan.Symbol
+	data := map[string][]byte{}
+	isExe := map[string]bool{}
 	var paths []string
-	files := []struct {
-		name string
-		data string
-	}{{sym + ".ll", m.LL}, {sym + ".h", m.Header()}, {"main.c", runnerSource(m)}}
-	for _, c := range m.CSources {
-		files = append(files, struct {
-			name string
-			data string
-		}{c.Name, c.Text})
-	}
-	for _, f := range files {
-		p := filepath.Join(dir, f.name)
-		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
-			return nil, err
-		}
+	add := func(name string, b []byte, executable bool) {
+		p := filepath.Join(dir, name)
 		paths = append(paths, p)
+		data[p], isExe[p] = b, executable
 	}
-	for _, f := range []struct {
-		src  string
-		mode os.FileMode
-	}{{a.Lib, 0o755}, {a.Exe, 0o755}} {
-		data, err := os.ReadFile(f.src)
+	add(sym+".ll", []byte(m.LL), false)
+	add(sym+".h", []byte(m.Header()), false)
+	add("main.c", []byte(runnerSource(m)), false)
+	for _, c := range m.CSources {
+		add(c.Name, []byte(c.Text), false)
+	}
+	for _, src := range []string{a.Lib, a.Exe} {
+		b, err := os.ReadFile(src)
 		if err != nil {
 			return nil, err
 		}
-		p := filepath.Join(dir, filepath.Base(f.src))
-		if err := os.WriteFile(p, data, f.mode); err != nil {
-			return nil, err
+		add(filepath.Base(src), b, true)
+	}
+	// All files are written and synced before the first rename: DIR holds the previous
+	// build or this one, never a mix.
+	perm := func(p string) os.FileMode {
+		if isExe[p] {
+			return 0o777
 		}
-		paths = append(paths, p)
+		return atomicfile.DefaultPerm
+	}
+	if err := atomicfile.WriteFilesPerm(paths, perm, func(p string, w io.Writer) error {
+		_, err := w.Write(data[p])
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	return paths, nil
 }

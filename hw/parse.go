@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,8 +80,6 @@ func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {
 	p.bad[field] = true
 }
 
-var yamlLineErr = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-
 // decode parses data as exactly one YAML document and returns its top node, or nil after
 // recording why it cannot.
 func (p *parser) decode(data []byte) (root *yaml.Node) {
@@ -100,7 +97,7 @@ func (p *parser) decode(data []byte) (root *yaml.Node) {
 			p.errs.add(Pos{Filename: p.filename, Line: 1, Col: 1}, "",
 				"empty file, want a mapping with name, array, dataflow, clock, data_bits, sram and dram")
 		} else {
-			p.syntaxError(err)
+			p.syntaxError(data, err)
 		}
 		return nil
 	}
@@ -108,7 +105,7 @@ func (p *parser) decode(data []byte) (root *yaml.Node) {
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		p.syntaxError(err)
+		p.syntaxError(data, err)
 		return nil
 	default:
 		p.errs.add(p.nodePos(&extra), "", "a second YAML document; a hardware file holds one")
@@ -126,17 +123,11 @@ func (p *parser) decode(data []byte) (root *yaml.Node) {
 	return n
 }
 
-// syntaxError records a YAML syntax error, moving its line number into the position.
-func (p *parser) syntaxError(err error) {
-	msg := err.Error()
-	pos := Pos{Filename: p.filename}
-	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	p.errs.add(pos, "", "yaml: %s", msg)
+// syntaxError records a YAML syntax error in data at the line and column it is about
+// (yamlnode.SyntaxError).
+func (p *parser) syntaxError(data []byte, err error) {
+	line, col, msg := yamlnode.SyntaxError(data, err)
+	p.errs.add(Pos{Filename: p.filename, Line: line, Col: col}, "", "yaml: %s", msg)
 }
 
 // join appends key to a dotted field path.

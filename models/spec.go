@@ -107,8 +107,6 @@ func (p *specParser) posOf(field string) yamlPos {
 	return yamlPos{1, 1}
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parse decodes data into a Spec; ok is false when the document itself is unusable (not
 // YAML, not a mapping), in which case validation is pointless.
 func (p *specParser) parse(data []byte) (s *Spec, ok bool) {
@@ -121,12 +119,9 @@ func (p *specParser) parse(data []byte) (s *Spec, ok bool) {
 			p.errorAt(yamlPos{}, "empty model file")
 			return s, false
 		}
-		msg := err.Error()
-		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			p.errs = append(p.errs, fmt.Errorf("%s:%d: %s", p.file, line, m[2]))
+		if line, col, msg := yamlnode.SyntaxError(data, err); line > 0 {
+			p.errorAt(yamlPos{line, col}, "%s", msg)
 		} else {
-			msg = strings.TrimPrefix(msg, "yaml: ")
 			p.errorAt(locateAnchor(data, msg), "%s", msg)
 		}
 		return s, false

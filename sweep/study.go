@@ -160,8 +160,6 @@ func (p *studyParser) errorf(n *yaml.Node, field, format string, args ...any) {
 	p.errs = append(p.errs, &Error{Pos: pos, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
-var yamlLineErr = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-
 func (p *studyParser) parse(data []byte) *Study {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -170,12 +168,8 @@ func (p *studyParser) parse(data []byte) *Study {
 			p.errs = append(p.errs, &Error{Pos: Pos{Filename: p.file, Line: 1, Col: 1}, Msg: "empty study, want a mapping with name, models and axes"})
 			return nil
 		}
-		msg, pos := err.Error(), Pos{Filename: p.file}
-		if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
-			pos.Line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		}
-		p.errs = append(p.errs, &Error{Pos: pos, Msg: "yaml: " + strings.TrimPrefix(msg, "yaml: ")})
+		line, col, msg := yamlnode.SyntaxError(data, err)
+		p.errs = append(p.errs, &Error{Pos: Pos{Filename: p.file, Line: line, Col: col}, Msg: "yaml: " + msg})
 		return nil
 	}
 	root := &doc

@@ -14,11 +14,13 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
@@ -65,7 +67,7 @@ func run(model, form string, seed uint64, size int, dir string) error {
 	if err := ir.Print(&text, g); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "model.ir"), []byte(text.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, "model.ir"), []byte(text.String())); err != nil {
 		return err
 	}
 	var w []float32
@@ -101,13 +103,7 @@ func run(model, form string, seed uint64, size int, dir string) error {
 }
 
 func writeF32(path string, data []float32) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := binary.Write(f, binary.LittleEndian, data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return binary.Write(w, binary.LittleEndian, data)
+	})
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/vggsim/vggsim/bench"
 	"github.com/vggsim/vggsim/codegen/kern"
@@ -19,7 +21,7 @@ type benchReport struct {
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("bench", "MODEL [--threads N] [--runs N] [--warmup N] [--form deploy|train|both] [--format table|json] [--input-size H[xW]] [--algo auto|direct|winograd] [--tune]",
+	fs := newFlagSet("bench", "MODEL [--threads N] [--runs N] [--warmup N] [--form deploy|train|both] [--format table|json|csv] [--input-size H[xW]] [--algo auto|direct|winograd] [--tune]",
 		"Time MODEL's generated code (vggsim build's kernels on the thread pool) on this CPU: median,\n"+
 			"min and spread of --runs forwards after --warmup, GFLOP/s and % of the FMA peak measured\n"+
 			"by a loop vggsim emits, per-layer time, algorithm and error vs the interpreter of the conv\n"+
@@ -35,12 +37,12 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	warmup := fs.Int("warmup", 3, "untimed forwards before them")
 	layerRuns := fs.Int("layer-runs", 11, "times each conv layer is timed alone (0: skip per-layer times)")
 	form := fs.String("form", "deploy", "model `form`: deploy, train or both")
-	format := fs.String("format", "table", "output `format`: table or json")
+	format := fs.String("format", "table", "output `format`: table, json or csv (a forward row, then one per conv layer)")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code
 	}
-	if err := checkFormat(*format, "table", "json"); err != nil {
+	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
 		return fail(stderr, "bench", badInput(err))
 	}
 	if *form != "deploy" && *form != "train" && *form != "both" {
@@ -114,6 +116,12 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	r := rep.Result
+	if *format == "csv" {
+		if err := writeBenchCSV(stdout, rep); err != nil {
+			return fail(stderr, "bench", err)
+		}
+		return exitOK
+	}
 	fmt.Fprintf(stdout, "%s (%s form), %d thread(s), %d runs after %d warm-up\n", r.Model, rep.Form, r.Threads, len(r.TimesMs), *warmup)
 	fmt.Fprintf(stdout, "  median %.3f ms, min %.3f ms, spread (p10-p90) %.1f%%\n", r.MedianMs, r.MinMs, r.SpreadPct)
 	fmt.Fprintf(stdout, "  %.2f GMAC: %.1f GFLOP/s, %.1f%% of the measured FMA peak (%.1f GFLOP/s)\n", float64(r.MACs)/1e9, r.GFlops, r.PctPeak, r.PeakGFlops)
@@ -133,4 +141,27 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s %8s  %s\n", l.Name, l.Family, ms, gf, pct, re, l.Kernel)
 	}
 	return exitOK
+}
+
+// writeBenchCSV writes the whole forward as a row named "forward" (median time), then one
+// row per conv layer timed alone (empty times when it was not).
+func writeBenchCSV(w io.Writer, rep benchReport) error {
+	r := rep.Result
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"model", "form", "threads", "layer", "algorithm", "kernel", "macs", "ms", "gflops", "pct_peak", "relerr"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	head := []string{r.Model, rep.Form, strconv.Itoa(r.Threads)}
+	cw.Write(append(head, "forward", "", "", strconv.FormatInt(r.MACs, 10), f(r.MedianMs), f(r.GFlops), f(r.PctPeak), f(r.RelErr)))
+	for _, l := range r.Layers {
+		ms, gf, pct, re := "", "", "", ""
+		if l.Ms > 0 {
+			ms, gf, pct = f(l.Ms), f(l.GFlops), f(100*l.GFlops/r.PeakGFlops)
+		}
+		if l.RelErr != nil {
+			re = f(*l.RelErr)
+		}
+		cw.Write(append(head, l.Name, l.Family, l.Kernel, strconv.FormatInt(l.MACs, 10), ms, gf, pct, re))
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -14,7 +14,7 @@ import (
 func TestBenchBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "A0", "--form", "fused"},
-		{"bench", "A0", "--format", "csv"},
+		{"bench", "A0", "--format", "xml"},
 		{"bench", "A0", "--threads", "0"},
 		{"bench", "NoSuchNet", "--runs", "1"},
 		{"bench", "A0", "--algo", "fft"},

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,7 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vggsim/vggsim/bench"
 	"github.com/vggsim/vggsim/internal/npy"
+	"github.com/vggsim/vggsim/quant"
 	"github.com/vggsim/vggsim/tensor"
 )
 
@@ -366,4 +374,181 @@ func TestCLIDashIsStdout(t *testing.T) {
 		assert.Equal(t, exitUsage, code)
 		assert.Equal(t, "vggsim infer: -o -: refusing to write a binary .npy to a terminal; redirect stdout or give a file name\n", errb.String())
 	}
+}
+
+// Item 15: a YAML syntax error in a hardware, model or study file is one line with
+// file:line:col at the line the mistake is on (an unclosed '[' on line 4 is at :4, where
+// the decoder said :3).
+func TestCLIYAMLSyntaxPositions(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	hwFile := write("hw.yaml", "name: broken\narray: {rows: 32, cols: 32}\ndataflow: os\nclock: [1GHz, 2GHz\ndata_bits: 8\n")
+	model := write("model.yaml", "family: repvgg\nname: m\nnum_blocks: [1, 1, 1, 1]\nwidth_multiplier: [1, 1, 1, 1\nnum_classes: 3\n")
+	study := write("study.yaml", "name: s\nmodels: [RepVGG-A0]\naxes:\n  array.rows: [8, 16\n")
+	tabbed := write("tab.yaml", "family: repvgg\nname: m\n\tnum_blocks: [1, 1, 1, 1]\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"simulate", "A0", "--hw", hwFile}, "vggsim simulate: " + hwFile + ":4:8: yaml: did not find expected ',' or ']' (unclosed '[')\n"},
+		{[]string{"show", model}, "vggsim show: " + model + ":4:19: did not find expected ',' or ']' (unclosed '[')\n"},
+		{[]string{"sweep", study}, "vggsim sweep: " + study + ":4:15: yaml: did not find expected ',' or ']' (unclosed '[')\n"},
+		{[]string{"models", tabbed}, "vggsim models: " + tabbed + ":3:1: found a tab character that violates indentation\n"},
+	} {
+		out, errs, code := vggsim(t, c.args...)
+		assert.Equal(t, exitUsage, code, "%v", c.args)
+		assert.Empty(t, out, "%v", c.args)
+		assert.Equal(t, c.want, errs, "%v", c.args)
+	}
+}
+
+// Items 2 and 3: a pickle with a huge integer, or far too many objects, is refused on one
+// line, quickly and without the memory it asks for.
+func TestCLIPickleBudgets(t *testing.T) {
+	dir := t.TempDir()
+	long4 := append([]byte{0x80, 2, 0x8b}, binary.LittleEndian.AppendUint32(nil, 1<<20)...) // PROTO 2, LONG4
+	long4 = append(append(long4, bytes.Repeat([]byte{0x7f}, 1<<20)...), '.')
+	objs := []byte{0x80, 2}
+	for len(objs) < 65<<10 {
+		objs = append(objs, "}])2"...) // EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, DUP
+	}
+	objs = append(objs, '.')
+	for _, c := range []struct {
+		name string
+		pkl  []byte
+		env  string
+		want string
+	}{
+		{"long.pth", long4, "", "malformed pickle: pickled integer of 1048576 bytes at offset 2 (at most 64 accepted)"},
+		{"objects.pth", objs, "1000", "malformed pickle: pickle creates more than 1000 objects (set $VGGSIM_MAX_PICKLE_OBJECTS to allow more)"},
+	} {
+		t.Setenv("VGGSIM_MAX_PICKLE_OBJECTS", c.env)
+		w := filepath.Join(dir, c.name)
+		require.NoError(t, os.WriteFile(w, torchZip(t, c.pkl), 0o644))
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		out, errs, code := vggsim(t, "fuse", tinyYAML, "--weights", w, "-o", filepath.Join(dir, "d.npz"))
+		runtime.ReadMemStats(&m1)
+		assert.Equal(t, exitUsage, code, c.name)
+		assert.Empty(t, out)
+		assert.Equal(t, "vggsim fuse: "+w+": "+c.want+"\n", errs)
+		assert.Less(t, m1.TotalAlloc-m0.TotalAlloc, uint64(64<<20), "%s: allocated bytes", c.name)
+	}
+}
+
+// Item 4: a 40-byte topology row of 1,048,576 depthwise channels is refused before the
+// layers are built.
+func TestCLITopologyBudget(t *testing.T) {
+	dir := t.TempDir()
+	topo := filepath.Join(dir, "dp.csv")
+	require.NoError(t, os.WriteFile(topo, []byte("l\nxDP, 1, 1, 1, 1, 1048576, 1, 1,\n"), 0o644))
+	cfg := filepath.Join(scaleSimRef, "configs", "tiny_8x8_os_calc.cfg")
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	out, errs, code := vggsim(t, "simulate", "--scalesim-config", cfg, "--topology", topo)
+	runtime.ReadMemStats(&m1)
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "vggsim simulate: "+topo+":2:18: depthwise row of 1048576 channels makes more than 65536 layers (set $VGGSIM_MAX_TOPOLOGY_LAYERS to allow more)\n", errs)
+	assert.Less(t, m1.TotalAlloc-m0.TotalAlloc, uint64(16<<20))
+}
+
+// Item 10: an out-of-range --batch is one line in the user's words, not the simulator's
+// internal list of problems.
+func TestCLIBatchRange(t *testing.T) {
+	out, errs, code := vggsim(t, "simulate", "A0", "--batch", "2000000")
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Equal(t, 1, strings.Count(errs, "\n"), "%q", errs)
+	assert.Equal(t, "vggsim simulate: --batch 2000000: want 1..1048576\n", errs)
+	assert.NotContains(t, errs, "sim: ")
+}
+
+// Item 16: the YAML library is the maintained go.yaml.in/yaml/v3, not the archived
+// gopkg.in/yaml.v3 (directly or through another module).
+func TestYAMLModule(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	require.NoError(t, err)
+	assert.Contains(t, string(mod), "go.yaml.in/yaml/v3 ")
+	assert.NotContains(t, string(mod), "gopkg.in/yaml.v3")
+	out, err := exec.Command("go", "list", "-deps", "./...").Output()
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), "gopkg.in/yaml.v3")
+	assert.Contains(t, string(out), "go.yaml.in/yaml/v3")
+}
+
+// Item 14: --format takes table, json and csv wherever a table is printed, and a bad
+// choice is one line listing them.
+func TestCLIFormatChoices(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"models"}, "table, json or csv"},
+		{[]string{"simulate", "A0"}, "table, json or csv"},
+		{[]string{"memory", "A0"}, "table, json or csv"},
+		{[]string{"fusion", "A0"}, "table, json or csv"},
+		{[]string{"quant", "A0"}, "table, json or csv"},
+		{[]string{"bench", "A0"}, "table, json or csv"},
+		{[]string{"roofline", "A0"}, "table, json or csv"},
+		{[]string{"presets"}, "table, json, csv or yaml"},
+		{[]string{"sweep", "study.yaml"}, "csv or jsonl"},
+	} {
+		out, errs, code := vggsim(t, append(c.args, "--format", "xml")...)
+		assert.Equal(t, exitUsage, code, "%v", c.args)
+		assert.Empty(t, out)
+		assert.Equal(t, "vggsim "+c.args[0]+": --format \"xml\": want "+c.want+"\n", errs)
+	}
+
+	// quant's and presets' CSV carry the JSON's numbers.
+	out, errs, code := vggsim(t, "quant", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth"), "--format", "csv")
+	require.Equal(t, exitOK, code, errs)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	assert.Equal(t, quantCSVHeader, recs[0])
+	js, _, code := vggsim(t, "quant", tinyYAML, "--weights", filepath.Join(tinyGolden, "tiny_repvgg_train.pth"), "--format", "json")
+	require.Equal(t, exitOK, code)
+	var rep quant.Report
+	require.NoError(t, json.Unmarshal([]byte(js), &rep))
+	rows := 0
+	for _, l := range rep.Layers {
+		rows += 1 + len(l.Branches)
+	}
+	require.Len(t, recs, 1+rows)
+	assert.Equal(t, []string{rep.Layers[0].Name, "fused"}, recs[1][:2])
+	assert.Equal(t, strconv.FormatFloat(rep.Layers[0].Weights.Min, 'g', -1, 64), recs[1][2])
+	assert.Equal(t, strconv.FormatFloat(rep.Layers[0].Weights.SQNRTensorDB, 'g', -1, 64), recs[1][8])
+	assert.Equal(t, rep.Layers[0].Branches[0].Name, recs[2][1])
+
+	out, errs, code = vggsim(t, "presets", "--format", "csv", "edge-32")
+	require.Equal(t, exitOK, code, errs)
+	recs, err = csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	cell := map[string]string{}
+	for i, k := range recs[0] {
+		cell[k] = recs[1][i]
+	}
+	assert.Equal(t, "edge-32", cell["name"])
+	assert.Equal(t, "1000000000", cell["clock_hz"])
+	assert.Equal(t, "65536", cell["ifmap_sram_bytes"])
+	assert.Equal(t, "16000000000", cell["dram_bandwidth_bytes_per_s"])
+}
+
+// writeBenchCSV: a forward row, then one row per conv layer; a layer not timed alone has
+// empty times.
+func TestBenchCSV(t *testing.T) {
+	re := 2e-6
+	r := &bench.Result{Model: "RepVGG-A0", Threads: 2, MedianMs: 9.5, GFlops: 300, PctPeak: 56.6, PeakGFlops: 530, MACs: 1_389_000_000, RelErr: 1e-6,
+		Layers: []bench.Layer{{Name: "stage0.rbr_reparam", Family: "direct", Kernel: "k0", MACs: 1000, Ms: 0.25, GFlops: 265, RelErr: &re}, {Name: "linear", Family: "gemm", Kernel: "k1", MACs: 10}}}
+	var b strings.Builder
+	require.NoError(t, writeBenchCSV(&b, benchReport{Result: r, Form: "deploy"}))
+	assert.Equal(t, "model,form,threads,layer,algorithm,kernel,macs,ms,gflops,pct_peak,relerr\n"+
+		"RepVGG-A0,deploy,2,forward,,,1389000000,9.5,300,56.6,1e-06\n"+
+		"RepVGG-A0,deploy,2,stage0.rbr_reparam,direct,k0,1000,0.25,265,50,2e-06\n"+
+		"RepVGG-A0,deploy,2,linear,gemm,k1,10,,,,\n", b.String())
 }

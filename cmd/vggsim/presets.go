@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/vggsim/vggsim/hw"
@@ -14,17 +16,17 @@ import (
 //
 //	vggsim presets [--format table|json|yaml] [NAME...]
 func cmdPresets(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("presets", "[--format table|json|yaml] [NAME...]",
+	fs := newFlagSet("presets", "[--format table|json|csv|yaml] [NAME...]",
 		"List the embedded hardware presets (any of them can be given to --hw), or only the named\n"+
 			"ones. --format yaml prints presets as hardware files, a start for your own;\n"+
 			"docs/hardware.md describes the keys and where each preset's numbers come from.", stdout, stderr)
-	format := fs.String("format", "table", "output `format`: table, json or yaml")
+	format := fs.String("format", "table", "output `format`: table, json, csv (the JSON fields as columns) or yaml")
 	listFields := fs.Bool("fields", false, "list the fields of a hardware file (paths for sweeps and --hw files) instead")
 	names, code, ok := parseArgs(fs, args, 0, -1)
 	if !ok {
 		return code
 	}
-	if err := checkFormat(*format, "table", "json", "yaml"); err != nil {
+	if err := checkFormat(*format, "table", "json", "csv", "yaml"); err != nil {
 		return fail(stderr, "presets", badInput(err))
 	}
 	if *listFields {
@@ -68,6 +70,21 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 			out = append(out, presetJSON(c))
 		}
 		err = writeJSON(stdout, out)
+	case "csv":
+		cw := csv.NewWriter(stdout)
+		for i, c := range presets {
+			o := presetJSON(c)
+			if i == 0 {
+				cw.Write(o.keys)
+			}
+			rec := make([]string, len(o.vals))
+			for j, v := range o.vals {
+				rec[j] = csvValue(v)
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		err = cw.Error()
 	case "yaml":
 		for i, c := range presets {
 			if i > 0 {
@@ -84,6 +101,17 @@ func cmdPresets(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "presets", err)
 	}
 	return exitOK
+}
+
+// csvValue formats a JSON value for a CSV cell: numbers exactly, without exponents.
+func csvValue(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32)
+	}
+	return fmt.Sprint(v)
 }
 
 // presetJSON lays out c as `vggsim presets --format json` prints it: the hardware fields

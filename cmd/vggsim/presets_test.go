@@ -86,7 +86,7 @@ func TestPresetsErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"tpu"}, exitUsage, `unknown hardware preset "tpu" (did you mean tpu-v1?)`},
-		{[]string{"--format", "xml"}, exitUsage, `--format "xml": want table, json or yaml`},
+		{[]string{"--format", "xml"}, exitUsage, `--format "xml": want table, json, csv or yaml`},
 		{[]string{"--colour"}, exitUsage, "flag provided but not defined"},
 		{[]string{"-h"}, exitOK, "usage: vggsim presets"},
 	} {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -16,7 +18,7 @@ import (
 )
 
 func cmdQuant(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("quant", "MODEL [--weights train.pth] [--input calib.npy] [--bits 8] [--threshold 30] [--format table|json]",
+	fs := newFlagSet("quant", "MODEL [--weights train.pth] [--input calib.npy] [--bits 8] [--threshold 30] [--format table|json|csv]",
 		`Report, per fused layer, how well weights (and, given an input batch, activations)
 survive symmetric quantization: range, std, max|w|/std, and SQNR per tensor vs per output
 channel, beside the BN-folded train-form branches (dense, 1x1, identity). "widen" is the
@@ -25,13 +27,15 @@ per-tensor SQNR minus the fused kernel's. Layers whose per-tensor SQNR of weight
 activations falls below --threshold are flagged.
 
 A deploy-form checkpoint is analyzed as well, without the branches. In JSON, an exact
-quantization (SQNR +Inf) is written as 999.`, stdout, stderr)
+quantization (SQNR +Inf) is written as 999. --format csv has one row per fused layer (branch
+"fused", or "-" for a layer without branches) followed by one per branch, with the JSON
+names as columns; an exact SQNR is "inf".`, stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withWeights|withSeed)
 	in := fs.String("input", "", "calibration batch `x.npy` (float32 NCHW) for activation statistics; sets the input size")
 	bits := fs.Int("bits", 8, "quantization width in bits (4..16)")
 	thr := fs.Float64("threshold", 30, "flag layers whose per-tensor weight or activation SQNR is below this many dB")
-	format := fs.String("format", "table", "output `format`: table or json")
+	format := fs.String("format", "table", "output `format`: table, json or csv")
 	pos, code, ok := parseArgs(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -39,7 +43,7 @@ quantization (SQNR +Inf) is written as 999.`, stdout, stderr)
 	if *bits < 4 || *bits > 16 {
 		return fail(stderr, "quant", badInput(fmt.Errorf("--bits %d: want 4..16", *bits)))
 	}
-	if err := checkFormat(*format, "table", "json"); err != nil {
+	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
 		return fail(stderr, "quant", badInput(err))
 	}
 	if math.IsNaN(*thr) || math.IsInf(*thr, 0) {
@@ -76,6 +80,12 @@ quantization (SQNR +Inf) is written as 999.`, stdout, stderr)
 	bar.Stop()
 	if *format == "json" {
 		if err := writeJSON(stdout, jsonSafe(r)); err != nil {
+			return fail(stderr, "quant", err)
+		}
+		return exitOK
+	}
+	if *format == "csv" {
+		if err := writeQuantCSV(stdout, r); err != nil {
 			return fail(stderr, "quant", err)
 		}
 		return exitOK
@@ -141,6 +151,47 @@ func writeQuantTable(w io.Writer, r *quant.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%s: %d of %d layers below %.1f dB per-tensor SQNR at %d bits\n", r.Model, r.Flagged, len(r.Layers), r.ThresholdDB, r.Bits)
+}
+
+// quantCSVHeader are the columns of `vggsim quant --format csv`, named as in its JSON.
+var quantCSVHeader = []string{"layer", "branch", "min", "max", "std", "max_abs_over_std", "range_widening", "sqnr_loss_db",
+	"sqnr_per_tensor_db", "sqnr_per_channel_db", "activation_max", "activation_sqnr_per_tensor_db", "activation_sqnr_per_channel_db", "flagged_by"}
+
+// writeQuantCSV writes the report with one row per layer and one per branch.
+func writeQuantCSV(w io.Writer, r *quant.Report) error {
+	cw := csv.NewWriter(w)
+	cw.Write(quantCSVHeader)
+	f := func(v float64) string {
+		if math.IsInf(v, 1) {
+			return "inf"
+		}
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	stats := func(s quant.Stats) []string {
+		return []string{f(s.Min), f(s.Max), f(s.Std), f(s.MaxAbsOverSD)}
+	}
+	for _, l := range r.Layers {
+		kind := "fused"
+		if len(l.Branches) == 0 {
+			kind = "-"
+		}
+		widen, loss, actMax, actT, actC := "", "", "", "", ""
+		if l.Widening > 0 {
+			widen, loss = f(l.Widening), f(l.SQNRLossDB)
+		}
+		if a := l.Activation; a != nil {
+			actMax, actT, actC = f(a.Max), f(a.SQNRTensorDB), f(a.SQNRChanDB)
+		}
+		rec := append([]string{l.Name, kind}, stats(l.Weights)...)
+		rec = append(rec, widen, loss, f(l.Weights.SQNRTensorDB), f(l.Weights.SQNRChanDB), actMax, actT, actC, strings.Join(l.FlaggedBy, "+"))
+		cw.Write(rec)
+		for _, b := range l.Branches {
+			rec := append([]string{l.Name, b.Name}, stats(b.Stats)...)
+			cw.Write(append(rec, "", "", f(b.Stats.SQNRTensorDB), f(b.Stats.SQNRChanDB), "", "", "", ""))
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func db(v float64) string {

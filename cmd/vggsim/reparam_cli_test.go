@@ -239,7 +239,7 @@ func TestQuantReport(t *testing.T) {
 		!strings.Contains(out, "rbr_identity") || !strings.HasPrefix(lines[len(lines)-2], "tiny_repvgg: ") {
 		t.Errorf("table: exit %d %s\n%s", code, errs, out)
 	}
-	for _, bad := range [][]string{{"--bits", "3"}, {"--bits", "17"}, {"--format", "csv"}, {"--threshold", "NaN"}} {
+	for _, bad := range [][]string{{"--bits", "3"}, {"--bits", "17"}, {"--format", "xml"}, {"--threshold", "NaN"}} {
 		if _, errs, code := vggsim(t, append([]string{"quant", tinyYAML}, bad...)...); code != exitUsage || !strings.Contains(errs, bad[0]) {
 			t.Errorf("quant %v: exit %d %q", bad, code, errs)
 		}

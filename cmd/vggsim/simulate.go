@@ -69,8 +69,8 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	if *outDir != "" {
 		return fail(stderr, "simulate", badInput(fmt.Errorf("-o %s: -o names the directory for SCALE-Sim reports (with --scalesim-config); the native simulator prints to stdout", *outDir)))
 	}
-	if *batch < 1 {
-		return fail(stderr, "simulate", badInput(fmt.Errorf("--batch %d: want ≥ 1", *batch)))
+	if *batch < 1 || *batch > 1<<20 { // the simulator's bound
+		return fail(stderr, "simulate", badInput(fmt.Errorf("--batch %d: want 1..1048576", *batch)))
 	}
 	obj, err := sim.ParseObjective(*objective)
 	if err != nil {

@@ -25,7 +25,7 @@ const DefaultPerm fs.FileMode = 0o666
 // path is untouched and the temporary file removed. Errors are the underlying fs errors
 // with path named once.
 func Write(path string, fill func(w io.Writer) error) error {
-	t, err := create(path)
+	t, err := create(path, DefaultPerm)
 	if err != nil {
 		return err
 	}
@@ -47,6 +47,13 @@ func WriteFile(path string, data []byte) error {
 // fill, each to its own temporary file, and renames them into place only after every one
 // was written and synced. On error none of the destinations has changed.
 func WriteFiles(names []string, fill func(name string, w io.Writer) error) error {
+	return WriteFilesPerm(names, nil, fill)
+}
+
+// WriteFilesPerm is WriteFiles with the mode of each new file (before the umask) given by
+// perm (nil: DefaultPerm for all), e.g. 0o777 for executables. Existing files keep
+// their mode.
+func WriteFilesPerm(names []string, perm func(name string) fs.FileMode, fill func(name string, w io.Writer) error) error {
 	temps := make([]*temp, 0, len(names))
 	abort := func(err error) error {
 		for _, t := range temps {
@@ -55,7 +62,11 @@ func WriteFiles(names []string, fill func(name string, w io.Writer) error) error
 		return err
 	}
 	for _, name := range names {
-		t, err := create(name)
+		mode := DefaultPerm
+		if perm != nil {
+			mode = perm(name)
+		}
+		t, err := create(name, mode)
 		if err != nil {
 			return abort(err)
 		}
@@ -84,8 +95,8 @@ type temp struct {
 	keep bool // path exists: keep its mode
 }
 
-func create(path string) (*temp, error) {
-	t := &temp{path: path, mode: DefaultPerm}
+func create(path string, perm fs.FileMode) (*temp, error) {
+	t := &temp{path: path, mode: perm}
 	if st, err := os.Stat(path); err == nil {
 		if st.IsDir() {
 			return nil, &fs.PathError{Op: "write", Path: path, Err: errors.New("is a directory")}

@@ -112,3 +112,26 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	assert.ElementsMatch(t, names, got)
 }
+
+func TestWriteFilesPerm(t *testing.T) {
+	dir := t.TempDir()
+	exe, txt := filepath.Join(dir, "run"), filepath.Join(dir, "model.h")
+	perm := func(name string) os.FileMode {
+		if name == exe {
+			return 0o777
+		}
+		return DefaultPerm
+	}
+	require.NoError(t, WriteFilesPerm([]string{exe, txt}, perm, func(name string, w io.Writer) error {
+		_, err := io.WriteString(w, name)
+		return err
+	}))
+	st, err := os.Stat(exe)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o777)&^umask(), st.Mode().Perm())
+	assert.NotZero(t, st.Mode().Perm()&0o100, "the executable can be run")
+	st, err = os.Stat(txt)
+	require.NoError(t, err)
+	assert.Equal(t, DefaultPerm&^umask(), st.Mode().Perm())
+	assertOnly(t, dir, "run", "model.h")
+}
