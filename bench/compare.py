@@ -1,7 +1,8 @@
 """Times one model on every peer in the same run, interleaved, and prints a side-by-side table.
 
 usage: /usr/bin/python3 bench/compare.py [--models RepVGG-A0,...] [--threads 1,2] [--rounds 5]
-           [--runs 10] [--warmup 3] [--work /tmp/vggsim-bench] [--peers onednn,onednn-wino,ort,torch,vggsim]
+           [--runs 10] [--warmup 3] [--work /tmp/vggsim-bench]
+           [--peers onednn,onednn-wino,ort,torch,vggsim[,vggsim-direct,vggsim-train]]
            [--format table|json] [--reuse]
 
 Each round runs every peer once (--runs timed forwards after --warmup), in rotating order, so a
@@ -52,6 +53,9 @@ def peer_cmd(peer, d, model, threads, runs, warmup, work):
     if peer == "vggsim":
         return [os.path.join(work, "vggsim"), "bench", model, "--threads", str(threads), "--format", "json",
                 "--layer-runs", "0"] + common, {}
+    if peer == "vggsim-direct":  # the direct kernels only (no Winograd), for the algorithm's share
+        return [os.path.join(work, "vggsim"), "bench", model, "--threads", str(threads), "--format", "json",
+                "--algo", "direct", "--layer-runs", "0"] + common, {}
     if peer == "vggsim-train":
         return [os.path.join(work, "vggsim"), "bench", model, "--threads", str(threads), "--format", "json",
                 "--form", "train", "--layer-runs", "0"] + common, {}

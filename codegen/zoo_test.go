@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/vggsim/vggsim/codegen"
+	"github.com/vggsim/vggsim/codegen/emit"
+	"github.com/vggsim/vggsim/codegen/kern"
 	"github.com/vggsim/vggsim/interp"
 	"github.com/vggsim/vggsim/ir"
 	"github.com/vggsim/vggsim/models"
@@ -17,7 +19,7 @@ import (
 const zooInput = 32
 
 // TestZoo compiles every zoo model in both forms, runs it at batch 1 and 3 and compares
-// with interp.
+// with interp; then again with Winograd forced wherever it applies, at batch 1.
 func TestZoo(t *testing.T) {
 	for _, name := range models.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -75,6 +77,31 @@ func TestZoo(t *testing.T) {
 				t.Logf("%s: %d kernel functions, scratch %d B; compile %v (cached %v), interp %v, run %v",
 					form.name, len(c.Module.Functions), c.Module.Plan.ScratchBytes, t1.Sub(t0).Round(time.Millisecond),
 					c.Artifacts.Cached, t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
+				// Winograd forced on every conv it applies to (the cost model keeps direct on
+				// the small maps of a 32×32 input), batch 1 against the same reference; skipped
+				// when the module is the default one.
+				fw := codegen.Options{Families: []emit.Family{kern.Family{Algo: kern.AlgoWinograd}}}
+				m, err := codegen.Generate(g, fw)
+				if err != nil {
+					t.Fatalf("%s, winograd forced: %v", form.name, err)
+				}
+				if m.LL == c.Module.LL {
+					continue
+				}
+				cw, err := codegen.Compile(g, fw, toolchain(t))
+				if err != nil {
+					t.Fatalf("%s, winograd forced: %v", form.name, err)
+				}
+				x1 := tensor.FromF32(x.F32[:x.Len()/3], 1, x.Shape[1], x.Shape[2], x.Shape[3])
+				got, err := cw.Run(x1)
+				if err != nil {
+					t.Fatalf("%s, winograd forced: %v", form.name, err)
+				}
+				w1 := tensor.FromF32(want.F32[:want.Len()/3], append([]int{1}, want.Shape[1:]...)...)
+				if e := relErr(got, w1); !(e <= tol) {
+					t.Errorf("%s, winograd forced: relative error %.3g > %g", form.name, e, tol)
+				}
+				cw.Close()
 			}
 		})
 	}
