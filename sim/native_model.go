@@ -36,7 +36,8 @@ type model struct {
 	reuse []mapping // when set, the current GEMM layer's timed mapspace, built for an earlier point
 	last  []mapping // the mapspace the last GEMM layer was scored over
 
-	timings map[timingKey]timing // the timings of the fold trees built so far (time)
+	timings    []timingEntry // the timings of fold trees built before (time), timingSlots of them
+	timingHits int           // mappings timed from timings (for the tests)
 }
 
 // scratch recycles the models of finished simulations with their scratch slices.
@@ -54,7 +55,7 @@ func newModel(cfg *hw.Config, opts Options) *model {
 // reset derives the model's constants for cfg and opts, keeping its scratch slices.
 func (m *model) reset(cfg *hw.Config, opts Options) {
 	*m = model{cfg: cfg, opts: opts, batch: or1(opts.Batch), R: cfg.Rows, C: cfg.Cols,
-		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0], timings: m.timings,
+		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0], timings: m.timings, timingHits: m.timingHits,
 		wb: int64(cfg.BytesPerWord()), ab: int64(cfg.AccBytesPerWord()),
 		ifHalf: cfg.IfmapSRAMBytes / 2, fHalf: cfg.FilterSRAMBytes / 2, oHalf: cfg.OfmapSRAMBytes / 2,
 		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary, en: cfg.Energies()}
