@@ -68,20 +68,33 @@ func (m *model) reset(cfg *hw.Config, opts Options) {
 }
 
 // stage sets the ifmap and ofmap SRAM bytes a layer may stage its operands in when
-// resident activations hold resident bytes of the two (docs/simulator.md §4.5): what is
-// left, A − resident with A = ifmap + ofmap SRAM, is split between them in proportion to
-// their sizes, and never below the floor Validate requires (one fold's operands per half).
+// resident activations hold resident bytes of the two (StagingBytes).
 func (m *model) stage(resident int64) {
-	c := m.cfg
-	ifB, ofB := c.IfmapSRAMBytes, c.OfmapSRAMBytes
-	if resident > 0 {
-		a := ifB + ofB
-		free := max(0, a-resident)
-		minIf, _, minOf := c.MinSRAMBytes()
-		ifB = max(minIf, int64(float64(ifB)*float64(free)/float64(a)))
-		ofB = max(minOf, free-ifB)
-	}
+	ifB, ofB := StagingBytes(m.cfg, resident)
 	m.ifHalf, m.oHalf, m.ifLine = ifB/2, ofB/2, ifB
+}
+
+// StagingBytes returns the bytes of the ifmap and ofmap SRAMs of cfg a layer stages its
+// operands in while resident values hold resident bytes of the two (one SRAM, two uses;
+// docs/simulator.md §4.5): what is left, free = A − resident with A = ifmap + ofmap SRAM, is
+// split between them in proportion to their sizes, each never below the floor Validate
+// requires (one fold's operands per half, hw.Config.MinSRAMBytes). So resident + ifmap +
+// ofmap = A whenever free covers the two floors (ifmap + ofmap > free only when it does not,
+// where the floors are kept so the array can still run).
+func StagingBytes(cfg *hw.Config, resident int64) (ifmap, ofmap int64) {
+	ifB, ofB := cfg.IfmapSRAMBytes, cfg.OfmapSRAMBytes
+	if resident <= 0 {
+		return ifB, ofB
+	}
+	a := ifB + ofB
+	free := max(0, a-resident)
+	minIf, _, minOf := cfg.MinSRAMBytes()
+	ifB = max(minIf, int64(float64(ifB)*float64(free)/float64(a)))
+	if free >= minIf+minOf {
+		// Leave the ofmap its floor out of free rather than on top of it.
+		ifB = min(ifB, free-minOf)
+	}
+	return ifB, max(minOf, free-ifB)
 }
 
 // traffic is how a layer's DRAM reads are spread over its outer tiles, for the roofline:
