@@ -88,10 +88,32 @@ const (
 	// errors on uniform data are 3–6e-7·√Cg; the estimate doubles it.
 	winoErrPerSqrtC = 1e-6
 	directEff       = 0.88 // fraction of the FMA peak the direct kernels reach on 3×3 layers
-	winoGemmEff     = 0.85 // … and the Winograd GEMMs
-	winoInCycles    = 150  // input transform of one tile and 16 channels (≈300 vector ops)
-	winoOutCycles   = 140  // output transform, bias, ReLU and store of one tile and 16 channels
-	streamBytes     = 16   // bytes per cycle a core streams weights at from L2/L3
+	winoGemmEff     = 0.85 // … and the Winograd GEMMs, beyond their register tile's own bound
+	loadsPerCycle   = 3    // vector loads and broadcasts a core issues per cycle
+	fmaLatency      = 4    // cycles before an FMA's result feeds the next on its accumulator
+	// The input transform of one tile and 16 channels: inside the map (36 loads, ≈300
+	// vector ops, 36 stores to V in L2), and on the border (clamped loads and selects);
+	// fitted to A0's 28×28 and 14×14 layers (half and ¾ border tiles), timed with the
+	// transform repeated per channel chunk.
+	winoInCycles       = 450
+	winoInBorderCycles = 900
+	winoOutCycles      = 140 // output transform, bias, activation and store of one tile and 16 channels
+	winoRegTileCycles  = 20  // loop overhead of one register tile (plus zeroing and storing its accumulators)
+	// Weights feed a core's L1 at streamBytes per cycle from L3 (and from L2 the first
+	// time), at l2BytesPerCycle from L2 when re-read; one ξ's weight slice stays in L1
+	// (with V's broadcasts beside it) up to winoL1Slice bytes.
+	streamBytes     = 16
+	l2BytesPerCycle = 32
+	winoL1Slice     = 32 << 10
+	memOverlapLoss  = 0.4
+	// dramBytesPerCycle is the rate weights stream from memory: ≈20 GB/s measured on
+	// this host with 1 and with 2 threads reading (it does not grow with threads), at ≈4
+	// GHz. A whole forward reads every layer's weights once from memory (A0's Winograd
+	// blob is 84 MiB, its direct one 32 MiB: beyond a shared L3).
+	dramBytesPerCycle = 5
+	// winoL3Bytes is the weights a layer reads again from L3, not memory, when several
+	// tile groups each stream them.
+	winoL3Bytes = 8 << 20
 )
 
 // WinoErrEstimate returns the cost model's estimate of the Winograd kernel's relative
@@ -100,37 +122,36 @@ func WinoErrEstimate(c Conv) float64 {
 	return winoErrPerSqrtC * math.Sqrt(float64(c.C/c.groups()))
 }
 
-// EstimateCycles returns the cost model's cycles (one core) of c under a (direct or
-// winograd). Direct: the FMAs (vector FMAs, 2 per cycle) over directEff. Winograd: the 36
-// GEMMs' FMAs over the padded tiles at winoGemmEff, the input transform per tile, input
-// block and channel chunk, the output transform per tile and output block, and the
-// transformed weights streamed once per tile group.
-func EstimateCycles(c Conv, a Algo) float64 {
-	ho, wo := c.Out()
-	cg := c.C / c.groups()
+// overlap is the time of two activities that mostly overlap (computing while weights
+// stream in): the longer one plus memOverlapLoss of the shorter, which the hardware
+// prefetchers and the kernels' software prefetches do not hide (fitted to the 14×14×192
+// Winograd layer timed with warm and with cold weights).
+func overlap(a, b float64) float64 { return max(a, b) + memOverlapLoss*min(a, b) }
+
+// EstimateCycles returns the cost model's time of c under a (direct or winograd) on
+// threads cores, in core cycles: the slower of the computation and the weights read from
+// memory (dramBytesPerCycle, shared by the threads). Direct: the vector FMAs (2 per cycle)
+// over directEff, split evenly (its items are rows, dozens per layer). Winograd: the
+// chosen blocking's Winograd.Cycles.
+func EstimateCycles(c Conv, a Algo, threads int) float64 {
+	threads = max(threads, 1)
 	if a != AlgoWinograd {
-		return float64(ho*wo*cg*c.KH*c.KW*c.blocks()) / 2 / directEff
+		ho, wo := c.Out()
+		cg := c.C / c.groups()
+		compute := float64(ho*wo*cg*c.KH*c.KW*c.blocks()) / 2 / directEff / float64(threads)
+		bytes := float64(c.blocks()*Lanes*cg*c.KH*c.KW) * 4
+		return overlap(compute, bytes/dramBytesPerCycle)
 	}
 	w, err := NewWinograd(c)
 	if err != nil {
 		return math.Inf(1)
 	}
-	groups := (w.tiles() + w.T - 1) / w.T
-	tiles := float64(groups * w.T)
-	cgp := float64(w.cgB() * Lanes)
-	kb := float64(c.blocks())
-	gemm := winoXi * tiles * cgp * kb / 2 / winoGemmEff
-	in := tiles * float64(w.cgB()) * float64(c.blocks()/w.KC) * winoInCycles
-	if c.groups() > 1 {
-		in /= float64(c.groups()) // each chunk transforms its own group's channels
-	}
-	out := tiles * kb * winoOutCycles
-	stream := float64(groups) * winoXi * cgp * kb * Lanes * 4 / streamBytes
-	return gemm + in + out + stream
+	return w.Cycles(threads)
 }
 
 // ChooseAlgo is the cost model: Winograd where it applies, its estimated error is within
-// MaxWinoErr and EstimateCycles says it is faster; otherwise direct. why explains the
+// MaxWinoErr and EstimateCycles says it is faster at 1 and 2 threads together (the module
+// runs on any number of threads; 1 and 2 are what it is measured at); otherwise direct. why explains the
 // choice in a few words.
 func ChooseAlgo(c Conv) (a Algo, why string) {
 	if err := CheckWinograd(c); err != nil {
@@ -139,9 +160,10 @@ func ChooseAlgo(c Conv) (a Algo, why string) {
 	if e := WinoErrEstimate(c); e > MaxWinoErr {
 		return AlgoDirect, fmt.Sprintf("winograd error estimate %.2g > %g", e, MaxWinoErr)
 	}
-	d, w := EstimateCycles(c, AlgoDirect), EstimateCycles(c, AlgoWinograd)
-	if w < d {
-		return AlgoWinograd, fmt.Sprintf("winograd %.0f cycles, direct %.0f", w, d)
+	d1, d2 := EstimateCycles(c, AlgoDirect, 1), EstimateCycles(c, AlgoDirect, 2)
+	w1, w2 := EstimateCycles(c, AlgoWinograd, 1), EstimateCycles(c, AlgoWinograd, 2)
+	if w1+w2 < d1+d2 {
+		return AlgoWinograd, fmt.Sprintf("winograd %.0f+%.0f cycles at 1+2 threads, direct %.0f+%.0f", w1, w2, d1, d2)
 	}
-	return AlgoDirect, fmt.Sprintf("direct %.0f cycles, winograd %.0f", d, w)
+	return AlgoDirect, fmt.Sprintf("direct %.0f+%.0f cycles at 1+2 threads, winograd %.0f+%.0f", d1, d2, w1, w2)
 }

@@ -13,7 +13,7 @@ import (
 // are left to the generic family; a ReLU over blocked storage goes to the pooled
 // elementwise kernel, one whose operand layout is unknown does not.
 func TestFamilyChoose(t *testing.T) {
-	b := vir.NewBuilder("t", vir.Shape{C: 32, H: 8, W: 8})
+	b := vir.NewBuilder("t", vir.Shape{C: 32, H: 32, W: 32})
 	dense := b.Conv("dense", b.Input(), 32, 3, 1, 1, 1, true)
 	dw := b.Conv("dw", dense, 32, 3, 1, 1, 32, true)
 	r := b.ReLU("relu", dw)
@@ -26,6 +26,7 @@ func TestFamilyChoose(t *testing.T) {
 	assert.NotNil(t, f.Choose(emit.Request{Node: conv}))
 	if k := f.Choose(emit.Request{Node: conv, Act: emit.ActReLU6}); assert.NotNil(t, k) {
 		assert.Contains(t, k.Name(), "_relu6")
+		assert.Equal(t, "winograd", k.Family(), "ReLU6 is fused into Winograd's output transform")
 	}
 	assert.Nil(t, f.Choose(emit.Request{Node: conv, Out: emit.NCHW, OutFixed: true}))
 	assert.Nil(t, f.Choose(emit.Request{Node: grouped}), "8 output channels per group")
@@ -39,7 +40,7 @@ func TestFamilyChoose(t *testing.T) {
 	}
 	k := Family{Algo: AlgoDirect}.Choose(emit.Request{Node: conv, Act: emit.ActReLU})
 	assert.Equal(t, "direct", k.Family())
-	// The cost model picks Winograd for a 3×3 stride-1 conv on an 8×8 map.
+	// The cost model picks Winograd for a 3×3 stride-1 conv on a 32×32 map.
 	assert.Equal(t, "winograd", f.Choose(emit.Request{Node: conv, Act: emit.ActReLU}).Family())
 	assert.Equal(t, []emit.Layout{emit.Blocked(16)}, k.In())
 	k = f.Choose(emit.Request{Node: conv, Have: []emit.Layout{emit.NCHW}})

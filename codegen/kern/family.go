@@ -63,10 +63,8 @@ func (f Family) Choose(req emit.Request) emit.Kernel {
 	if err != nil {
 		return nil
 	}
-	if !c.ReLU6 { // the Winograd kernel fuses ReLU only
-		if k := f.winograd(c, n); k != nil {
-			return k
-		}
+	if k := f.winograd(c, n); k != nil {
+		return k
 	}
 	// A stem (fewer channels than a block) stored NCHW is read as it is.
 	d.InPlain = len(req.Have) > 0 && req.Have[0].Plain() && d.Conv.C < Lanes

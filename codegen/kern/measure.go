@@ -57,8 +57,24 @@ func MeasureKernels(ks []*Direct, threads, runs int, dir string) (*Measurement, 
 	return MeasureAll(all, threads, runs, dir)
 }
 
-// MeasureAll is Measure for kernels of any algorithm.
+// MeasureAll is Measure for kernels of any algorithm. Each kernel reads the same weights
+// on every run, so they are timed with warm caches.
 func MeasureAll(ks []Kernel, threads, runs int, dir string) (*Measurement, error) {
+	return measureAll(ks, threads, runs, dir, false)
+}
+
+// ColdBytes is the weights a kernel cycles through when timed cold (MeasureCold): three
+// times a 32 MiB L3, so every run reads its weights from memory, as in a whole forward
+// whose weights exceed the caches.
+const ColdBytes = 96 << 20
+
+// MeasureCold is MeasureAll with the weights read from memory: every run uses another copy
+// of the weights, the copies ColdBytes in all (the input stays warm, as in a network).
+func MeasureCold(ks []Kernel, threads, runs int, dir string) (*Measurement, error) {
+	return measureAll(ks, threads, runs, dir, true)
+}
+
+func measureAll(ks []Kernel, threads, runs int, dir string, cold bool) (*Measurement, error) {
 	m := ir.NewModule()
 	m.TargetTriple = "x86_64-pc-linux-gnu"
 	DefinePeak(m, "vggsim_fma_peak", enum.LinkageExternal)
@@ -105,8 +121,15 @@ static void *peak_thread(void *p) { sink += vggsim_fma_peak((int64_t)(intptr_t)p
 	for i, d := range ks {
 		c := d.Shape()
 		ho, wo := c.Out()
-		fmt.Fprintf(&s, "\t{ float *a[4] = {buf(%d), buf(%d), buf(%d), buf(%d)};\n", BlockedElems(c.K, ho, wo), inElems(d), d.PackedWeights(), c.blocks()*Lanes)
-		fmt.Fprintf(&s, "\t  for (int r = -2; r < runs; r++) { double t0 = now(); vggsim_parallel(%s_range, a, %d); if (r >= 0) t[r] = now() - t0; }\n", d.Name(), d.Items())
+		copies := 1
+		if cold {
+			copies = max(1, ColdBytes/(4*d.PackedWeights()))
+		}
+		fmt.Fprintf(&s, "\t{ float *a[4] = {buf(%d), buf(%d), 0, buf(%d)}; enum { NW = %d }; float *w[NW];\n", BlockedElems(c.K, ho, wo), inElems(d), c.blocks()*Lanes, copies)
+		fmt.Fprintf(&s, "\t  for (int j = 0; j < NW; j++) w[j] = buf(%d);\n", d.PackedWeights())
+		fmt.Fprintf(&s, "\t  for (int r = -2; r < runs; r++) { a[2] = w[(r + 2) %% NW]; double t0 = now(); vggsim_parallel(%s_range, a, %d); if (r >= 0) t[r] = now() - t0; }\n", d.Name(), d.Items())
+		fmt.Fprintf(&s, "\t  for (int j = 0; j < NW; j++) free(w[j]);\n")
+		fmt.Fprintf(&s, "\t  for (int j = 0; j < 4; j++) if (j != 2) free(a[j]);\n")
 		fmt.Fprintf(&s, "\t  qsort(t, runs, sizeof *t, cmp); printf(\"layer %d %%.9f\\n\", t[runs / 2]); }\n", i)
 	}
 	s.WriteString("\treturn 0;\n}\n")

@@ -3,6 +3,7 @@ package kern
 import (
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,6 +110,120 @@ func TestMeasureWinogradA0(t *testing.T) {
 	for i := 0; i+1 < len(res.Layers); i += 2 {
 		d, w := res.Layers[i], res.Layers[i+1]
 		t.Logf("%-36s direct %7.3f ms %6.1f GFLOP/s | winograd %7.3f ms %6.1f GFLOP/s (%s) | %.2fx", d.Conv, d.Ms, d.GFlops, w.Ms, w.GFlops, w.Kernel, d.Ms/w.Ms)
+	}
+	t.Logf("peak %.1f GFLOP/s (%d threads)", res.PeakGFlops, threads)
+}
+
+// TestMeasureWinoBlockings times A0's Winograd layers under several blockings, direct
+// beside them, interleaved over rounds (VGGSIM_MEASURE=1; VGGSIM_THREADS, default 1;
+// VGGSIM_COLD=1 reads the weights from memory on every run, as a whole forward does).
+func TestMeasureWinoBlockings(t *testing.T) {
+	if os.Getenv("VGGSIM_MEASURE") == "" {
+		t.Skip("set VGGSIM_MEASURE=1 to measure")
+	}
+	needClang(t)
+	threads := 1
+	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
+		fmt.Sscan(v, &threads)
+	}
+	c3 := func(c, h int) Conv {
+		return Conv{C: c, H: h, W: h, K: c, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true}
+	}
+	var ks []Kernel
+	for _, b := range []struct {
+		c             Conv
+		rk, rt, t, kc int
+	}{
+		{c3(48, 56), 0, 0, 0, 0},
+		{c3(48, 56), 3, 7, 35, 3},
+		{c3(96, 28), 0, 0, 0, 0},
+		{c3(96, 28), 3, 7, 21, 3},
+		{c3(96, 28), 3, 7, 49, 3},
+		{c3(96, 28), 1, 13, 13, 6},
+		{c3(192, 14), 0, 0, 0, 0},
+		{c3(192, 14), 4, 4, 8, 4},
+		{c3(192, 14), 2, 8, 8, 12},
+	} {
+		if b.rk == 0 {
+			d, err := NewDirect(b.c)
+			require.NoError(t, err)
+			w, err := NewWinograd(b.c)
+			require.NoError(t, err)
+			ks = append(ks, d, w)
+			continue
+		}
+		w := &Winograd{Conv: b.c, RK: b.rk, RT: b.rt, T: b.t, KC: b.kc}
+		require.NoError(t, w.Validate())
+		ks = append(ks, w)
+	}
+	rounds := 3
+	var all []Kernel
+	for range rounds {
+		all = append(all, ks...)
+	}
+	measure := MeasureAll
+	if os.Getenv("VGGSIM_COLD") != "" {
+		measure = MeasureCold
+	}
+	res, err := measure(all, threads, 15, t.TempDir())
+	require.NoError(t, err)
+	for i, k := range ks {
+		var ms []float64
+		for r := range rounds {
+			ms = append(ms, res.Layers[r*len(ks)+i].Ms)
+		}
+		slices.Sort(ms)
+		t.Logf("%-56s items %3d  %7.3f ms (rounds %.3f..%.3f)", k.Name(), k.Items(), ms[rounds/2], ms[0], ms[rounds-1])
+	}
+	t.Logf("peak %.1f GFLOP/s (%d threads)", res.PeakGFlops, threads)
+}
+
+// TestMeasureStride2Tiles times A0's stride-2 layers under several direct register tiles,
+// interleaved over rounds (VGGSIM_MEASURE=1; VGGSIM_THREADS; VGGSIM_COLD=1 for weights read
+// from memory). The first tile of each layer is ChooseTile's.
+func TestMeasureStride2Tiles(t *testing.T) {
+	if os.Getenv("VGGSIM_MEASURE") == "" {
+		t.Skip("set VGGSIM_MEASURE=1 to measure")
+	}
+	needClang(t)
+	threads := 1
+	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
+		fmt.Sscan(v, &threads)
+	}
+	var ks []Kernel
+	for _, c := range a0Convs() {
+		if c.Stride != 2 {
+			continue
+		}
+		_, wo := c.Out()
+		seen := map[Tile]bool{}
+		for _, tl := range []Tile{ChooseTile(c), {3, 7}, {1, 14}, {2, 7}, {2, 8}, {4, 4}, {1, 16}, {3, 4}, {2, 10}, {4, 5}} {
+			if seen[tl] || c.blocks()%tl.RK != 0 || tl.RW > wo {
+				continue
+			}
+			seen[tl] = true
+			ks = append(ks, &Direct{Conv: c, Tile: tl, InPlain: c.C < Lanes})
+		}
+	}
+	rounds := 3
+	var all []Kernel
+	for range rounds {
+		all = append(all, ks...)
+	}
+	measure := MeasureAll
+	if os.Getenv("VGGSIM_COLD") != "" {
+		measure = MeasureCold
+	}
+	res, err := measure(all, threads, 11, t.TempDir())
+	require.NoError(t, err)
+	for i, k := range ks {
+		var ms []float64
+		for r := range rounds {
+			ms = append(ms, res.Layers[r*len(ks)+i].Ms)
+		}
+		slices.Sort(ms)
+		gf := 2 * float64(k.Shape().MACs()) / ms[rounds/2] / 1e6
+		t.Logf("%-56s %7.3f ms %6.1f GFLOP/s (rounds %.3f..%.3f)", k.Name(), ms[rounds/2], gf, ms[0], ms[rounds-1])
 	}
 	t.Logf("peak %.1f GFLOP/s (%d threads)", res.PeakGFlops, threads)
 }

@@ -33,8 +33,9 @@ func GraphConvs(g *vir.Graph) []Conv {
 }
 
 // Tune times the direct and the Winograd kernel of every shape of convs Winograd applies
-// to, in one harness (threads pool threads, the median of runs), and returns the faster
-// per shape, keyed with ReLU false (Family.Tuned). dir holds the build.
+// to, in one harness (threads pool threads, the median of runs) with their weights read
+// from memory as in a whole forward (MeasureCold), and returns the faster per shape, keyed
+// with ReLU false (Family.Tuned). dir holds the build.
 func Tune(convs []Conv, threads, runs int, dir string) (map[Conv]Choice, error) {
 	var ks []Kernel
 	var keys []Conv
@@ -59,7 +60,7 @@ func Tune(convs []Conv, threads, runs int, dir string) (map[Conv]Choice, error) 
 	if len(ks) == 0 {
 		return res, nil
 	}
-	m, err := MeasureAll(ks, threads, runs, dir)
+	m, err := MeasureCold(ks, threads, runs, dir)
 	if err != nil {
 		return nil, err
 	}

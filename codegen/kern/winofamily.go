@@ -20,7 +20,7 @@ func (f Family) winograd(c Conv, n *vir.Node) emit.Kernel {
 		note = "forced"
 	default:
 		key := c
-		key.ReLU = false
+		key.ReLU, key.ReLU6 = false, false
 		if ch, ok := f.Tuned[key]; ok {
 			if ch.Algo != AlgoWinograd {
 				return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
@@ -53,9 +54,12 @@ const (
 const (
 	winoVBudget = 512 << 10
 	winoMBudget = 256 << 10
-	// winoItems is the work items a layer is split into when it can be: 6 shares evenly
-	// over 1, 2 and 3 threads. Fewer, larger items stream the weights fewer times.
-	winoItems = 6
+	// winoMinItems is the fewest work items a layer is split into when it can be, so two
+	// threads share it; more, smaller items repeat the input transform (channel chunks) or
+	// the weight stream (tile groups), which the cost model weighs (Winograd.Cycles).
+	winoMinItems = 2
+	// winoMaxGroupCounts bounds the tile-group counts choose tries per register tile.
+	winoMaxGroupCounts = 48
 )
 
 // CheckWinograd returns why the Winograd family cannot run c, or nil: it takes 3×3,
@@ -120,54 +124,121 @@ func (w *Winograd) kgB() int {
 	return c.K / c.groups() / Lanes
 }
 
-// choose picks the register tile and the work item. Register tile: among RK dividing a
-// group's output blocks (≤ 4) and RT with RK·RT ≤ MaxAccumulators, the fewest issue slots
-// per useful FMA (tiles rounded up to RT waste slots; fewer than 8 accumulators stall on
-// the FMA latency; RK+RT loads per RK·RT FMAs, at 2 of each per cycle). Work item: the
-// fewest tile groups of T tiles (each streams the item's transformed weights once) such
-// that V and M fit winoVBudget and winoMBudget and the layer has winoItems items with
-// channel chunks of RK blocks; then the largest chunk KC (each chunk repeats the input
-// transform) that keeps winoItems items.
+// choose picks the blocking with the least estimated time at 1 thread plus 2 threads
+// (Cycles): every register tile of RK blocks (dividing a group's output blocks, ≤ 4) × RT
+// tiles (RK·RT ≤ MaxAccumulators), every tile group T (a multiple of RT) whose V and M
+// fit winoVBudget and winoMBudget, and every channel chunk KC (a multiple of RK dividing
+// the group's blocks), keeping at least winoMinItems work items where the layer has
+// them. Ties go to more items, then the larger register tile.
 func (w *Winograd) choose() {
 	nt := w.tiles()
 	kgB := w.kgB()
-	best := 1e300
+	cgp := w.cgB() * Lanes
+	type cand struct {
+		b     Winograd
+		cost  float64
+		items int
+	}
+	var best *cand
+	better := func(c *cand) bool {
+		switch {
+		case best == nil:
+			return true
+		case (c.items >= winoMinItems) != (best.items >= winoMinItems):
+			return c.items >= winoMinItems
+		case c.cost < best.cost*(1-1e-9):
+			return true
+		case c.cost > best.cost*(1+1e-9):
+			return false
+		case c.items != best.items:
+			return c.items > best.items
+		}
+		return c.b.RK*c.b.RT > best.b.RK*best.b.RT
+	}
 	for rk := 1; rk <= 4; rk++ {
 		if kgB%rk != 0 {
 			continue
 		}
-		for rt := 1; rk*rt <= MaxAccumulators && rk*rt+rk+1 <= Registers && rt <= 16; rt++ {
-			padded := (nt + rt - 1) / rt * rt
-			slots := float64(padded/rt*max(rk*rt, 8)) / float64(nt*rk)
-			loads := float64(padded/rt*(rk+rt)) / float64(nt*rk) // 2 loads and 2 FMAs per cycle
-			cost := max(slots, loads) + 0.01*loads
-			if cost < best-1e-9 || (cost < best+1e-9 && rk*rt > w.RK*w.RT) {
-				best, w.RK, w.RT = cost, rk, rt
+		for rt := 1; rk*rt <= MaxAccumulators && rk*rt+rk+1 <= Registers; rt++ {
+			// Tile groups: T for 1, 2, … groups (T falls as groups grow), the first
+			// winoMaxGroupCounts distinct ones within the V budget (or T = RT).
+			prevT, tried := 0, 0
+			for groups := 1; groups <= nt && tried < winoMaxGroupCounts; groups++ {
+				t := ((nt+groups-1)/groups + rt - 1) / rt * rt
+				if t == prevT || (t > rt && winoXi*cgp*t*4 > winoVBudget) {
+					continue
+				}
+				prevT = t
+				tried++
+				for kc := rk; kc <= kgB; kc += rk {
+					if kgB%kc != 0 || (kc > rk && winoXi*kc*Lanes*t*4 > winoMBudget) {
+						continue
+					}
+					c := &cand{b: Winograd{Conv: w.Conv, RK: rk, RT: rt, T: t, KC: kc}}
+					c.cost, c.items = c.b.Cycles(1)+c.b.Cycles(2), c.b.Items()
+					if better(c) {
+						best = c
+					}
+				}
 			}
 		}
 	}
-	cgp := w.cgB() * Lanes
-	kchunks := func(kc int) int { return w.Conv.blocks() / kc }
-	fits := func(t, kc int) bool {
-		return winoXi*cgp*t*4 <= winoVBudget && winoXi*kc*Lanes*t*4 <= winoMBudget
+	w.RK, w.RT, w.T, w.KC = best.b.RK, best.b.RT, best.b.T, best.b.KC
+}
+
+// Cycles is the cost model's time of w on threads cores, in core cycles: the slower of
+// the work items' computation (rounds of items over the threads; an item transforms its
+// T tiles of its group's input blocks, runs the 36 GEMMs on its register tiles, transforms
+// and stores T tiles of KC output blocks, and reads its weights from L3 when another tile
+// group read them first) and the transformed weights read from memory once per forward
+// (again per tile group when they exceed winoL3Bytes), combined by overlap.
+func (w *Winograd) Cycles(threads int) float64 {
+	cgB := w.cgB()
+	tilesPadded := float64((w.T + w.RT - 1) / w.RT * w.RT)
+	steps := winoXi * tilesPadded / float64(w.RT) * float64(cgB*Lanes) * float64(w.KC/w.RK)
+	rk, rt := float64(w.RK), float64(w.RT)
+	perStep := max(rk*rt/2, (rk+rt)/loadsPerCycle, fmaLatency) // one input channel of a register tile
+	regTiles := steps / float64(cgB*Lanes)
+	gemm := steps*perStep/winoGemmEff + regTiles*(2*rk*rt+winoRegTileCycles)
+	in := float64(w.T*cgB) * w.inCycles()
+	out := float64(w.T*w.KC) * winoOutCycles
+	// Weights: the first tile group reads them from memory (the layer's term below); every
+	// further group reads them again from L3, and a register tile of tiles after the first
+	// reads one ξ's slice again from L2 when it does not stay in L1.
+	itemBytes := float64(winoXi * cgB * Lanes * w.KC * Lanes * 4)
+	groups := float64((w.tiles() + w.T - 1) / w.T)
+	feed := itemBytes * (groups - 1) / groups / streamBytes
+	if slice := cgB * Lanes * w.RK * Lanes * 4; slice > winoL1Slice {
+		feed += itemBytes * (tilesPadded/rt - 1) / l2BytesPerCycle
 	}
-	// The fewest tile groups (each T tiles, T a multiple of RT) that fit the budgets and,
-	// with channel chunks as fine as RK, give at least winoItems items.
-	for groups := 1; ; groups++ {
-		w.T = ((nt+groups-1)/groups + w.RT - 1) / w.RT * w.RT
-		if w.T == w.RT || (fits(w.T, w.RK) && groups*kchunks(w.RK) >= winoItems) {
-			break
+	items := w.Items()
+	rounds := float64((items + threads - 1) / threads)
+	compute := rounds * (gemm + in + out + feed)
+	bytes := float64(w.PackedWeights() * 4)
+	if bytes > winoL3Bytes {
+		bytes *= groups // L3 does not keep them for the next tile group
+	}
+	return overlap(compute, bytes/dramBytesPerCycle)
+}
+
+// inCycles is the input transform's cost of one tile and input block, averaged over the
+// layer's tiles: border tiles (a patch reaching into the zero padding) load through
+// clamped addresses and selects and cost winoInBorderCycles, the others winoInCycles.
+func (w *Winograd) inCycles() float64 {
+	c := w.Conv
+	th, tw := w.tilesHW()
+	inside := func(n, size int) int { // tiles whose patch [4i−1, 4i+5) lies within [0, size)
+		k := 0
+		for i := 0; i < n; i++ {
+			if y0 := i*WinoTile - 1; y0 >= 0 && y0+WinoAlpha <= size {
+				k++
+			}
 		}
+		return k
 	}
-	groups := (nt + w.T - 1) / w.T
-	// The largest KC (fewest repeated input transforms) that still gives winoItems items
-	// and fits the M budget.
-	w.KC = w.RK
-	for kc := w.RK; kc <= kgB; kc += w.RK {
-		if kgB%kc == 0 && fits(w.T, kc) && groups*kchunks(kc) >= winoItems {
-			w.KC = kc
-		}
-	}
+	in := float64(inside(th, c.H) * inside(tw, c.W))
+	all := float64(th * tw)
+	return (in*winoInCycles + (all-in)*winoInBorderCycles) / all
 }
 
 // Validate returns why w's blocking is inconsistent with its shape, or nil.
@@ -196,13 +267,14 @@ func (w *Winograd) Items() int {
 }
 
 // PackedWeights returns the float count of the transformed weight array
-// [36][K/16/RK][Cg'][RK][16] (Cg' the group's input channels rounded up to 16).
+// [K/16/KC][36][KC/RK][Cg'][RK][16] (Cg' the group's input channels rounded up to 16):
+// chunk-major, so a work item streams one contiguous part of it.
 func (w *Winograd) PackedWeights() int {
 	return winoXi * w.Conv.blocks() * Lanes * w.cgB() * Lanes
 }
 
 // Pack transforms PyTorch-ordered weights w [K][C/G][3][3] into U = G g Gᵀ (in float64,
-// stored float32) in the kernel's order [36][K/16/RK][Cg'][RK][16], and pads the bias b [K]
+// stored float32) in the kernel's order [K/16/KC][36][KC/RK][Cg'][RK][16], and pads the bias b [K]
 // (nil: zeros) to whole blocks. Padding channels get zeros. It is done once, at build time.
 func (w *Winograd) Pack(wt, b []float32) (pw, pb []float32, err error) {
 	c := w.Conv
@@ -214,11 +286,11 @@ func (w *Winograd) Pack(wt, b []float32) (pw, pb []float32, err error) {
 		return nil, nil, fmt.Errorf("kern: %s: %d biases, want %d", c, len(b), c.K)
 	}
 	cgp := w.cgB() * Lanes
-	kt := c.blocks() / w.RK
+	kt := w.KC / w.RK // register tiles of output blocks per chunk
 	pw = make([]float32, w.PackedWeights())
 	for k := 0; k < c.K; k++ {
 		kb, l := k/Lanes, k%Lanes
-		t, rk := kb/w.RK, kb%w.RK
+		chunk, t, rk := kb/w.KC, kb%w.KC/w.RK, kb%w.RK
 		for ci := 0; ci < cg; ci++ {
 			var g [3][3]float64
 			for i := range 3 {
@@ -228,7 +300,7 @@ func (w *Winograd) Pack(wt, b []float32) (pw, pb []float32, err error) {
 			}
 			u := winoFilter(g)
 			for xi := 0; xi < winoXi; xi++ {
-				pw[((((xi*kt+t)*cgp+ci)*w.RK+rk)*Lanes)+l] = float32(u[xi/WinoAlpha][xi%WinoAlpha])
+				pw[(((((chunk*winoXi+xi)*kt+t)*cgp+ci)*w.RK+rk)*Lanes)+l] = float32(u[xi/WinoAlpha][xi%WinoAlpha])
 			}
 		}
 	}
@@ -336,7 +408,8 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 	nt := w.tiles()
 	cgB, cgp := w.cgB(), w.cgB()*Lanes
 	kchunks := c.blocks() / w.KC
-	ktiles := c.blocks() / w.RK
+	slice := cgp * w.RK * Lanes // floats of the weights of one ξ and register tile of blocks
+	prefetch := prefetchDecl(m)
 	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p), ir.NewParam("lo", i64), ir.NewParam("hi", i64)}
 	for _, p := range params[:4] {
 		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
@@ -433,13 +506,15 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 			g.b = done
 		})
 
-		// 36 GEMMs: M[ξ][kb][t] = Σ_c V[ξ][c][t] · U[ξ][c][kb], register tile RT × RK.
+		// 36 GEMMs: M[ξ][kb][t] = Σ_c V[ξ][c][t] · U[ξ][c][kb], register tile RT × RK. The
+		// item's weights are one contiguous stream (chunk-major packing), read once from
+		// memory: the first register tile of tiles prefetches the next slice's lines.
+		wc := g.gep(wp, g.mul(kc, c64(winoXi*w.KC/w.RK*slice)))
 		g.loop("xi", c64(0), c64(winoXi), func(xi value.Value) {
 			g.loop("kt", c64(0), c64(w.KC/w.RK), func(kt value.Value) {
-				ktg := g.add(g.b.NewSDiv(kb0, c64(w.RK)), kt)
-				ub := g.gep(wp, g.mul(g.add(g.mul(xi, c64(ktiles)), ktg), c64(cgp*w.RK*Lanes)))
+				ub := g.gep(wc, g.mul(g.add(g.mul(xi, c64(w.KC/w.RK)), kt), c64(slice)))
 				vx := g.gep(V, g.mul(xi, c64(cgB*w.T*Lanes)))
-				g.loop("tt", c64(0), c64(w.T/w.RT), func(tt value.Value) {
+				regTile := func(tt value.Value, pf bool) {
 					for _, a := range acc {
 						g.b.NewStore(g.zero16, a)
 					}
@@ -451,6 +526,12 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 						}
 						vc := g.gep(vt, g.mul(cb, c64(w.T*Lanes)))
 						uc := g.gep(ub, g.mul(cb, c64(Lanes*w.RK*Lanes)))
+						if pf { // the next slice's lines at this cb: 16·RK of 64 bytes
+							for i := 0; i < w.RK*Lanes; i++ {
+								p := g.b.NewBitCast(g.gep(uc, c64(slice+i*Lanes)), i8p)
+								g.b.NewCall(prefetch, p, constant.NewInt(types.I32, 0), constant.NewInt(types.I32, 3), constant.NewInt(types.I32, 1))
+							}
+						}
 						for l := 0; l < Lanes; l++ {
 							u := make([]value.Value, w.RK)
 							for rk := range u {
@@ -474,11 +555,13 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 							g.storeV(g.b.NewLoad(v16, acc[rk*w.RT+r]), M, off, 64)
 						}
 					}
-				})
+				}
+				regTile(c64(0), true)
+				g.loop("tt", c64(1), c64(w.T/w.RT), func(tt value.Value) { regTile(tt, false) })
 			})
 		})
 
-		// Output transform Y = Aᵀ M A, bias, ReLU, stored with partial tiles clipped.
+		// Output transform Y = Aᵀ M A, bias, ReLU or ReLU6, stored with partial tiles clipped.
 		g.loop("tout", c64(0), c64(w.T), func(t value.Value) {
 			tile := g.add(t0, t)
 			g.when("tout", g.b.NewICmp(enum.IPredSLT, tile, c64(nt)), func() {
@@ -497,10 +580,7 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 					gk := g.add(kb0, kb)
 					bv := g.loadV(bias, g.mul(gk, c64(Lanes)), 64)
 					for i := range y {
-						y[i] = g.b.NewFAdd(y[i], bv)
-						if c.ReLU {
-							y[i] = g.relu(y[i])
-						}
+						y[i] = g.activate(g.b.NewFAdd(y[i], bv), c)
 					}
 					ob := g.gep(out, g.mul(gk, c64(hw*Lanes)))
 					base := g.mul(g.add(g.mul(oy0, c64(c.W)), ox0), c64(Lanes))
@@ -530,4 +610,19 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 	})
 	g.b.NewRet(nil)
 	return f
+}
+
+var i8p = types.NewPointer(types.I8)
+
+// prefetchDecl returns the llvm.prefetch declaration of m (typed-pointer form), adding it
+// once.
+func prefetchDecl(m *ir.Module) *ir.Func {
+	const name = "llvm.prefetch.p0i8"
+	for _, f := range m.Funcs {
+		if f.Name() == name {
+			return f
+		}
+	}
+	i32 := types.I32
+	return m.NewFunc(name, types.Void, ir.NewParam("p", i8p), ir.NewParam("rw", i32), ir.NewParam("locality", i32), ir.NewParam("type", i32))
 }

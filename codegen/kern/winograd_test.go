@@ -82,7 +82,7 @@ func runKernels(t *testing.T, ks []Kernel) []float64 {
 
 // winoGrid is the differential grid of Winograd shapes: odd sizes, 1×1, 2×2 and 5×5 maps,
 // 16/32/48 channels, channel counts that are not whole blocks (dense), groups with whole
-// blocks per group, and RepVGG-like layers.
+// blocks per group, RepVGG-like layers, and ReLU6 fused (dense and grouped).
 func winoGrid() []Conv {
 	c3 := func(c, h, w, k, g int, relu bool) Conv {
 		return Conv{C: c, H: h, W: w, K: k, KH: 3, KW: 3, Stride: 1, Pad: 1, Groups: g, ReLU: relu}
@@ -101,8 +101,14 @@ func winoGrid() []Conv {
 		c3(48, 28, 28, 48, 1, true),
 		c3(96, 14, 14, 96, 1, true),
 		c3(192, 7, 7, 192, 1, true),
+		relu6(c3(96, 10, 9, 48, 1, false)),
+		relu6(c3(64, 6, 7, 64, 2, false)),
 	}
 }
+
+// relu6 returns c with ReLU6 fused instead of ReLU (the outputs of a grid layer with ≥ 64
+// input channels spread well beyond 6, so the clamp is exercised on both sides).
+func relu6(c Conv) Conv { c.ReLU, c.ReLU6 = false, true; return c }
 
 func TestWinogradMatchesInterp(t *testing.T) {
 	var ks []Kernel
@@ -111,10 +117,15 @@ func TestWinogradMatchesInterp(t *testing.T) {
 		require.NoError(t, err, c)
 		ks = append(ks, w)
 	}
-	// Forced blockings: one tile per item and register tile, several chunks of channels.
+	// Forced blockings: one tile per item and register tile, several chunks of channels
+	// (each a contiguous part of the chunk-major weights, the last prefetching past its
+	// end), a register tile of all 16 tiles, two tile groups each streaming all weights.
 	ks = append(ks, &Winograd{Conv: winoGrid()[4], RK: 1, RT: 1, T: 1, KC: 1},
 		&Winograd{Conv: winoGrid()[9], RK: 2, RT: 3, T: 6, KC: 2},
-		&Winograd{Conv: winoGrid()[12], RK: 2, RT: 2, T: 4, KC: 4})
+		&Winograd{Conv: winoGrid()[12], RK: 2, RT: 2, T: 4, KC: 4},
+		&Winograd{Conv: winoGrid()[11], RK: 1, RT: 16, T: 16, KC: 3},
+		&Winograd{Conv: winoGrid()[11], RK: 2, RT: 8, T: 8, KC: 6},
+		&Winograd{Conv: winoGrid()[13], RK: 1, RT: 9, T: 9, KC: 1})
 	for _, k := range ks {
 		require.NoError(t, k.(*Winograd).Validate())
 	}
