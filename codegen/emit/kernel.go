@@ -39,6 +39,13 @@ type Request struct {
 	// writes in place into an operand's storage, or a reader needs NCHW (Flatten).
 	Out      Layout
 	OutFixed bool
+	// Residual asks for the node's result plus one more operand, the other input of a
+	// residual add that reads only this node's result, then Act: ReLU(conv(x) + r). Have
+	// then ends with that operand's layout, and a kernel that takes it has one more In
+	// than the node has operands (its function: out, operands…, r, weights…). A family
+	// that does not fuse the add returns nil or an ordinary kernel; the planner then
+	// plans the add as a step of its own.
+	Residual bool
 }
 
 // Kernel is the code for one step: a function specialized to the node's shapes and
