@@ -298,7 +298,7 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 				}
 			}
 			if k != nil {
-				res, act = f.result(), rreq.Act
+				res = f.result()
 				nodes, label = append(nodes, f.nodes()...), label+"+"+f.label()
 				operands = append(append([]*ir.Value(nil), n.In...), f.other)
 				for _, x := range f.nodes() {

@@ -301,8 +301,12 @@ func (p *Pointwise) defineBody(m *ir.Module, names []string) *ir.Func {
 }
 
 // choosePointwise returns the pointwise kernel of a 1×1 conv node (fusing the residual
-// add when req.Residual), or nil when the node is not one.
+// add when req.Residual), or nil when the node is not one. A stem stored NCHW with fewer
+// channels than a block is left to the direct kernel, which reads it without a reorder.
 func choosePointwise(c Conv, n *vir.Node, req emit.Request) emit.Kernel {
+	if len(req.Have) > 0 && req.Have[0].Plain() && c.C < Lanes {
+		return nil
+	}
 	p, err := NewPointwise(c)
 	if err != nil {
 		return nil
