@@ -291,8 +291,8 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 				return nil, err
 			}
 			for _, fam := range fams {
-				c := fam.Choose(rreq)
-				if c != nil && len(c.In()) == len(n.In)+1 && (!rreq.OutFixed || c.Out() == rreq.Out) {
+				c, ok := fam.Choose(rreq).(emit.ResidualKernel)
+				if ok && c.FusesResidual() && len(c.In()) == len(n.In)+1 && (!rreq.OutFixed || c.Out() == rreq.Out) {
 					k, req = c, rreq
 					break
 				}

@@ -331,6 +331,9 @@ func (k *pwKernel) In() []emit.Layout {
 }
 func (k *pwKernel) Out() emit.Layout { return emit.Blocked(Lanes) }
 
+// FusesResidual reports whether the kernel adds the residual operand (emit.ResidualKernel).
+func (k *pwKernel) FusesResidual() bool { return k.p.Residual }
+
 // Weights returns the packed weights and the padded bias (zeros for a conv without one).
 func (k *pwKernel) Weights() ([][]float32, error) {
 	w, b, err := convParams(k.n)
