@@ -80,4 +80,6 @@
 // depth-1 plan is that run bit for bit and its cache plan is Report.Simulate(cfg, budget); a
 // fused segment's layers run through the engine band by band with every activation on
 // chip, its DRAM traffic (input once, output once, weights) and a per-band roofline added.
+// One budget: the segment's line buffers and resident weights hold part of the ifmap and
+// ofmap SRAMs, and its layers stage their operands in the rest (sim.Layer.ResidentBytes).
 package memory

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/sim"
 )
 
 // DefaultMaxDepth is the deepest fusion FusionOptions.MaxDepth defaults to.
@@ -30,7 +31,11 @@ type FusionOptions struct {
 	// SRAMBytes is the on-chip storage for line buffers (of a segment's input and its
 	// intermediate maps) and resident weights, and for the cache plan the activation cache.
 	// A segment's last output streams out through the array's ofmap SRAM, as in
-	// layer-by-layer execution, and is not charged here.
+	// layer-by-layer execution, and is not charged here. With Hardware it is part of the
+	// hardware's ifmap and ofmap SRAMs (at most ActivationSRAM), one budget with operand
+	// staging: what a fused segment holds is not there for its layers to stage operands in
+	// (sim.Layer.ResidentBytes, sim.StagingBytes), and a segment fits only if the staging
+	// floors remain.
 	SRAMBytes int64
 	// MaxDepth bounds the depths of the uniform plans (1..MaxDepth) and of the best plan's
 	// segments; 0 means DefaultMaxDepth.
@@ -43,7 +48,16 @@ type FusionOptions struct {
 	// plan is exactly Report.Simulate(Hardware, 0). Without it, DRAM bytes are the fusion
 	// model's (every byte moved once) and there are no cycles or energy.
 	Hardware *hw.Config
+	// Mapper is what the engine's mapper minimizes per layer (sim.Options.Objective); the
+	// default, latency, is what `vggsim memory` runs. Under sim.ObjectiveDRAM with the
+	// traffic objective a larger SRAM never moves more bytes (TestFusionOneBudget).
+	Mapper sim.Objective
 }
+
+// hwSubsetDepth is the deepest segment whose resident-weight choice is searched
+// exhaustively on hardware (2^6 subsets, each priced by the engine); deeper segments try
+// the prefixes of one order.
+const hwSubsetDepth = 6
 
 // FusionLayer is one windowed layer (Conv or MaxPool) of a fusable chain, with the
 // elementwise ops that follow it (BN, ReLU) folded into its output stage.
@@ -109,9 +123,14 @@ type Segment struct {
 	// "Costs"), otherwise ModelDRAMBytes.
 	DRAMBytes int64 `json:"dram_bytes"`
 	// SRAMBytes is what the segment occupies: line buffers plus resident weights. Fits
-	// reports whether its line buffers fit the budget (depth 1 always fits).
+	// reports whether its line buffers fit the budget (depth 1 always fits); with hardware,
+	// also whether they leave the staging floors of the ifmap and ofmap SRAMs.
 	SRAMBytes int64 `json:"sram_bytes"`
 	Fits      bool  `json:"fits"`
+	// StagingBytes is, with hardware, what the ifmap and ofmap SRAMs leave each of the
+	// segment's layers to stage operands in while the segment holds SRAMBytes of them
+	// (sim.StagingBytes): SRAMBytes + StagingBytes = ifmap + ofmap SRAM when the segment fits.
+	StagingBytes int64 `json:"staging_bytes,omitempty"`
 
 	Cost Cost `json:"cost"` // with hardware
 }
@@ -201,10 +220,14 @@ func Fusion(g *ir.Graph, opts FusionOptions) (*FusionReport, error) {
 	default:
 		errs = append(errs, fmt.Errorf("objective %q: want traffic, cycles or energy", opts.Objective))
 	}
+	if h := opts.Hardware; h != nil && opts.SRAMBytes > ActivationSRAM(h) {
+		errs = append(errs, fmt.Errorf("sram %d exceeds the ifmap+ofmap SRAM of %s (%d bytes), which line buffers, resident weights and operand staging share",
+			opts.SRAMBytes, h.Name, ActivationSRAM(h)))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("memory: fusion: %w", err)
 	}
-	r, err := Analyze(g, Options{Bits: opts.Bits, Batch: opts.Batch})
+	r, err := Analyze(g, Options{Bits: opts.Bits, Batch: opts.Batch, Objective: opts.Mapper})
 	if err != nil {
 		return nil, err
 	}
@@ -356,31 +379,49 @@ func (fr *FusionReport) segment(ci, first, depth, band int, budget int64) Segmen
 		return s
 	}
 	per := fr.bandPlan(&s, band)
-	s.Fits = s.LineBufferBytes <= budget
+	capacity := fr.capacity(budget)
+	s.Fits = s.LineBufferBytes <= capacity
+	if fr.eng != nil {
+		fr.residentOnHardware(&s, per, capacity)
+		return s
+	}
 
 	// Weights: each layer's are either resident (read once) or re-read every band. Choose
 	// the resident set with the largest saving that fits beside the line buffers.
 	// w[j]: layer j's weight bytes, what they occupy and move when resident; every[j]: their
 	// traffic when re-read every band.
-	var bw *bandWork
-	var w, every []int64
-	if fr.eng != nil {
-		bw = fr.eng.bands(c, ci, first, depth, per)
-		w, every = bw.weights, bw.filterDRAM
-	} else {
-		w, every = make([]int64, depth), make([]int64, depth)
-		for j := range depth {
-			l := &c.Layers[first+j]
-			w[j], every[j] = l.WeightsBytes, int64(s.Bands)*l.WeightsBytes
-		}
+	w, every := make([]int64, depth), make([]int64, depth)
+	for j := range depth {
+		l := &c.Layers[first+j]
+		w[j], every[j] = l.WeightsBytes, int64(s.Bands)*l.WeightsBytes
 	}
 	resident := make([]bool, depth)
 	if s.Fits {
-		resident = chooseResident(w, every, budget-s.LineBufferBytes)
+		resident = chooseResident(w, every, capacity-s.LineBufferBytes)
 	}
-	s.WeightTrafficBytes = 0
-	for j := range depth {
-		l := &c.Layers[first+j]
+	fr.setResident(&s, w, resident)
+	s.DRAMBytes = s.ModelDRAMBytes
+	return s
+}
+
+// capacity returns what a segment may hold of budget: with hardware, no more than leaves
+// the ifmap and ofmap SRAMs their staging floors (hw.Config.MinSRAMBytes), so that what the
+// segment holds plus what its layers stage in never exceeds the two SRAMs.
+func (fr *FusionReport) capacity(budget int64) int64 {
+	if fr.eng == nil {
+		return budget
+	}
+	minIf, _, minOf := fr.eng.cfg.MinSRAMBytes()
+	return min(budget, ActivationSRAM(fr.eng.cfg)-minIf-minOf)
+}
+
+// setResident fills in s's resident weights (w[j] bytes for layer j when resident[j]),
+// the SRAM it occupies and the fusion model's traffic.
+func (fr *FusionReport) setResident(s *Segment, w []int64, resident []bool) {
+	c := &fr.Chains[s.Chain]
+	s.ResidentWeightsBytes, s.WeightTrafficBytes = 0, 0
+	for j := range s.Depth {
+		l := &c.Layers[s.First+j]
 		if resident[j] {
 			s.ResidentWeightsBytes += w[j]
 			s.WeightTrafficBytes += l.WeightsBytes
@@ -390,11 +431,77 @@ func (fr *FusionReport) segment(ci, first, depth, band int, budget int64) Segmen
 	}
 	s.SRAMBytes = s.LineBufferBytes + s.ResidentWeightsBytes
 	s.ModelDRAMBytes = s.ReadBytes + s.WriteBytes + s.WeightTrafficBytes
-	s.DRAMBytes = s.ModelDRAMBytes
-	if bw != nil {
-		s.DRAMBytes, s.Cost = fr.eng.fused(bw, resident, s.Bands)
+}
+
+// residentOnHardware chooses s's resident weights on hardware and prices s with the engine.
+// One budget: the segment's line buffers and resident weights hold part of the ifmap and
+// ofmap SRAMs for the whole segment, so every band layer runs with that many bytes resident
+// (sim.Layer.ResidentBytes) and stages its operands in the rest. Keeping weights on chip
+// saves their re-reads but shrinks the staging, so each candidate resident set is priced
+// and the best on the objective kept (ties: less traffic, then less SRAM): every subset
+// that fits capacity up to hwSubsetDepth layers, beyond that the prefixes of the layers in
+// order of saving per byte. The candidates at a larger capacity include those at a
+// smaller one, each priced the same, so the chosen segment never gets worse on the
+// objective as the budget grows.
+func (fr *FusionReport) residentOnHardware(s *Segment, per []int, capacity int64) {
+	c := &fr.Chains[s.Chain]
+	depth := s.Depth
+	e := fr.eng
+	w := e.weights(s.Chain, s.First, depth)
+	price := func(resident []bool) Segment {
+		t := *s
+		fr.setResident(&t, w, resident)
+		bw := e.bands(c, s.Chain, s.First, depth, per, t.SRAMBytes)
+		t.DRAMBytes, t.Cost = e.fused(bw, resident, t.Bands)
+		ifB, ofB := sim.StagingBytes(e.cfg, t.SRAMBytes)
+		t.StagingBytes = ifB + ofB
+		return t
 	}
-	return s
+	none := make([]bool, depth)
+	best := price(none)
+	if !s.Fits {
+		*s = best
+		return
+	}
+	room := capacity - s.LineBufferBytes
+	try := func(resident []bool) {
+		if t := price(resident); fr.better(&t, &best) {
+			best = t
+		}
+	}
+	if depth <= hwSubsetDepth {
+		for m := 1; m < 1<<depth; m++ {
+			var bytes int64
+			resident := make([]bool, depth)
+			for j := range depth {
+				if m&(1<<j) != 0 {
+					resident[j], bytes = true, bytes+w[j]
+				}
+			}
+			if bytes <= room {
+				try(resident)
+			}
+		}
+	} else {
+		// Order by saving per byte with nothing resident.
+		every := e.bands(c, s.Chain, s.First, depth, per, s.LineBufferBytes).filterDRAM
+		order := make([]int, depth)
+		for i := range order {
+			order[i] = i
+		}
+		density := func(i int) float64 { return float64(every[i]-w[i]) / float64(max(w[i], 1)) }
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(density(b), density(a)) })
+		resident := make([]bool, depth)
+		var bytes int64
+		for _, j := range order {
+			if bytes += w[j]; bytes > room {
+				break
+			}
+			resident[j] = true
+			try(slices.Clone(resident))
+		}
+	}
+	*s = best
 }
 
 // bandPlan fills in the band geometry of s, a segment of depth 2 or more, with band rows of

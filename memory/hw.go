@@ -295,7 +295,7 @@ func (lv *liveness) lower(resident []bool) (loweredGraph, error) {
 // stalls are added at segment level.
 type engine struct {
 	cfg   *hw.Config
-	batch int
+	opts  sim.Options       // the batch and the mapper's objective
 	lg    loweredGraph      // the layer-by-layer lowering
 	base  []sim.LayerResult // the engine's results for lg.layers, no activation SRAM
 	low   [][][]int         // chain → layer → indices into lg of the layer and its followers
@@ -308,8 +308,9 @@ func newEngine(cfg *hw.Config, r *Report, chains []FusionChain) (*engine, error)
 	if err != nil {
 		return nil, err
 	}
-	e := &engine{cfg: withBits(cfg, r.Bits), batch: r.Batch, lg: lg, cache: make(map[sim.LayerKey]sim.LayerResult)}
-	res, err := sim.Simulate(e.cfg, e.lg.layers, sim.Options{Batch: e.batch})
+	e := &engine{cfg: withBits(cfg, r.Bits), opts: sim.Options{Batch: r.Batch, Objective: r.objective}, lg: lg,
+		cache: make(map[sim.LayerKey]sim.LayerResult)}
+	res, err := sim.Simulate(e.cfg, e.lg.layers, e.opts)
 	if err != nil {
 		return nil, fmt.Errorf("memory: fusion %s: %w", r.Model, err)
 	}
@@ -359,7 +360,7 @@ func (e *engine) onChip(l sim.Layer) sim.LayerResult {
 		l.InputsOnChip[i] = true
 	}
 	l.OutputOnChip = true
-	res, err := sim.Simulate(e.cfg, []sim.Layer{l}, sim.Options{Batch: e.batch})
+	res, err := sim.Simulate(e.cfg, []sim.Layer{l}, e.opts)
 	if err != nil {
 		if e.err == nil {
 			e.err = fmt.Errorf("memory: fusion: %w", err)
@@ -399,10 +400,23 @@ type bandWork struct {
 	lastDrain   int64   // exposed after the last band: its output rows
 }
 
+// weights returns the weight bytes of each of layers [first, first+depth) of chain ci, as
+// the engine reads them once (its lowered layers' unique filter bytes).
+func (e *engine) weights(ci, first, depth int) []int64 {
+	w := make([]int64, depth)
+	for j := range depth {
+		for _, k := range e.low[ci][first+j] {
+			w[j] += e.base[k].UniqueFilterBytes
+		}
+	}
+	return w
+}
+
 // bands runs layers [first, first+depth) of chain ci through the engine band by band, layer
-// j computing per[j] rows per band.
-func (e *engine) bands(c *FusionChain, ci, first, depth int, per []int) *bandWork {
-	w := &bandWork{weights: make([]int64, depth), filterDRAM: make([]int64, depth)}
+// j computing per[j] rows per band, with held bytes of the ifmap and ofmap SRAMs held by the
+// segment (its line buffers and resident weights) while every band layer runs.
+func (e *engine) bands(c *FusionChain, ci, first, depth int, per []int, held int64) *bandWork {
+	w := &bandWork{weights: e.weights(ci, first, depth), filterDRAM: make([]int64, depth)}
 	fp := e.cfg.Energies().FilterSRAMpJPerByte * 1e-12
 	for j := range depth {
 		h := c.Layers[first+j].OutShape.H
@@ -410,7 +424,7 @@ func (e *engine) bands(c *FusionChain, ci, first, depth int, per []int) *bandWor
 		full, rem := h/rows, h%rows
 		for n, k := range e.low[ci][first+j] {
 			bl := e.lg.layers[k]
-			w.weights[j] += e.base[k].UniqueFilterBytes
+			bl.ResidentBytes = held
 			for _, part := range [2][2]int{{full, rows}, {1, rem}} {
 				times, r := int64(part[0]), part[1]
 				if r == 0 || times == 0 {

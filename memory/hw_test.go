@@ -193,16 +193,18 @@ func TestFusionOnHardware(t *testing.T) {
 }
 
 // TestFusedSegmentOnHardware prices the three-layer chain fused in one-row bands by hand
-// from the engine's per-band results.
+// from the engine's per-band results. One budget: every band layer runs with the segment's
+// line buffers and resident weights held in the ifmap and ofmap SRAMs.
 func TestFusedSegmentOnHardware(t *testing.T) {
 	cfg := edge32(t)
+	budget := ActivationSRAM(cfg)
 	g := threeLayers(t)
-	fr, err := Fusion(g, FusionOptions{SRAMBytes: 1 << 20, MaxDepth: 3, Hardware: cfg})
+	fr, err := Fusion(g, FusionOptions{SRAMBytes: budget, MaxDepth: 3, Hardware: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	onChip := func(l sim.Layer) sim.LayerResult {
-		l.InputsOnChip, l.OutputOnChip = []bool{true}, true
+	onChip := func(l sim.Layer, held int64) sim.LayerResult {
+		l.InputsOnChip, l.OutputOnChip, l.ResidentBytes = []bool{true}, true, held
 		res, err := sim.Simulate(cfg, []sim.Layer{l}, sim.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -214,16 +216,21 @@ func TestFusedSegmentOnHardware(t *testing.T) {
 			StrideH: stride, StrideW: stride, PadH: pad, PadW: 1, Groups: 1, Bias: true, FusedReLU: true}
 	}
 	// One output row of c per band: c reads 3 rows of b's map, b computes 2 rows from 4 of
-	// a's, a computes 2 rows from 4 rows of the input; 8 bands.
-	a, b, c := onChip(conv("a", 4, 1, 0)), onChip(conv("b", 4, 1, 0)), onChip(conv("c", 3, 2, 0))
+	// a's, a computes 2 rows from 4 rows of the input; 8 bands. The segment holds 11 rows of
+	// line buffers and every layer's weights.
+	held := int64(11*rowBytes + 3*layerW)
+	a, b, c := onChip(conv("a", 4, 1, 0), held), onChip(conv("b", 4, 1, 0), held), onChip(conv("c", 3, 2, 0), held)
 	for _, v := range []sim.LayerResult{a, b, c} {
 		if v.DRAMFilterReadBytes != layerW || v.DRAMPsumReadBytes != 0 {
 			t.Fatalf("band layer %s: filter DRAM %d, want %d", v.Name, v.DRAMFilterReadBytes, layerW)
 		}
 	}
-	s := fr.segment(0, 0, 3, 1, 1<<20)
-	if s.Bands != 8 || s.ResidentWeightsBytes != 3*layerW {
+	s := fr.segment(0, 0, 3, 1, budget)
+	if s.Bands != 8 || s.ResidentWeightsBytes != 3*layerW || s.SRAMBytes != held {
 		t.Fatalf("segment %+v", s)
+	}
+	if s.SRAMBytes+s.StagingBytes != budget {
+		t.Errorf("held %d + staging %d != ifmap+ofmap SRAM %d", s.SRAMBytes, s.StagingBytes, budget)
 	}
 	// Weights resident: input once, output once, weights once.
 	wantD := int64(mapBytes + lastMap + 3*layerW)
@@ -241,6 +248,20 @@ func TestFusedSegmentOnHardware(t *testing.T) {
 	s0 := fr.segment(0, 0, 3, 1, 11*rowBytes)
 	if want := int64(mapBytes + lastMap + 8*3*layerW); s0.ResidentWeightsBytes != 0 || s0.DRAMBytes != want || s0.ModelDRAMBytes != want {
 		t.Errorf("no resident weights: %d B (model %d), want %d", s0.DRAMBytes, s0.ModelDRAMBytes, want)
+	}
+	// A budget the staging floors leave no room for: the line buffers do not fit.
+	minIf, _, minOf := cfg.MinSRAMBytes()
+	if s := fr.segment(0, 0, 3, 1, budget); !s.Fits {
+		t.Errorf("segment does not fit in %d", budget)
+	}
+	tight := cfg.Clone()
+	tight.IfmapSRAMBytes, tight.OfmapSRAMBytes = 11*rowBytes/2+minIf, 11*rowBytes/2+minOf-1
+	ft, err := Fusion(g, FusionOptions{SRAMBytes: ActivationSRAM(tight), MaxDepth: 3, Hardware: tight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := ft.segment(0, 0, 3, 1, ActivationSRAM(tight)); s.Fits {
+		t.Errorf("11 rows fit beside the staging floors of %d + %d bytes", tight.IfmapSRAMBytes, tight.OfmapSRAMBytes)
 	}
 }
 

@@ -7,16 +7,20 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/sim"
 )
 
-// SRAM trace file names SCALE-Sim writes into <run>/layer<i>/.
+// Trace file names SCALE-Sim writes into <run>/layer<i>/.
 const (
 	IfmapSRAMTraceFile  = "IFMAP_SRAM_TRACE.csv"
 	FilterSRAMTraceFile = "FILTER_SRAM_TRACE.csv"
 	OfmapSRAMTraceFile  = "OFMAP_SRAM_TRACE.csv"
+	IfmapDRAMTraceFile  = "IFMAP_DRAM_TRACE.csv"
+	FilterDRAMTraceFile = "FILTER_DRAM_TRACE.csv"
+	OfmapDRAMTraceFile  = "OFMAP_DRAM_TRACE.csv"
 )
 
 // MaxTraceRows bounds the demand rows WriteTraces accepts per layer: traces are for small runs
@@ -26,13 +30,15 @@ const MaxTraceRows = 4 << 20
 // RunDir returns the directory SCALE-Sim writes a run's reports into: DIR/<run_name>.
 func RunDir(dir string, cfg *sim.ScaleSimConfig) string { return filepath.Join(dir, cfg.RunName) }
 
-// WriteTraces writes, for every layer i, the three SRAM traces SCALE-Sim writes with its trace
-// flag into runDir/layer<i>/: one line per demand row, the cycle the row was served and then
-// one address per array port (-1 when idle), comma-separated integers as NumPy's
-// savetxt(fmt='%i') prints them. DRAM traces are not written. A layer with more than
-// MaxTraceRows rows is refused before anything is written. The files appear together or
-// not at all (internal/atomicfile): after an error every trace file of an earlier run is
-// untouched and no layer directory this call created is left behind.
+// WriteTraces writes, for every layer i, the traces SCALE-Sim writes with its trace flag into
+// runDir/layer<i>/. The three SRAM traces: one line per demand row, the cycle the row was
+// served and then one address per array port (-1 when idle), comma-separated integers as
+// NumPy's savetxt(fmt='%i') prints them. The DRAM traces (sim.TraceScaleSimDRAM): one line
+// per DRAM line transferred, its cycle and its addresses, as SCALE-Sim's float matrices print
+// with savetxt(fmt='%s') ("-3277.0,10000000.0,…"); in USER mode only OFMAP_DRAM_TRACE.csv.
+// A layer with more than MaxTraceRows rows is refused before anything is written. The files
+// appear together or not at all (internal/atomicfile): after an error every trace file of
+// an earlier run is untouched and no layer directory this call created is left behind.
 func WriteTraces(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer) error {
 	return WriteRun(runDir, cfg, layers, nil)
 }
@@ -76,8 +82,11 @@ func WriteRun(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer
 	type traceFile struct {
 		layer int
 		op    sim.ScaleSimOperand
+		dram  bool
 	}
 	ops := [...]string{sim.IfmapTrace: IfmapSRAMTraceFile, sim.FilterTrace: FilterSRAMTraceFile, sim.OfmapTrace: OfmapSRAMTraceFile}
+	dramOps := [...]string{sim.IfmapTrace: IfmapDRAMTraceFile, sim.FilterTrace: FilterDRAMTraceFile, sim.OfmapTrace: OfmapDRAMTraceFile}
+	user := strings.EqualFold(cfg.InterfaceBandwidth, "USER")
 	var names []string
 	what := map[string]traceFile{}
 	report := map[string]int{}
@@ -96,7 +105,15 @@ func WriteRun(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer
 		for op, file := range ops {
 			name := filepath.Join(dir, file)
 			names = append(names, name)
-			what[name] = traceFile{i, sim.ScaleSimOperand(op)}
+			what[name] = traceFile{i, sim.ScaleSimOperand(op), false}
+		}
+		for op, file := range dramOps {
+			if user && sim.ScaleSimOperand(op) != sim.OfmapTrace {
+				continue
+			}
+			name := filepath.Join(dir, file)
+			names = append(names, name)
+			what[name] = traceFile{i, sim.ScaleSimOperand(op), true}
 		}
 	}
 	return atomicfile.WriteFiles(names, func(name string, w io.Writer) error {
@@ -104,8 +121,44 @@ func WriteRun(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer
 			return reportWriters[i].write(w, reports)
 		}
 		tf := what[name]
+		if tf.dram {
+			return writeDRAMTrace(w, cfg, tf.layer, layers[tf.layer], tf.op)
+		}
 		return writeTrace(w, cfg, tf.layer, layers[tf.layer], tf.op)
 	})
+}
+
+// writeDRAMTrace writes one operand's DRAM trace of layer id to w, every value as NumPy
+// prints a float64 with fmt='%s' (Python's repr: "12.0", "-1.0").
+func writeDRAMTrace(w io.Writer, cfg *sim.ScaleSimConfig, id int, l sim.ScaleSimLayer, want sim.ScaleSimOperand) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var line []byte
+	_, err := sim.TraceScaleSimDRAM(*cfg, id, l, func(op sim.ScaleSimOperand, cycle int64, addrs []int64) error {
+		if op != want {
+			return nil
+		}
+		line = appendPyFloat(line[:0], cycle)
+		for _, a := range addrs {
+			line = append(line, ',')
+			line = appendPyFloat(line, a)
+		}
+		line = append(line, '\n')
+		_, err := bw.Write(line)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): %w", id, l.Name, err)
+	}
+	return bw.Flush()
+}
+
+// appendPyFloat appends integer v as Python prints float(v): "12.0" below 1e16, FormatFloat's
+// scientific form beyond.
+func appendPyFloat(b []byte, v int64) []byte {
+	if v > -1e16 && v < 1e16 {
+		return append(strconv.AppendInt(b, v, 10), '.', '0')
+	}
+	return append(b, FormatFloat(float64(v))...)
 }
 
 // writeTrace writes one operand's SRAM trace of layer id to w (the trace is generated once

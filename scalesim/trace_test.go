@@ -159,7 +159,7 @@ func checkTraces(t *testing.T, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLay
 
 // TestWriteRunAtomic: a run's reports and traces appear together or not at all. A second run
 // that cannot write one trace file (its path is a directory) leaves the first run's reports
-// and traces byte for byte, and removes the layer directory it created.
+// and SRAM and DRAM traces byte for byte, and removes the layer directory it created.
 func TestWriteRunAtomic(t *testing.T) {
 	cfg, layers := loadRun(t, "tiny_8x8_os_calc", "tiny3.csv")
 	reps, err := sim.SimulateScaleSim(*cfg, layers)
@@ -171,7 +171,8 @@ func TestWriteRunAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := map[string][]byte{}
-	for _, f := range []string{ComputeReportFile, filepath.Join("layer0", IfmapSRAMTraceFile), filepath.Join("layer0", OfmapSRAMTraceFile)} {
+	for _, f := range []string{ComputeReportFile, filepath.Join("layer0", IfmapSRAMTraceFile), filepath.Join("layer0", OfmapSRAMTraceFile),
+		filepath.Join("layer0", FilterDRAMTraceFile), filepath.Join("layer0", OfmapDRAMTraceFile)} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil || len(b) == 0 {
 			t.Fatalf("%s: %v (%d bytes)", f, err, len(b))
@@ -195,7 +196,7 @@ func TestWriteRunAtomic(t *testing.T) {
 		t.Errorf("layer1/ left behind by the failed run: %v", err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "layer0"))
-	if len(entries) != 3 {
-		t.Errorf("layer0/ holds %d entries after the failed run, want the 3 traces (no temporary files)", len(entries))
+	if len(entries) != 6 {
+		t.Errorf("layer0/ holds %d entries after the failed run, want the 6 traces (no temporary files)", len(entries))
 	}
 }

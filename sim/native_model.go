@@ -35,6 +35,9 @@ type model struct {
 
 	reuse []mapping // when set, the current GEMM layer's timed mapspace, built for an earlier point
 	last  []mapping // the mapspace the last GEMM layer was scored over
+
+	timings    []timingEntry // the timings of fold trees built before (time), timingSlots of them
+	timingHits int           // mappings timed from timings (for the tests)
 }
 
 // scratch recycles the models of finished simulations with their scratch slices.
@@ -52,7 +55,7 @@ func newModel(cfg *hw.Config, opts Options) *model {
 // reset derives the model's constants for cfg and opts, keeping its scratch slices.
 func (m *model) reset(cfg *hw.Config, opts Options) {
 	*m = model{cfg: cfg, opts: opts, batch: or1(opts.Batch), R: cfg.Rows, C: cfg.Cols,
-		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0],
+		cands: m.cands[:0], tree: m.tree[:0], kids: m.kids[:0], timings: m.timings, timingHits: m.timingHits,
 		wb: int64(cfg.BytesPerWord()), ab: int64(cfg.AccBytesPerWord()),
 		ifHalf: cfg.IfmapSRAMBytes / 2, fHalf: cfg.FilterSRAMBytes / 2, oHalf: cfg.OfmapSRAMBytes / 2,
 		lanes: int64(opts.VectorLanes), stationary: cfg.Dataflow != hw.OutputStationary, en: cfg.Energies()}
@@ -65,20 +68,33 @@ func (m *model) reset(cfg *hw.Config, opts Options) {
 }
 
 // stage sets the ifmap and ofmap SRAM bytes a layer may stage its operands in when
-// resident activations hold resident bytes of the two (docs/simulator.md §4.5): what is
-// left, A − resident with A = ifmap + ofmap SRAM, is split between them in proportion to
-// their sizes, and never below the floor Validate requires (one fold's operands per half).
+// resident activations hold resident bytes of the two (StagingBytes).
 func (m *model) stage(resident int64) {
-	c := m.cfg
-	ifB, ofB := c.IfmapSRAMBytes, c.OfmapSRAMBytes
-	if resident > 0 {
-		a := ifB + ofB
-		free := max(0, a-resident)
-		minIf, _, minOf := c.MinSRAMBytes()
-		ifB = max(minIf, int64(float64(ifB)*float64(free)/float64(a)))
-		ofB = max(minOf, free-ifB)
-	}
+	ifB, ofB := StagingBytes(m.cfg, resident)
 	m.ifHalf, m.oHalf, m.ifLine = ifB/2, ofB/2, ifB
+}
+
+// StagingBytes returns the bytes of the ifmap and ofmap SRAMs of cfg a layer stages its
+// operands in while resident values hold resident bytes of the two (one SRAM, two uses;
+// docs/simulator.md §4.5): what is left, free = A − resident with A = ifmap + ofmap SRAM, is
+// split between them in proportion to their sizes, each never below the floor Validate
+// requires (one fold's operands per half, hw.Config.MinSRAMBytes). So resident + ifmap +
+// ofmap = A whenever free covers the two floors (ifmap + ofmap > free only when it does not,
+// where the floors are kept so the array can still run).
+func StagingBytes(cfg *hw.Config, resident int64) (ifmap, ofmap int64) {
+	ifB, ofB := cfg.IfmapSRAMBytes, cfg.OfmapSRAMBytes
+	if resident <= 0 {
+		return ifB, ofB
+	}
+	a := ifB + ofB
+	free := max(0, a-resident)
+	minIf, _, minOf := cfg.MinSRAMBytes()
+	ifB = max(minIf, int64(float64(ifB)*float64(free)/float64(a)))
+	if free >= minIf+minOf {
+		// Leave the ofmap its floor out of free rather than on top of it.
+		ifB = min(ifB, free-minOf)
+	}
+	return ifB, max(minOf, free-ifB)
 }
 
 // traffic is how a layer's DRAM reads are spread over its outer tiles, for the roofline:
@@ -330,44 +346,61 @@ type score struct {
 // DRAM; DRAM → latency → energy (the heuristic of earlier versions minimized DRAM bytes, then
 // cycles). Compute cycles (without stalls) break the last tie.
 func (m *model) better(a, b score) bool {
-	cmpI := func(x, y int64) int {
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	}
-	cmpF := func(x, y float64) int {
-		// Energies that differ only in the last bits of their float sums are equal.
-		if d := x - y; d < -1e-12*max(x, y) {
-			return -1
-		} else if d > 1e-12*max(x, y) {
-			return 1
-		}
-		return 0
-	}
-	var order [3]int
+	var c int
 	switch m.opts.Objective {
 	case ObjectiveEnergy:
-		order = [3]int{cmpF(a.energy, b.energy), cmpI(a.cycles, b.cycles), cmpI(a.dram, b.dram)}
+		if c = cmpF(a.energy, b.energy); c == 0 {
+			if c = cmpI(a.cycles, b.cycles); c == 0 {
+				c = cmpI(a.dram, b.dram)
+			}
+		}
 	case ObjectiveEDP:
-		order = [3]int{cmpF(a.energy*float64(a.cycles), b.energy*float64(b.cycles)), cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy)}
+		if c = cmpF(a.energy*float64(a.cycles), b.energy*float64(b.cycles)); c == 0 {
+			if c = cmpI(a.cycles, b.cycles); c == 0 {
+				if c = cmpF(a.energy, b.energy); c == 0 {
+					c = cmpI(a.dram, b.dram)
+				}
+			}
+		}
 	case ObjectiveDRAM:
-		order = [3]int{cmpI(a.dram, b.dram), cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy)}
+		if c = cmpI(a.dram, b.dram); c == 0 {
+			if c = cmpI(a.cycles, b.cycles); c == 0 {
+				c = cmpF(a.energy, b.energy)
+			}
+		}
 	default:
-		order = [3]int{cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy), cmpI(a.dram, b.dram)}
-	}
-	for _, c := range order {
-		if c != 0 {
-			return c < 0
+		if c = cmpI(a.cycles, b.cycles); c == 0 {
+			if c = cmpF(a.energy, b.energy); c == 0 {
+				c = cmpI(a.dram, b.dram)
+			}
 		}
 	}
-	if m.opts.Objective == ObjectiveEDP && a.dram != b.dram {
-		return a.dram < b.dram
+	if c != 0 {
+		return c < 0
 	}
 	return a.compute < b.compute
+}
+
+// cmpI compares two integers: -1, 0 or 1.
+func cmpI(x, y int64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// cmpF compares two energies: -1, 0 or 1; energies that differ only in the last bits of
+// their float sums are equal.
+func cmpF(x, y float64) int {
+	if d := x - y; d < -1e-12*max(x, y) {
+		return -1
+	} else if d > 1e-12*max(x, y) {
+		return 1
+	}
+	return 0
 }
 
 // mappingEnergy is the energy the layer would take with mapping c (docs/simulator.md §4.8):
@@ -457,10 +490,6 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 	cands := m.reuse
 	if cands == nil {
 		cands = m.mappings(l, M, N, K, g)
-		for i := range cands {
-			c := &cands[i]
-			c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(G))
-		}
 	}
 	m.last = cands
 	inOn := l.InputOnChip(0)
@@ -551,6 +580,16 @@ func (m *model) gemm(l *Layer, r *LayerResult) traffic {
 // stays available when a buffer grows and its traffic never grows with a buffer, so more SRAM
 // never costs more traffic.
 func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
+	cands := m.mapspace(l, M, N, K, g)
+	grid := MapGEMM(m.cfg.Dataflow, m.R, m.C, M, N, K)
+	for i := range cands {
+		m.time(&cands[i], grid, M, N, K, g)
+	}
+	return cands
+}
+
+// mapspace lists the mappings of one group's GEMM with their traffic, not yet timed.
+func (m *model) mapspace(l *Layer, M, N, K, g int) []mapping {
 	R, C := m.R, m.C
 	df := m.cfg.Dataflow
 	grid := MapGEMM(df, R, C, M, N, K)
@@ -575,12 +614,6 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 	cands := m.cands[:0]
 	defer func() { m.cands = cands[:0] }()
 	if df == hw.OutputStationary {
-		nOuter := func(cu int) fnode { // one column fold: every row fold streams all of K
-			return m.block(1, m.frun(rF-1, K, R, cu), m.frun(1, K, ruL, cu))
-		}
-		mOuter := func(ru int) fnode { // one row fold: every column fold streams all of K
-			return m.block(1, m.frun(cF-1, K, ru, C), m.frun(1, K, ru, cuL))
-		}
 		first := int64(min(K, R))
 		base := mapping{sramA: MK * cF, sramB: KN * rF, nK: 1, a: sweepA * cF, b: KN * rF,
 			fa: int64(min(M, R)) * first, fb: int64(min(N, C)) * first, lo: int64(ruL) * int64(cuL)}
@@ -589,7 +622,6 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 		// fits; the ifmap is swept once per column fold unless it fits.
 		n1 := base
 		n1.order, n1.loop, n1.outer = "n-outer", "os-n", cF
-		n1.tree = m.seq(cF, nOuter(C), nOuter(cuL))
 		if fitsA {
 			n1.a, n1.aOnce = au, true
 		}
@@ -602,7 +634,6 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 		// once per row fold unless it fits.
 		m1 := base
 		m1.order, m1.loop, m1.outer = "m-outer", "os-m", rF
-		m1.tree = m.seq(rF, mOuter(R), mOuter(ruL))
 		if fitsA || m.fits(min(int64(min(M, R))*int64(K), au), m.ifHalf) {
 			m1.a = sweepA
 		}
@@ -623,14 +654,8 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			var buf [maxGrid + 1]int
 			for _, nt := range tileSizes(&buf, 2*C, ntMax) {
 				nNt, ntL := split(N, nt)
-				tile := func(cols int) fnode { // one N tile: each row fold over the tile's column folds
-					cf, cu := split(cols, C)
-					row := func(ru int) fnode { return m.block(1, m.frun(cf-1, K, ru, C), m.frun(1, K, ru, cu)) }
-					return m.seq(rF, row(R), row(ruL))
-				}
 				n2 := base
 				n2.order, n2.loop, n2.nt, n2.outer = "n-outer", "os-nt", nt, nNt
-				n2.tree = m.seq(nNt, tile(nt), tile(ntL))
 				n2.b = KN
 				switch {
 				case fitsA:
@@ -647,14 +672,8 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 			var buf [maxGrid + 1]int
 			for _, mt := range tileSizes(&buf, 2*R, mtMax) {
 				nMt, mtL := split(M, mt)
-				tile := func(rows int) fnode { // one M tile: each column fold over the tile's row folds
-					rf, ru := split(rows, R)
-					col := func(cu int) fnode { return m.block(1, m.frun(rf-1, K, R, cu), m.frun(1, K, ru, cu)) }
-					return m.seq(cF, col(C), col(cuL))
-				}
 				m2 := base
 				m2.order, m2.loop, m2.mt, m2.outer = "m-outer", "os-mt", mt, nMt
-				m2.tree = m.seq(nMt, tile(mt), tile(mtL))
 				m2.a = sweepA
 				switch {
 				case m.fits(KN, m.fHalf):
@@ -684,20 +703,12 @@ func (m *model) mappings(l *Layer, M, N, K, g int) []mapping {
 					break
 				}
 				kc := int(ceilDiv64(int64(K), ceilDiv64(int64(K), kcMax))) // balanced chunks
-				nK, kcL := split(K, kc)
+				nK, _ := split(K, kc)
 				nMt, mtL := split(M, int(mt))
-				tile := func(rows, cu int) fnode { // one M tile of one column fold
-					rf, ru := split(rows, R)
-					return m.block(1,
-						m.block(nK-1, m.frun(rf-1, kc, R, cu), m.frun(1, kc, ru, cu)),
-						m.frun(rf-1, kcL, R, cu), m.frun(1, kcL, ru, cu))
-				}
-				col := func(cu int) fnode { return m.seq(nMt, tile(int(mt), cu), tile(mtL, cu)) }
 				k1 := base
 				k1.order = "n-outer"
 				k1.loop, k1.kc, k1.mt = "os-k", kc, int(mt)
 				k1.outer, k1.nK = cF, nK
-				k1.tree = m.seq(cF, col(C), col(cuL))
 				k1.b = KN * nMt
 				if fitsA {
 					k1.a, k1.aOnce = au, true
@@ -755,23 +766,15 @@ func (m *model) packedMapping(cands []mapping, grid FoldGrid, g, p int, accWords
 	R, C := m.R, m.C
 	rp, cp := R/p, C/p
 	K, Sc, S := grid.Sr, grid.Sc, grid.T
-	rf, ruL := split(K, rp)
+	rf, _ := split(K, rp)
 	cf, cuL := split(Sc, cp)
 	packs, pl := split(g, p)
 	if packs*cf*rf >= int64(g)*int64(grid.RowFolds)*int64(grid.ColFolds) {
 		return cands
 	}
-	// One pack of q groups: its column blocks, each over its K-blocks; a fold's used extent
-	// runs to the last group's block.
-	pack := func(q int) fnode {
-		kb := func(cu int) fnode {
-			return m.block(1, m.frun(rf-1, S, (q-1)*rp+rp, (q-1)*cp+cu), m.frun(1, S, (q-1)*rp+ruL, (q-1)*cp+cu))
-		}
-		return m.seq(cf, kb(cp), kb(cuL))
-	}
 	KS, KN := int64(K)*int64(S), int64(K)*int64(Sc) // per group: ws K·M and K·N; is K·N and K·M
 	mp := mapping{order: "packed", loop: "pack", pack: p, st: S, nK: rf,
-		tree: m.seq(packs, pack(p), pack(pl)), outer: packs * cf, heavy: packs,
+		outer: packs * cf, heavy: packs,
 		spill: rf > 1 && int64(S)*int64(C) > accWords}
 	if m.cfg.Dataflow == hw.WeightStationary { // rows K, columns N, stream M
 		mp.sramA, mp.sramB = KS*cf, KN
@@ -801,14 +804,7 @@ func (m *model) stationaryMappings(cands []mapping, grid FoldGrid, st int, spill
 	rF, cF := int64(grid.RowFolds), int64(grid.ColFolds)
 	KN, MK := int64(K)*int64(N), int64(M)*int64(K)
 	nT, stL := split(grid.T, st)
-	cuL, ruL := grid.ColsLast, grid.RowsLast
-	kblocks := func(T, cu int) fnode { return m.block(1, m.frun(rF-1, T, R, cu), m.frun(1, T, ruL, cu)) }
-	colOuter := func(cu int) fnode { // one column block: its tiles, each over the K-blocks
-		return m.seq(nT, kblocks(st, cu), kblocks(stL, cu))
-	}
-	tileOuter := func(T int) fnode { // one tile: its column blocks, each over the K-blocks
-		return m.seq(cF, kblocks(T, C), kblocks(T, cuL))
-	}
+	cuL := grid.ColsLast
 	base := mapping{nK: rF, spill: spill, st: st}
 	if df == hw.WeightStationary {
 		base.sramA, base.sramB = MK*cF, KN*nT
@@ -821,8 +817,6 @@ func (m *model) stationaryMappings(cands []mapping, grid FoldGrid, st int, spill
 	}
 	base.lo = int64(min(stL, R)) * int64(cuL)
 	first, second := base, base
-	first.tree = m.seq(cF, colOuter(C), colOuter(cuL))
-	second.tree = m.seq(nT, tileOuter(st), tileOuter(stL))
 	first.outer, second.outer = cF, nT
 	first.loop, second.loop = "col", "tile"
 	if df == hw.WeightStationary {

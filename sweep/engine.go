@@ -38,14 +38,20 @@ type Options struct {
 
 // Summary counts a run's points.
 type Summary struct {
-	Grid      int // points in the full grid
-	Dropped   int // removed by the constraints
-	Selected  int // in this shard
-	Resumed   int // already in the output file
-	Ran       int // simulated now
-	Failed    int // simulated now with a status other than ok (bad hardware, model errors)
+	Grid     int // points in the full grid
+	Dropped  int // removed by the constraints
+	Selected int // in this shard
+	Resumed  int // already in the output file
+	Ran      int // simulated now
+	Failed   int // simulated now with a status other than ok (bad hardware, model errors)
+	// LayerSims counts the layers of the networks run: per point, the layers of the
+	// network at the chosen activation budget, repeats included.
 	LayerSims int64
-	Elapsed   time.Duration
+	// EngineLayerSims counts the layer simulations the engines actually ran: per point, the
+	// distinct layers of the budgets searched, less those of budgets skipped as unable to
+	// win (sim.Engine.Best).
+	EngineLayerSims int64
+	Elapsed         time.Duration
 }
 
 // Columns returns the header of the study's results: point, model, form, input, batch,
@@ -219,24 +225,26 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 	rows := make([][]string, len(todo))
 	ready := make(chan int, 4096)
 	var next atomic.Int64
-	var layerSims atomic.Int64
+	var layerSims, engineSims atomic.Int64
 	var wg sync.WaitGroup
 	for range jobs {
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			var e sim.Engine // worker-local scratch
+			defer func() { engineSims.Add(e.LayerSims()); wg.Done() }()
 			var b rowBuilder
 			for {
-				k := int(next.Add(1) - 1)
-				if k >= len(todo) {
+				k0 := int(next.Add(pointChunk) - pointChunk)
+				if k0 >= len(todo) {
 					return
 				}
-				p := todo[k]
-				row, n := s.evalPoint(&e, &b, p, ws, sims[p.Workload], simErr[p.Workload])
-				layerSims.Add(int64(n))
-				rows[k] = row
-				ready <- k
+				for k := k0; k < min(k0+pointChunk, len(todo)); k++ {
+					p := todo[k]
+					row, n := s.evalPoint(&e, &b, p, ws, sims[p.Workload], simErr[p.Workload])
+					layerSims.Add(int64(n))
+					rows[k] = row
+					ready <- k
+				}
 			}
 		}()
 	}
@@ -291,6 +299,7 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 	}
 	sum.Ran = len(todo)
 	sum.LayerSims = layerSims.Load()
+	sum.EngineLayerSims = engineSims.Load()
 	t.Rows = append(t.Rows, rows...)
 	if err := t.markPareto(); err != nil {
 		return nil, nil, err
@@ -307,6 +316,12 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 	sum.Elapsed = time.Since(start)
 	return t, sum, nil
 }
+
+// pointChunk is how many consecutive points a worker takes at a time: neighbouring points
+// differ in the fastest-turning axes only, so a worker that simulates them one after another
+// reuses the mapspaces its engine kept (sim.Engine) instead of each worker seeing every
+// other point.
+const pointChunk = 16
 
 // evalPoint simulates one point and returns its row (the pareto cell empty) and the
 // number of layers simulated.

@@ -20,7 +20,8 @@ stacks; pools included): k consecutive layers run a band of output rows at a tim
 intermediate maps kept in line buffers on chip and never written to DRAM. For each uniform
 depth in --depth and for the best mix of depths (chosen per chain segment under the --sram
 budget for line buffers and resident weights), the whole network's DRAM traffic, SRAM use,
-cycles and energy on --hw.
+cycles and energy on --hw. One budget: --sram is part of the hardware's ifmap+ofmap SRAM,
+and what a fused segment holds there is not there for its layers to stage operands in.
 
 DRAM, cycles and energy are the simulator's (sim package, native engine): depth 1 is
 exactly ` + "`vggsim memory MODEL --hw HW --sram 0`" + ` (layer by layer, no activation SRAM),
@@ -58,7 +59,7 @@ func cmdFusion(args []string, stdout, stderr io.Writer) int {
 	var mf memFlags
 	mf.register(fs, hw.DefaultPreset)
 	fs.StringVar(&mf.plot, "plot", "", "write the depth-vs-traffic chart to `file` (.svg, .png, .pdf)")
-	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights (default: the hardware's ifmap+ofmap SRAM, the activation SRAM of memory --hw)")
+	fs.StringVar(&mf.sram, "sram", "", "on-chip `size` for line buffers and resident weights, at most the hardware's ifmap+ofmap SRAM (the default), which operand staging shares")
 	depth := fs.String("depth", "1..6", "fusion depths to report, `K` or A..B; the best plan uses depths 1..B")
 	form := fs.String("form", "deploy", "model form: deploy (fused, plain) or train")
 	objective := fs.String("objective", "traffic", "what the best plan minimizes: traffic, cycles or energy")

@@ -19,7 +19,7 @@ const defaultModel = "RepVGG-A0"
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("simulate", "[MODEL] [--hw PRESET|FILE] [--batch N] [--form train|deploy] [--input-size H[xW]] [--objective latency|energy|edp|dram] [--format table|json|csv]\n       vggsim simulate --scalesim-config scale.cfg --topology net.csv [--format scalesim|table|json|csv] [-o DIR [--traces]]",
-		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's (CALC and USER bandwidth modes); -o DIR\nwrites SCALE-Sim's report CSVs into DIR/<run_name>/ and --traces adds its per-layer SRAM\ntraces (DIR/<run_name>/layer<i>/*_SRAM_TRACE.csv, small runs only).", stdout, stderr)
+		"Simulate MODEL (default "+defaultModel+", deploy form) on a systolic-array accelerator (default\nthe "+hw.DefaultPreset+" preset) with the native analytical engine: cycles, stalls, utilization,\nSRAM and DRAM traffic per operand, energy, latency, per layer and in total. Activations stay\non chip between layers when the liveness model finds room for them in the ifmap+ofmap SRAM.\n\nWith --scalesim-config and --topology it runs the SCALE-Sim v2 compatibility engine instead,\nwhose every report column is identical to SCALE-Sim's (CALC and USER bandwidth modes); -o DIR\nwrites SCALE-Sim's report CSVs into DIR/<run_name>/ and --traces adds its per-layer SRAM\nand DRAM traces (DIR/<run_name>/layer<i>/*_{SRAM,DRAM}_TRACE.csv, small runs only).", stdout, stderr)
 	var mf modelFlags
 	mf.register(fs, withForm)
 	mf.form = "deploy"
@@ -31,7 +31,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("scalesim-config", "", "SCALE-Sim .cfg `file` (compatibility mode)")
 	topo := fs.String("topology", "", "SCALE-Sim topology CSV `file` (compatibility mode)")
 	outDir := fs.String("o", "", "`dir`ectory for the SCALE-Sim report CSVs, written to DIR/<run_name>/ (compatibility mode only)")
-	traces := fs.Bool("traces", false, "with -o, also write SCALE-Sim's per-layer SRAM cycle traces (small runs)")
+	traces := fs.Bool("traces", false, "with -o, also write SCALE-Sim's per-layer SRAM and DRAM cycle traces (small runs)")
 	pos, code, ok := parseArgs(fs, args, 0, 1)
 	if !ok {
 		return code

@@ -22,7 +22,7 @@ import (
 // scalesim writes COMPUTE_REPORT.csv, DETAILED_ACCESS_REPORT.csv and BANDWIDTH_REPORT.csv into
 // outDir/<run_name>/ (outDir is then required), byte for byte as SCALE-Sim would; table, json
 // and csv print to stdout (and also write the three reports when outDir is given). With
-// traces, the per-layer SRAM traces go to outDir/<run_name>/layer<i>/. An empty format means
+// traces, the per-layer SRAM and DRAM traces go to outDir/<run_name>/layer<i>/. An empty format means
 // table. Exit status: 0 ok, 1 the reports could not be written, 2 bad usage or bad input.
 func runScaleSim(cfgPath, topoPath, outDir, format string, traces bool, stdout, stderr io.Writer) int {
 	if format == "" {

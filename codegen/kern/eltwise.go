@@ -225,8 +225,7 @@ func (k *poolKernel) Weights() ([][]float32, error) { return nil, nil }
 
 // Define adds the kernel (and its range and body functions) to m.
 func (k *poolKernel) Define(m *emit.Module) *ir.Func {
-	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
-	m.AddCSource("pool.c", PoolC)
+	declarePool(m, false)
 	m.Comment(k.name, k.comment)
 	return k.k.Define(m.M, enum.LinkageInternal)
 }

@@ -1,0 +1,241 @@
+package scalesim
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vggsim/vggsim/sim"
+)
+
+// dramRow is one row of a DRAM trace file.
+type dramRow struct {
+	cycle int64
+	vals  []int64
+}
+
+// readDRAMTrace parses a DRAM trace: every value must print as Python prints an integral
+// float ("12.0"), every row must have the same width.
+func readDRAMTrace(t *testing.T, path string) []dramRow {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var rows []dramRow
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ",")
+		v := make([]int64, len(fields))
+		for i, s := range fields {
+			n, ok := strings.CutSuffix(s, ".0")
+			x, err := strconv.ParseInt(n, 10, 64)
+			if !ok || err != nil {
+				t.Fatalf("%s row %d: %q is not an integral float as NumPy prints it", path, len(rows), s)
+			}
+			v[i] = x
+		}
+		if len(rows) > 0 && len(v) != len(rows[0].vals)+1 {
+			t.Fatalf("%s row %d: %d columns, want %d", path, len(rows), len(v), len(rows[0].vals)+1)
+		}
+		rows = append(rows, dramRow{v[0], v[1:]})
+	}
+	require.NoError(t, sc.Err())
+	return rows
+}
+
+// sramRows reads an SRAM trace: the served cycle and the addresses of every demand row.
+func sramRows(t *testing.T, path string) []dramRow {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var rows []dramRow
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ",")
+		v := make([]int64, len(fields))
+		for i, s := range fields {
+			v[i], err = strconv.ParseInt(s, 10, 64)
+			require.NoError(t, err)
+		}
+		rows = append(rows, dramRow{v[0], v[1:]})
+	}
+	return rows
+}
+
+// epochs is the read buffer's DRAM traffic by docs/simulator.md §3.3, computed from the SRAM
+// trace (served cycle = demand cycle + 1): the distinct addresses of each epoch of 50·items,
+// the demand cycle of each epoch transition, and the first demand cycle with an address.
+func epochs(sram []dramRow, items int64) (sets [][]int64, trans []int64, first int64) {
+	seen := map[int64]bool{}
+	var cur []int64
+	first = -1
+	for _, r := range sram {
+		for _, a := range r.vals {
+			if a == -1 {
+				continue
+			}
+			if first < 0 {
+				first = r.cycle - 1
+			}
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			cur = append(cur, a)
+			if int64(len(cur)) == 50*items {
+				sets, trans = append(sets, cur), append(trans, r.cycle-1)
+				cur, seen = nil, map[int64]bool{}
+			}
+		}
+	}
+	if len(cur) > 0 || len(sets) == 0 {
+		sets = append(sets, cur)
+	}
+	return sets, trans, first
+}
+
+// TestDRAMTraces checks the DRAM traces against closed forms, the SRAM traces and the reports
+// of the same run (there are no SCALE-Sim DRAM traces among the reference runs to compare
+// with byte for byte; the order of a prefetch's addresses, CPython's set order, is checked by
+// sim.TestPySetOrder):
+//
+//   - read traces (CALC): one row per cycle from the reported DRAM start to the reported stop,
+//     consecutive; ⌈50·items/10⌉ rows for the first epoch (or ⌈⌈d/items⌉·items/10⌉ when
+//     no epoch completes), then the cycles up to the last transition; the addresses of the
+//     rows are, epoch by epoch, exactly the distinct addresses the SRAM trace demands in that
+//     epoch, so their number is the reported DRAM read count; rows are addresses, then -1,
+//     then 1 where a prefetch is narrower than the widest;
+//   - the ofmap trace: one row per drained line, ArrayWidth (CALC) or Bandwidth (USER) words
+//     wide, the first and last rows at the reported start and stop cycles, every word written
+//     as often as the SRAM trace writes it, and the reported count the words plus the -1
+//     padding of lines drained before the last of their drain (at most one per row);
+//   - in USER mode no read DRAM trace is written.
+func TestDRAMTraces(t *testing.T) {
+	for _, run := range []string{"tiny_8x8_os_calc", "tiny_8x8_ws_calc", "tiny_8x8_is_calc"} {
+		base, layers := loadRun(t, run, "tiny3.csv")
+		base.IfmapOffset = 1000 // no address is 0 or 1 (1 pads narrow prefetches)
+		small := *base          // epochs of 500 words, so that prefetches happen during the layer
+		small.IfmapSRAMkB, small.FilterSRAMkB, small.OfmapSRAMkB = 1, 1, 1
+		small.RunName += "_1kB"
+		user := small
+		user.InterfaceBandwidth, user.Bandwidth = "USER", []int{2}
+		user.RunName = run + "_user"
+		for _, cfg := range []*sim.ScaleSimConfig{base, &small, &user} {
+			checkDRAMTraces(t, cfg, layers)
+		}
+	}
+}
+
+func checkDRAMTraces(t *testing.T, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer) {
+	reps, err := sim.SimulateScaleSim(*cfg, layers)
+	require.NoError(t, err)
+	dir := RunDir(t.TempDir(), cfg)
+	require.NoError(t, WriteRun(dir, cfg, layers, reps))
+	userMode := strings.EqualFold(cfg.InterfaceBandwidth, "USER")
+	transitions := 0
+	for i, r := range reps {
+		ld := filepath.Join(dir, "layer"+strconv.Itoa(i))
+		name := cfg.RunName + "/layer" + strconv.Itoa(i)
+		reads := []struct {
+			file, sram string
+			acc        sim.ScaleSimAccess
+			kB         int
+		}{{IfmapDRAMTraceFile, IfmapSRAMTraceFile, r.IfmapDRAM, cfg.IfmapSRAMkB}, {FilterDRAMTraceFile, FilterSRAMTraceFile, r.FilterDRAM, cfg.FilterSRAMkB}}
+		for _, rd := range reads {
+			path := filepath.Join(ld, rd.file)
+			if userMode {
+				_, err := os.Stat(path)
+				assert.True(t, os.IsNotExist(err), "%s: %s written in USER mode", name, rd.file)
+				continue
+			}
+			rows := readDRAMTrace(t, path)
+			require.NotEmpty(t, rows, "%s %s", name, rd.file)
+			items := int64(rd.kB) * 1024 / 100
+			sets, trans, first := epochs(sramRows(t, filepath.Join(ld, rd.sram)), items)
+			transitions += len(trans)
+			var want int64
+			if len(trans) == 0 {
+				want = (ceilDiv(int64(len(sets[0])), items)*items + 9) / 10
+			} else {
+				want = (50*items+9)/10 + trans[len(trans)-1] - (first - 2)
+			}
+			assert.Equal(t, want, int64(len(rows)), "%s %s: rows", name, rd.file)
+			assert.Equal(t, rd.acc.StartCycle, rows[0].cycle, "%s %s: first row vs reported DRAM start", name, rd.file)
+			assert.Equal(t, rd.acc.StopCycle, rows[len(rows)-1].cycle, "%s %s: last row vs reported DRAM stop", name, rd.file)
+			var got []int64
+			for k, row := range rows {
+				if k > 0 && row.cycle != rows[k-1].cycle+1 {
+					t.Errorf("%s %s row %d: cycle %d after %d", name, rd.file, k, row.cycle, rows[k-1].cycle)
+				}
+				// addresses, then -1, then 1 (a narrower prefetch)
+				j := 0
+				for j < len(row.vals) && row.vals[j] >= 2 {
+					got = append(got, row.vals[j])
+					j++
+				}
+				for j < len(row.vals) && row.vals[j] == -1 {
+					j++
+				}
+				for j < len(row.vals) && row.vals[j] == 1 {
+					j++
+				}
+				if j != len(row.vals) {
+					t.Fatalf("%s %s row %d: %v is not addresses, -1s, 1s", name, rd.file, k, row.vals)
+				}
+			}
+			var all []int64
+			for _, s := range sets {
+				all = append(all, s...)
+			}
+			assert.Equal(t, rd.acc.Count, int64(len(got)), "%s %s: addresses vs reported DRAM reads", name, rd.file)
+			// Epoch by epoch the same addresses (each prefetch in CPython's set order).
+			slices.Sort(all)
+			slices.Sort(got)
+			assert.True(t, slices.Equal(all, got), "%s %s: the trace's addresses are not the epochs' distinct demands", name, rd.file)
+		}
+		// The ofmap.
+		rows := readDRAMTrace(t, filepath.Join(ld, OfmapDRAMTraceFile))
+		require.NotEmpty(t, rows)
+		width := cfg.ArrayWidth
+		if userMode {
+			width = cfg.Bandwidth[0]
+		}
+		assert.Len(t, rows[0].vals, width, "%s ofmap: line width", name)
+		assert.Equal(t, r.OfmapDRAM.StartCycle, rows[0].cycle, "%s ofmap: first row vs reported start", name)
+		assert.Equal(t, r.OfmapDRAM.StopCycle, rows[len(rows)-1].cycle, "%s ofmap: last row vs reported stop", name)
+		words := map[int64]int{}
+		var n, padded int64
+		for _, row := range rows {
+			pad := false
+			for _, a := range row.vals {
+				if a == -1 {
+					pad = true
+					continue
+				}
+				words[a]++
+				n++
+			}
+			if pad {
+				padded++
+			}
+		}
+		sram := readTrace(t, filepath.Join(ld, OfmapSRAMTraceFile))
+		assert.Equal(t, sram.count, words, "%s ofmap: words drained vs words written", name)
+		assert.LessOrEqual(t, n, r.OfmapDRAM.Count, "%s ofmap: count", name)
+		assert.LessOrEqual(t, r.OfmapDRAM.Count-n, padded*int64(width), "%s ofmap: count beyond the padding", name)
+	}
+	if !userMode && cfg.IfmapSRAMkB == 1 {
+		assert.Greater(t, transitions, 3, "%s: too few epoch transitions to test", cfg.RunName)
+	}
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
