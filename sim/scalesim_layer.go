@@ -179,31 +179,9 @@ func simulateScaleSimLayerTraced(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, 
 // simulateCalc runs the memory system of CALC mode: the ofmap write buffer (the only source
 // of stalls, which shift later rows) first, then the read buffers on the shifted demand.
 func (s *ssLayer) simulateCalc(cfg *ScaleSimConfig, rep *ScaleSimReport, scr *ssScratch) {
-	C := s.C
 	folds := int64(s.rowFolds) * int64(s.colFolds)
-	wb := newSSWriteBuf(cfg.OfmapSRAMkB, C)
-	var clock stallClock
-	var stall int64
-	for fc := range s.colFolds {
-		for fr := range s.rowFolds {
-			ru, cu := s.fold(fc, fr)
-			pre, lo, hi, cols := s.ofmapStream(ru, cu)
-			base := (int64(fc)*int64(s.rowFolds) + int64(fr)) * s.L
-			for r := pre + lo; r <= pre+hi-1+cols-1; r++ {
-				n := min(cols-1, r-pre-lo) - max(0, r-pre-hi+1) + 1
-				if n <= 0 {
-					continue
-				}
-				i := base + int64(r)
-				cyc := i + stall
-				out := wb.serviceRow(cyc, int64(n))
-				if out > cyc {
-					stall += out - cyc
-					clock.ev = append(clock.ev, stallEvent{row: i + 1, cum: stall})
-				}
-			}
-		}
-	}
+	wb := newSSWriteBuf(cfg.OfmapSRAMkB, s.C)
+	stall, clock := s.calcWrites(wb, nil)
 	lastRow := folds*s.L - 1
 	rep.TotalCycles = lastRow + stall
 	rep.StallCycles = stall
@@ -222,6 +200,40 @@ func (s *ssLayer) simulateCalc(cfg *ScaleSimConfig, rep *ScaleSimReport, scr *ss
 	rep.FilterSRAM = fib.sram(0)
 	rep.IfmapDRAM = ifb.dram()
 	rep.FilterDRAM = fib.dram()
+}
+
+// calcWrites feeds CALC mode's ofmap demand rows to wb, row i at cycle i plus the stalls
+// before it, and returns the stalls and the stall clock of the later rows. With cycles not
+// nil it also appends every demand row's served cycles (reads one cycle after the demand,
+// writes when the buffer takes them); otherwise it visits only the rows that write.
+func (s *ssLayer) calcWrites(wb *ssWriteBuf, cycles *[]ssRowCycles) (stall int64, clock stallClock) {
+	for fc := range s.colFolds {
+		for fr := range s.rowFolds {
+			ru, cu := s.fold(fc, fr)
+			pre, lo, hi, cols := s.ofmapStream(ru, cu)
+			base := (int64(fc)*int64(s.rowFolds) + int64(fr)) * s.L
+			first, last := pre+lo, pre+hi-1+cols-1
+			if cycles != nil {
+				first, last = 0, int(s.L)-1
+			}
+			for r := first; r <= last; r++ {
+				i := base + int64(r)
+				cyc := i + stall
+				out := cyc
+				if n := min(cols-1, r-pre-lo) - max(0, r-pre-hi+1) + 1; n > 0 {
+					out = wb.serviceRow(cyc, int64(n))
+				}
+				if out > cyc {
+					stall += out - cyc
+					clock.ev = append(clock.ev, stallEvent{row: i + 1, cum: stall})
+				}
+				if cycles != nil {
+					*cycles = append(*cycles, ssRowCycles{cyc + 1, cyc + 1, out})
+				}
+			}
+		}
+	}
+	return stall, clock
 }
 
 func dramBW(a ScaleSimAccess) float64 {

@@ -363,18 +363,9 @@ type ssRowCycles struct{ ifmap, filter, ofmap int64 }
 // reused between calls. The first error row returns stops the trace and is returned.
 func TraceScaleSimLayer(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 	row func(op ScaleSimOperand, cycle int64, addrs []int64) error) (ScaleSimReport, error) {
-	if err := cfg.Validate(); err != nil {
-		return ScaleSimReport{}, err
-	}
-	if err := layer.Validate(); err != nil {
-		return ScaleSimReport{}, err
-	}
-	s := newSSLayer(&cfg, &layer)
-	var cycles []ssRowCycles
-	rep := simulateScaleSimLayerTraced(&cfg, id, &layer, &ssScratch{}, &cycles)
-	if !cfg.user() {
-		// CALC: only the ofmap buffer stalls; rebuild each row's cycles from the stall clock.
-		cycles = s.calcRowCycles(&cfg)
+	s, rep, cycles, err := traceLayer(&cfg, id, &layer)
+	if err != nil {
+		return rep, err
 	}
 	wIf, wFi := s.R, s.C
 	if s.df == hw.InputStationary {
@@ -406,29 +397,24 @@ func TraceScaleSimLayer(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 	return rep, nil
 }
 
-// calcRowCycles returns the served cycles of every demand row in CALC mode: reads are served
-// one cycle after the demand, writes when the write buffer takes them.
-func (s *ssLayer) calcRowCycles(cfg *ScaleSimConfig) []ssRowCycles {
-	wb := newSSWriteBuf(cfg.OfmapSRAMkB, s.C)
-	var out []ssRowCycles
-	var stall int64
-	for fc := range s.colFolds {
-		for fr := range s.rowFolds {
-			ru, cu := s.fold(fc, fr)
-			pre, lo, hi, cols := s.ofmapStream(ru, cu)
-			base := (int64(fc)*int64(s.rowFolds) + int64(fr)) * s.L
-			for r := range int(s.L) {
-				cyc := base + int64(r) + stall
-				of := cyc
-				if n := min(cols-1, r-pre-lo) - max(0, r-pre-hi+1) + 1; n > 0 {
-					of = wb.serviceRow(cyc, int64(n))
-				}
-				stall += of - cyc
-				out = append(out, ssRowCycles{cyc + 1, cyc + 1, of})
-			}
-		}
+// traceLayer validates cfg and layer, simulates the layer and returns its geometry, its report
+// and the served cycles of every demand row (in CALC mode rebuilt by the ofmap buffer alone,
+// the only source of stalls there).
+func traceLayer(cfg *ScaleSimConfig, id int, layer *ScaleSimLayer) (*ssLayer, ScaleSimReport, []ssRowCycles, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, ScaleSimReport{}, nil, err
 	}
-	return out
+	if err := layer.Validate(); err != nil {
+		return nil, ScaleSimReport{}, nil, err
+	}
+	s := newSSLayer(cfg, layer)
+	var cycles []ssRowCycles
+	rep := simulateScaleSimLayerTraced(cfg, id, layer, &ssScratch{}, &cycles)
+	if !cfg.user() {
+		cycles = cycles[:0]
+		s.calcWrites(newSSWriteBuf(cfg.OfmapSRAMkB, s.C), &cycles)
+	}
+	return s, rep, cycles, nil
 }
 
 func fillNull(dst []int64) {
