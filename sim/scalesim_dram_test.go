@@ -58,3 +58,4 @@ func firstDiff(a, b []int64) int {
 	}
 	return min(len(a), len(b))
 }
+

@@ -240,7 +240,52 @@ func dramBW(a ScaleSimAccess) float64 {
 	return float64(a.Count) / float64(a.StopCycle-a.StartCycle+1)
 }
 
-// ifmapDemand feeds the ifmap demand matrix, row by row and left to right, to b.
+// ssDiag is the non-null part of one demand row: columns lo … hi (none when lo > hi), column c
+// holding the operand element (i0 + di·c, k0 + dk·c): for the ifmap (output pixel m, window
+// position k), for the filter (filter n, window position k, at word n·K + k).
+type ssDiag struct{ lo, hi, i0, di, k0, dk int }
+
+// ifmapDiag returns the ifmap elements of demand row r of fold (fc, fr), ru rows and cu columns
+// used. os: the skewed T×R block, column c pixel fr·R+c delayed by c rows, row t window t. ws:
+// R null rows, then the skewed M×R block, row t pixel t, column c window fr·R+c. is: the R×C
+// block of ifmapᵀ, flipped, not skewed: row p window fr·R+R−1−p, column c pixel fc·C+c.
+func (s *ssLayer) ifmapDiag(fc, fr, r, ru, cu int) ssDiag {
+	R := s.R
+	switch s.df {
+	case hw.OutputStationary:
+		return ssDiag{max(0, r-s.T+1), min(ru-1, r), fr * R, 1, r, -1}
+	case hw.WeightStationary:
+		return ssDiag{max(0, r-R-s.T+1), min(ru-1, r-R), r - R, -1, fr * R, 1}
+	}
+	if r < R-ru || r >= R {
+		return ssDiag{lo: 0, hi: -1}
+	}
+	return ssDiag{0, cu - 1, fc * s.C, 1, fr*R + R - 1 - r, 0}
+}
+
+// filterDiag returns the filter elements of demand row r of fold (fc, fr). os: the skewed K×C
+// block, column c filter fc·C+c, row t window t. ws: the R×C weight block, flipped, not
+// skewed: row p window fr·R+R−1−p, column c filter fc·C+c. is: R null rows, then the skewed
+// N×R block of filterᵀ, row t filter t, column c window fr·R+c.
+func (s *ssLayer) filterDiag(fc, fr, r, ru, cu int) ssDiag {
+	R := s.R
+	switch s.df {
+	case hw.OutputStationary:
+		return ssDiag{max(0, r-s.T+1), min(cu-1, r), fc * s.C, 1, r, -1}
+	case hw.WeightStationary:
+		if r < R-ru || r >= R {
+			return ssDiag{lo: 0, hi: -1}
+		}
+		return ssDiag{0, cu - 1, fc * s.C, 1, fr*R + R - 1 - r, 0}
+	}
+	return ssDiag{max(0, r-R-s.T+1), min(ru-1, r-R), r - R, -1, fr * R, 1}
+}
+
+// ifmapDemand feeds the ifmap demand matrix, row by row and left to right, to b: the rows of
+// ifmapDiag, with the dataflow's geometry unrolled here because this is the hot loop of CALC
+// mode. TestWriteTraces and TestDRAMTraces (package scalesim) check the two agree: the
+// reported SRAM and DRAM start and stop cycles and DRAM read counts, which come from these
+// loops, against the SRAM traces, which come from ifmapDiag and filterDiag.
 func (s *ssLayer) ifmapDemand(b *ssReadBuf, clock *stallClock) {
 	R := s.R
 	for fc := range s.colFolds {
@@ -302,7 +347,8 @@ func (s *ssLayer) ifmapDemand(b *ssReadBuf, clock *stallClock) {
 	}
 }
 
-// filterDemand feeds the filter demand matrix to b. Filter word (k, n) is at n·K + k.
+// filterDemand feeds the filter demand matrix to b, the rows of filterDiag unrolled like
+// ifmapDemand's. Filter word (k, n) is at n·K + k.
 func (s *ssLayer) filterDemand(b *ssReadBuf, clock *stallClock) {
 	R, K := s.R, s.K
 	for fc := range s.colFolds {

@@ -244,30 +244,10 @@ func (s *ssLayer) filterPrefetch(emit func(int32)) {
 
 // ifmapRow appends the ifmap addresses of row r of fold (fc, fr), left to right.
 func (s *ssLayer) ifmapRow(dst []int32, fc, fr, r, ru, cu int) []int32 {
-	R := s.R
-	switch s.df {
-	case hw.OutputStationary:
-		m0, T := fr*R, s.T
-		for c := max(0, r-T+1); c <= min(ru-1, r); c++ {
-			if a := s.ifAddr(m0+c, r-c); a >= 0 {
-				dst = append(dst, a)
-			}
-		}
-	case hw.WeightStationary:
-		k0, T := fr*R, s.T
-		for c := max(0, r-R-T+1); c <= min(ru-1, r-R); c++ {
-			if a := s.ifAddr(r-R-c, k0+c); a >= 0 {
-				dst = append(dst, a)
-			}
-		}
-	default:
-		if r >= R-ru && r < R {
-			k, m0 := fr*R+R-1-r, fc*s.C
-			for c := range cu {
-				if a := s.ifAddr(m0+c, k); a >= 0 {
-					dst = append(dst, a)
-				}
-			}
+	d := s.ifmapDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		if a := s.ifAddr(d.i0+d.di*c, d.k0+d.dk*c); a >= 0 {
+			dst = append(dst, a)
 		}
 	}
 	return dst
@@ -275,25 +255,9 @@ func (s *ssLayer) ifmapRow(dst []int32, fc, fr, r, ru, cu int) []int32 {
 
 // filterRow appends the filter addresses of row r of fold (fc, fr), left to right.
 func (s *ssLayer) filterRow(dst []int32, fc, fr, r, ru, cu int) []int32 {
-	R, K := s.R, s.K
-	switch s.df {
-	case hw.OutputStationary:
-		n0, T := fc*s.C, s.T
-		for c := max(0, r-T+1); c <= min(cu-1, r); c++ {
-			dst = append(dst, int32((n0+c)*K+r-c))
-		}
-	case hw.WeightStationary:
-		if r >= R-ru && r < R {
-			k, n0 := fr*R+R-1-r, fc*s.C
-			for c := range cu {
-				dst = append(dst, int32((n0+c)*K+k))
-			}
-		}
-	default:
-		k0, T := fr*R, s.T
-		for c := max(0, r-R-T+1); c <= min(ru-1, r-R); c++ {
-			dst = append(dst, int32((r-R-c)*K+k0+c))
-		}
+	d := s.filterDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		dst = append(dst, int32((d.i0+d.di*c)*s.K+d.k0+d.dk*c))
 	}
 	return dst
 }
@@ -426,26 +390,10 @@ func fillNull(dst []int64) {
 // ifmapFull writes the ifmap demand row r of fold (fc, fr), full width, into dst.
 func (s *ssLayer) ifmapFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 	fillNull(dst)
-	R := s.R
-	put := func(c int, a int32) {
-		if a >= 0 {
+	d := s.ifmapDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		if a := s.ifAddr(d.i0+d.di*c, d.k0+d.dk*c); a >= 0 {
 			dst[c] = int64(a) + off
-		}
-	}
-	switch s.df {
-	case hw.OutputStationary:
-		for c := max(0, r-s.T+1); c <= min(ru-1, r); c++ {
-			put(c, s.ifAddr(fr*R+c, r-c))
-		}
-	case hw.WeightStationary:
-		for c := max(0, r-R-s.T+1); c <= min(ru-1, r-R); c++ {
-			put(c, s.ifAddr(r-R-c, fr*R+c))
-		}
-	default:
-		if r >= R-ru && r < R {
-			for c := range cu {
-				put(c, s.ifAddr(fc*s.C+c, fr*R+R-1-r))
-			}
 		}
 	}
 }
@@ -453,22 +401,9 @@ func (s *ssLayer) ifmapFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 // filterFull writes the filter demand row r of fold (fc, fr), full width, into dst.
 func (s *ssLayer) filterFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 	fillNull(dst)
-	R, K := s.R, s.K
-	switch s.df {
-	case hw.OutputStationary:
-		for c := max(0, r-s.T+1); c <= min(cu-1, r); c++ {
-			dst[c] = int64((fc*s.C+c)*K+r-c) + off
-		}
-	case hw.WeightStationary:
-		if r >= R-ru && r < R {
-			for c := range cu {
-				dst[c] = int64((fc*s.C+c)*K+fr*R+R-1-r) + off
-			}
-		}
-	default:
-		for c := max(0, r-R-s.T+1); c <= min(ru-1, r-R); c++ {
-			dst[c] = int64((r-R-c)*K+fr*R+c) + off
-		}
+	d := s.filterDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		dst[c] = int64((d.i0+d.di*c)*s.K+d.k0+d.dk*c) + off
 	}
 }
 
