@@ -17,6 +17,11 @@ type Network struct {
 	distinct []int // index into layers of each distinct layer's first occurrence
 	of       []int // per layer: its distinct layer
 	ends     []int // per variant: the end of its layers in layers (PrepareVariants); nil: one
+
+	// Sums over every layer (of every variant, repeats counted) for Engine.Best's check
+	// that no cycle count can overflow: GEMM work M·N·K·groups, vector operations and the
+	// words vector layers move.
+	work, vecOps, vecWords float64
 }
 
 // Prepare checks layers and opts as Simulate does and returns them as a Network. The
@@ -31,6 +36,17 @@ func Prepare(layers []Layer, opts Options) (*Network, error) {
 	}
 	n := &Network{layers: make([]Layer, len(layers)), opts: opts, of: make([]int, len(layers))}
 	copy(n.layers, layers)
+	b := or1(opts.Batch)
+	for i := range n.layers {
+		l := &n.layers[i]
+		if l.Kind.OnArray() {
+			m, nn, k, g := l.GEMMShape(b)
+			n.work += float64(m) * float64(nn) * float64(k) * float64(g)
+			continue
+		}
+		n.vecOps += float64(l.VectorOps()) * float64(b)
+		n.vecWords += float64(int64(l.Inputs())*l.InElems()+l.WeightWords()+l.OutElems()) * float64(b)
+	}
 	seen := make(map[layerKey]int, len(layers))
 	for i := range n.layers {
 		k, ok := keyOf(&n.layers[i])
@@ -108,8 +124,18 @@ func (n *Network) Distinct() int { return len(n.distinct) }
 type Engine struct {
 	m       model
 	results []LayerResult // the current point's distinct layers
+	done    []bool        // per distinct layer: simulated on the current point (Best)
 	slots   [mapspaceSlots]mapspaceSlot
-	next    int // the slot to replace next
+	next    int   // the slot to replace next
+	sims    int64 // layer simulations run so far
+	slot    *mapspaceSlot
+
+	// Best's scratch: the variants not yet decided, the first one it tries.
+	open       []int
+	hint       int
+	hintNet    *Network
+	boundsDone []bool
+	bounds     []runKey // per distinct layer: lower bounds of its figures (Best)
 }
 
 // mapspaceSlots is how many points' mapspaces an Engine keeps.
@@ -121,6 +147,7 @@ type mapspaceSlot struct {
 	net   *Network
 	key   hw.Config
 	cands [][]mapping // per distinct layer; empty for vector layers
+	ok    []bool      // per distinct layer: cands holds its mapspace
 }
 
 // mapspaceKey returns cfg without the fields a layer's mapspace does not depend on: the
@@ -134,12 +161,12 @@ func mapspaceKey(cfg *hw.Config) hw.Config {
 	return k
 }
 
-// slot returns the slot holding n's mapspaces on key's hardware and true, or a slot to
-// fill and false.
-func (e *Engine) slot(n *Network, key *hw.Config) (*mapspaceSlot, bool) {
+// findSlot returns the slot holding n's mapspaces on key's hardware, or an emptied slot
+// for them.
+func (e *Engine) findSlot(n *Network, key *hw.Config) *mapspaceSlot {
 	for i := range e.slots {
 		if s := &e.slots[i]; s.net == n && s.key == *key {
-			return s, true
+			return s
 		}
 	}
 	s := &e.slots[e.next]
@@ -147,10 +174,18 @@ func (e *Engine) slot(n *Network, key *hw.Config) (*mapspaceSlot, bool) {
 	s.net, s.key = n, *key
 	if cap(s.cands) < len(n.distinct) {
 		s.cands = make([][]mapping, len(n.distinct))
+		s.ok = make([]bool, len(n.distinct))
 	}
 	s.cands = s.cands[:len(n.distinct)]
-	return s, false
+	s.ok = s.ok[:len(n.distinct)]
+	clear(s.ok)
+	return s
 }
+
+// LayerSims returns the number of layer simulations the engine has run: distinct layers,
+// each counted once per hardware point it was simulated on (layers a point shares, and
+// variants Best skips, cost none).
+func (e *Engine) LayerSims() int64 { return e.sims }
 
 // Total simulates n on cfg and fills r with the network-wide figures: r.Total (sums over
 // every layer in order, as Simulate's) and the derived latency, throughput, TOPS, energy and
@@ -184,6 +219,17 @@ func (e *Engine) Totals(cfg *hw.Config, n *Network, rs []Result) error {
 
 // distinctLayers simulates n's distinct layers on cfg into e.results.
 func (e *Engine) distinctLayers(cfg *hw.Config, n *Network) error {
+	if err := e.point(cfg, n); err != nil {
+		return err
+	}
+	for d := range n.distinct {
+		e.layer(n, d)
+	}
+	return nil
+}
+
+// point prepares the engine for simulating n on cfg: no distinct layer done yet.
+func (e *Engine) point(cfg *hw.Config, n *Network) error {
 	if cfg == nil {
 		return errors.New("sim: no hardware configuration")
 	}
@@ -192,25 +238,40 @@ func (e *Engine) distinctLayers(cfg *hw.Config, n *Network) error {
 	}
 	e.m.reset(cfg, n.opts)
 	e.m.noOrder = true
-	if cap(e.results) < len(n.distinct) {
-		e.results = make([]LayerResult, len(n.distinct))
+	nd := len(n.distinct)
+	if cap(e.results) < nd {
+		e.results = make([]LayerResult, nd)
+		e.done = make([]bool, nd)
+		e.bounds = make([]runKey, nd)
+		e.boundsDone = make([]bool, nd)
 	}
-	e.results = e.results[:len(n.distinct)]
+	e.results, e.done = e.results[:nd], e.done[:nd]
+	e.bounds, e.boundsDone = e.bounds[:nd], e.boundsDone[:nd]
+	clear(e.done)
+	clear(e.boundsDone)
 	key := mapspaceKey(cfg)
-	slot, hit := e.slot(n, &key)
-	for d, i := range n.distinct {
-		l := &n.layers[i]
-		e.m.reuse = nil
-		if hit && l.Kind.OnArray() {
-			e.m.reuse = slot.cands[d]
-		}
-		e.results[d] = e.m.layer(l)
-		if !hit && l.Kind.OnArray() {
-			slot.cands[d] = append(slot.cands[d][:0], e.m.last...)
-		}
+	e.slot = e.findSlot(n, &key)
+	return nil
+}
+
+// layer simulates n's distinct layer d on the current point into e.results[d], re-scoring
+// the mapspace kept for it when there is one.
+func (e *Engine) layer(n *Network, d int) {
+	l := &n.layers[n.distinct[d]]
+	s := e.slot
+	e.m.reuse = nil
+	on := l.Kind.OnArray()
+	if on && s.ok[d] {
+		e.m.reuse = s.cands[d]
+	}
+	e.results[d] = e.m.layer(l)
+	if on && !s.ok[d] {
+		s.cands[d] = append(s.cands[d][:0], e.m.last...)
+		s.ok[d] = true
 	}
 	e.m.reuse, e.m.last = nil, nil
-	return nil
+	e.done[d] = true
+	e.sims++
 }
 
 // sum fills r with the figures of the layers of, given as indices into e.results, in order.

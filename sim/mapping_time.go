@@ -1,5 +1,7 @@
 package sim
 
+import "math"
+
 // A mapping's timing — its compute cycles, stream cycles and folds — follows from its fold
 // tree, and the tree from the array, the GEMM's fold grid, the groups, the loop nest and its
 // tile sizes alone: not from the SRAM sizes, which only decide which tiles the mapspace
@@ -8,13 +10,21 @@ package sim
 // tiles, and a model keeps the timings it computed (timingKey) instead of building the same
 // trees again.
 
-// timingKey is everything a mapping's timing depends on.
+// timingKey is everything a mapping's timing depends on: the array, the fold grid, the
+// groups, the dataflow's kind and Options.Serial, the loop nest and its tile sizes (a: the
+// N tile, M tile, stream tile or groups per pack; b: the K chunk — whichever the loop has).
 type timingKey struct {
-	R, C, Sr, Sc, T, g int
-	stationary, serial bool
-	loop               loopKind
-	st, kc, mt, nt     int
-	pack               int
+	R, C, g   int32
+	flags     uint32 // loop kind, stationary, serial
+	Sr, Sc, T int32
+	a, b      int32
+}
+
+// timingEntry is one kept timing.
+type timingEntry struct {
+	k  timingKey
+	ok bool
+	t  timing // at offset 40: an entry is 64 bytes, one cache line
 }
 
 // loopKind is mapping.loop as a number.
@@ -57,31 +67,82 @@ func loopKindOf(loop string) loopKind {
 // timing is a mapping's timing as pipeline returns it.
 type timing struct{ cycles, stream, folds int64 }
 
-// maxTimings bounds a model's kept timings: when full they are dropped and kept anew.
-const maxTimings = 1 << 14
+// timingSlots is the number of timings a model keeps, in a direct-mapped table: a timing
+// whose slot another one takes is built again when needed.
+const timingSlots = 1 << timingBits
+
+const timingBits = 12
+
+// timingKeyOf returns the key of c's timing, and false when a size does not fit the key
+// (then the timing is not kept).
+func (m *model) timingKeyOf(c *mapping, loop loopKind, grid FoldGrid, g int) (timingKey, bool) {
+	const most = math.MaxInt32
+	if max(m.R, m.C, g, grid.Sr, grid.Sc, grid.T) > most {
+		return timingKey{}, false
+	}
+	k := timingKey{R: int32(m.R), C: int32(m.C), g: int32(g), flags: uint32(loop),
+		Sr: int32(grid.Sr), Sc: int32(grid.Sc), T: int32(grid.T)}
+	if m.stationary {
+		k.flags |= 1 << 8
+	}
+	if m.opts.Serial {
+		k.flags |= 1 << 9
+	}
+	// The tile sizes are at most the grid's sizes (or the groups, for pack).
+	switch loop {
+	case loopOSNT:
+		k.a = int32(c.nt)
+	case loopOSMT:
+		k.a = int32(c.mt)
+	case loopOSK:
+		k.a, k.b = int32(c.mt), int32(c.kc)
+	case loopPack:
+		k.a = int32(c.pack)
+	case loopCol, loopTile:
+		k.a = int32(c.st)
+	}
+	return k, true
+}
+
+// slot returns k's slot in the table of kept timings.
+func (k *timingKey) slot() int {
+	const mul = 0x9e3779b97f4a7c15
+	h := (uint64(k.R)<<32 | uint64(k.C)) * mul
+	h = (h ^ (uint64(k.g)<<32 | uint64(k.flags))) * mul
+	h = (h ^ (uint64(k.Sr)<<32 | uint64(k.Sc))) * mul
+	h = (h ^ (uint64(k.T)<<32 | uint64(k.a))) * mul
+	h = (h ^ uint64(k.b)) * mul
+	return int(h >> (64 - timingBits))
+}
 
 // time sets c's cycles, stream cycles and folds: from the kept timings when the same tree was
 // timed before, else by building its fold tree (kept in c.tree) and evaluating it. With
 // keepTree the tree is always built.
 func (m *model) time(c *mapping, grid FoldGrid, M, N, K, g int) {
-	k := timingKey{R: m.R, C: m.C, Sr: grid.Sr, Sc: grid.Sc, T: grid.T, g: g,
-		stationary: m.stationary, serial: m.opts.Serial, loop: loopKindOf(c.loop),
-		st: c.st, kc: c.kc, mt: c.mt, nt: c.nt, pack: c.pack}
-	if !m.keepTree {
-		if t, ok := m.timings[k]; ok {
-			c.cycles, c.stream, c.folds = t.cycles, t.stream, t.folds
-			return
-		}
-	}
-	c.tree = m.foldTree(c, k.loop, grid, M, N, K, g)
-	c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
+	loop := loopKindOf(c.loop)
 	if m.keepTree {
+		c.tree = m.foldTree(c, loop, grid, M, N, K, g)
+		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
 		return
 	}
-	if m.timings == nil || len(m.timings) >= maxTimings {
-		m.timings = make(map[timingKey]timing, 256)
+	k, keep := m.timingKeyOf(c, loop, grid, g)
+	if !keep {
+		c.tree = m.foldTree(c, loop, grid, M, N, K, g)
+		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
+		return
 	}
-	m.timings[k] = timing{c.cycles, c.stream, c.folds}
+	if m.timings == nil {
+		m.timings = make([]timingEntry, timingSlots)
+	}
+	e := &m.timings[k.slot()]
+	if e.ok && e.k == k {
+		m.timingHits++
+		c.cycles, c.stream, c.folds = e.t.cycles, e.t.stream, e.t.folds
+		return
+	}
+	c.tree = m.foldTree(c, loop, grid, M, N, K, g)
+	c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
+	*e = timingEntry{k: k, ok: true, t: timing{c.cycles, c.stream, c.folds}}
 }
 
 // foldTree builds the fold tree of one group of mapping c (of all groups when packed), the

@@ -30,7 +30,7 @@ type Metrics struct {
 // per data width and lowers it once per activation SRAM size (the only hardware the
 // lowering depends on) into one sim.Network holding a variant per activation budget, whose
 // distinct layers are found once across the variants; every point then costs one
-// sim.Engine.Totals: each distinct layer simulated once for all budgets.
+// sim.Engine.Best: each distinct layer simulated at most once for all budgets.
 type workloadSim struct {
 	g     *ir.Graph
 	batch int
@@ -107,26 +107,20 @@ func sameResidency(a, b []sim.Layer) bool {
 }
 
 // simulate runs the workload on cfg with the worker's engine and returns the metrics and
-// the number of layers simulated (distinct layers are simulated once, but every layer
-// counts).
+// the number of layers of the network run (distinct layers are simulated once, but every
+// layer counts). The activation budget is searched as memory.Report.Simulate searches it:
+// the fewest cycles, then the least energy, then the fewest DRAM bytes; ties keep the
+// smaller budget (sim.Engine.Best, which skips the budgets that cannot win).
 func (ws *workloadSim) simulate(e *sim.Engine, cfg *hw.Config) (Metrics, int, error) {
 	n, err := ws.prepared(cfg)
 	if err != nil {
 		return Metrics{}, 0, err
 	}
-	// The activation budget is searched as memory.Report.Simulate searches it: the fewest
-	// cycles, then the least energy, then the fewest DRAM bytes; ties keep the smaller budget.
-	rs := make([]sim.Result, n.Variants())
-	if err := e.Totals(cfg, n, rs); err != nil {
+	var r sim.Result
+	best, err := e.Best(cfg, n, sim.ObjectiveLatency, &r)
+	if err != nil {
 		return Metrics{}, 0, err
 	}
-	best := 0
-	for v := 1; v < len(rs); v++ {
-		if betterTotal(&rs[v], &rs[best]) {
-			best = v
-		}
-	}
-	r := &rs[best]
 	t := &r.Total
 	return Metrics{
 		MACs: t.MACs, Cycles: t.Cycles, StallCycles: t.StallCycles,
@@ -137,15 +131,3 @@ func (ws *workloadSim) simulate(e *sim.Engine, cfg *hw.Config) (Metrics, int, er
 }
 
 func fnum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-
-// betterTotal reports whether a beats b as memory's budget search ranks runs under the
-// latency objective: cycles, then energy, then DRAM bytes.
-func betterTotal(a, b *sim.Result) bool {
-	switch {
-	case a.Total.Cycles != b.Total.Cycles:
-		return a.Total.Cycles < b.Total.Cycles
-	case a.EnergyJ != b.EnergyJ:
-		return a.EnergyJ < b.EnergyJ
-	}
-	return a.Total.DRAMReadBytes+a.Total.DRAMWriteBytes < b.Total.DRAMReadBytes+b.Total.DRAMWriteBytes
-}

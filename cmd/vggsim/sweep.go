@@ -79,9 +79,10 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "sweep", err)
 	}
 	if !*quiet {
-		rate := float64(sum.LayerSims) / max(sum.Elapsed.Seconds(), 1e-9)
-		fmt.Fprintf(stderr, "sweep: %s: %d points (%d dropped by constraints), %d in this run, %d resumed, %d failed; %d layer simulations in %s (%.0f/s)\n",
-			st.Name, sum.Selected, sum.Dropped, sum.Ran, sum.Resumed, sum.Failed, sum.LayerSims, sum.Elapsed.Round(1e6), rate)
+		sec := max(sum.Elapsed.Seconds(), 1e-9)
+		fmt.Fprintf(stderr, "sweep: %s: %d points (%d dropped by constraints), %d in this run, %d resumed, %d failed; %d network layers in %s (%.0f/s), %d layer simulations run by the engine (%.0f/s)\n",
+			st.Name, sum.Selected, sum.Dropped, sum.Ran, sum.Resumed, sum.Failed, sum.LayerSims, sum.Elapsed.Round(1e6),
+			float64(sum.LayerSims)/sec, sum.EngineLayerSims, float64(sum.EngineLayerSims)/sec)
 	}
 	return exitOK
 }

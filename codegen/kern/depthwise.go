@@ -273,27 +273,9 @@ func (k *dwKernel) Weights() ([][]float32, error) {
 
 // Define adds the kernel (and its range and body functions) to m.
 func (k *dwKernel) Define(m *emit.Module) *ir.Func {
-	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
-	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
-	m.AddCSource("pool.c", PoolC)
+	declarePool(m, true)
 	c := k.d.Conv
 	ho, wo := c.Out()
 	m.Comment(k.d.Name(), fmt.Sprintf("depthwise conv %s -> %dx%dx%d, NCHW16c, channels in lanes, tile %d pixels, %d work items over the pool", c, c.K, ho, wo, k.d.RW, k.d.Items()))
 	return k.d.Define(m.M, enum.LinkageInternal)
-}
-
-// convParams returns a conv node's weight and bias (nil when it has none).
-func convParams(n *vir.Node) (w, b []float32, err error) {
-	wt := n.Params["weight"]
-	if wt == nil {
-		return nil, nil, fmt.Errorf("node %s: no weight parameter", n.Name)
-	}
-	if n.Attrs.Bias {
-		t := n.Params["bias"]
-		if t == nil {
-			return nil, nil, fmt.Errorf("node %s: no bias parameter", n.Name)
-		}
-		b = t.F32
-	}
-	return wt.F32, b, nil
 }

@@ -36,6 +36,8 @@ func (f Family) Choose(req emit.Request) emit.Kernel {
 		return chooseEltwise(req)
 	case vir.MaxPool:
 		return chooseMaxPool(req)
+	case vir.GlobalAvgPool:
+		return chooseGAP(req)
 	}
 	if (n.Op != vir.Conv && n.Op != vir.Linear) || len(n.In) != 1 {
 		return nil
@@ -56,6 +58,12 @@ func (f Family) Choose(req emit.Request) emit.Kernel {
 	}
 	c := ConvOf(n, req.Act == emit.ActReLU)
 	c.ReLU6 = req.Act == emit.ActReLU6
+	if k := choosePointwise(c, n, req); k != nil {
+		return k // 1×1 convs, and the residual add fused into one (req.Residual)
+	}
+	if req.Residual {
+		return nil
+	}
 	if IsDepthwise(c) {
 		return chooseDepthwise(c, n)
 	}
@@ -97,19 +105,11 @@ func (k *convKernel) Out() emit.Layout { return emit.Blocked(Lanes) }
 
 // Weights returns the packed weights and the padded bias (zeros for a conv without one).
 func (k *convKernel) Weights() ([][]float32, error) {
-	w := k.n.Params["weight"]
-	if w == nil {
-		return nil, fmt.Errorf("node %s: no weight parameter", k.n.Name)
+	w, b, err := convParams(k.n)
+	if err != nil {
+		return nil, err
 	}
-	var b []float32
-	if k.n.Attrs.Bias {
-		t := k.n.Params["bias"]
-		if t == nil {
-			return nil, fmt.Errorf("node %s: no bias parameter", k.n.Name)
-		}
-		b = t.F32
-	}
-	pw, pb, err := k.d.Pack(w.F32, b)
+	pw, pb, err := k.d.Pack(w, b)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", k.n.Name, err)
 	}
@@ -118,11 +118,43 @@ func (k *convKernel) Weights() ([][]float32, error) {
 
 // Define adds the kernel (and its range and body functions) to m.
 func (k *convKernel) Define(m *emit.Module) *ir.Func {
-	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
-	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
-	m.AddCSource("pool.c", PoolC)
+	declarePool(m, true)
 	c, t := k.d.Conv, k.d.Tile
 	ho, wo := c.Out()
 	m.Comment(k.d.Name(), fmt.Sprintf("direct conv %s -> %dx%dx%d, %s in, NCHW16c out, tile %d blocks x %d pixels, %d work items over the pool", c, c.K, ho, wo, k.In()[0], t.RK, t.RW, k.d.Items()))
 	return k.d.Define(m.M, enum.LinkageInternal)
+}
+
+// convParams returns the weight and bias of a conv or linear node (bias nil when the node
+// has none, as its ParamSpecs say), naming the node and parameter when one is missing.
+func convParams(n *vir.Node) (w, b []float32, err error) {
+	for _, p := range n.ParamSpecs() {
+		if p.Name != "weight" && p.Name != "bias" {
+			continue
+		}
+		t := n.Params[p.Name]
+		if t == nil {
+			return nil, nil, fmt.Errorf("node %s: no %s parameter", n.Name, p.Name)
+		}
+		if p.Name == "weight" {
+			w = t.F32
+		} else {
+			b = t.F32
+		}
+	}
+	if w == nil {
+		return nil, nil, fmt.Errorf("node %s: no weight parameter", n.Name)
+	}
+	return w, b, nil
+}
+
+// declarePool adds what every pooled kernel calls to m: the thread pool's entry point
+// vggsim_parallel and its C runtime (pool.c), after llvm.fma.v16f32 when fma is set.
+// Declarations are kept once per module, in first-declared order.
+func declarePool(m *emit.Module, fma bool) {
+	if fma {
+		m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
+	}
+	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
+	m.AddCSource("pool.c", PoolC)
 }

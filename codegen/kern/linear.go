@@ -153,11 +153,11 @@ func (k *fcKernel) Out() emit.Layout  { return emit.NCHW }
 
 // Weights returns the packed weights and the padded bias.
 func (k *fcKernel) Weights() ([][]float32, error) {
-	w, b := k.n.Params["weight"], k.n.Params["bias"]
-	if w == nil || b == nil {
-		return nil, fmt.Errorf("node %s: linear without weight or bias parameter", k.n.Name)
+	w, b, err := convParams(k.n)
+	if err != nil {
+		return nil, err
 	}
-	pw, pb, err := k.l.Pack(w.F32, b.F32)
+	pw, pb, err := k.l.Pack(w, b)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", k.n.Name, err)
 	}
@@ -166,9 +166,7 @@ func (k *fcKernel) Weights() ([][]float32, error) {
 
 // Define adds the kernel (and its range and body functions) to m.
 func (k *fcKernel) Define(m *emit.Module) *ir.Func {
-	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
-	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
-	m.AddCSource("pool.c", PoolC)
+	declarePool(m, true)
 	m.Comment(k.l.Name(), fmt.Sprintf("fully connected %d -> %d, weights in blocks of 16 outputs, %d work items over the pool", k.l.In, k.l.Out, k.l.Items()))
 	return k.l.Define(m.M, enum.LinkageInternal)
 }

@@ -54,7 +54,7 @@ func (k *winoKernel) Out() emit.Layout  { return emit.Blocked(Lanes) }
 
 // Weights returns the transformed weights G g Gᵀ and the padded bias.
 func (k *winoKernel) Weights() ([][]float32, error) {
-	w, b, err := nodeParams(k.n)
+	w, b, err := convParams(k.n)
 	if err != nil {
 		return nil, err
 	}
@@ -67,27 +67,9 @@ func (k *winoKernel) Weights() ([][]float32, error) {
 
 // Define adds the kernel (and its range and body functions) to m.
 func (k *winoKernel) Define(m *emit.Module) *ir.Func {
-	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
-	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
-	m.AddCSource("pool.c", PoolC)
+	declarePool(m, true)
 	w, c := k.w, k.w.Conv
 	m.Comment(w.Name(), fmt.Sprintf("winograd F(4x4,3x3) conv %s -> %dx%dx%d, NCHW16c, %d tiles, register tile %d blocks x %d tiles, %d work items of %d tiles x %d blocks over the pool (%s)",
 		c, c.K, c.H, c.W, w.tiles(), w.RK, w.RT, w.Items(), w.T, w.KC, k.note))
 	return w.Define(m.M, enum.LinkageInternal)
-}
-
-// nodeParams returns a conv node's weight and bias (nil without one).
-func nodeParams(n *vir.Node) (w, b []float32, err error) {
-	wt := n.Params["weight"]
-	if wt == nil {
-		return nil, nil, fmt.Errorf("node %s: no weight parameter", n.Name)
-	}
-	if n.Attrs.Bias {
-		t := n.Params["bias"]
-		if t == nil {
-			return nil, nil, fmt.Errorf("node %s: no bias parameter", n.Name)
-		}
-		b = t.F32
-	}
-	return wt.F32, b, nil
 }
