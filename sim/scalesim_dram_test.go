@@ -58,4 +58,3 @@ func firstDiff(a, b []int64) int {
 	}
 	return min(len(a), len(b))
 }
-
