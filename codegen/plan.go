@@ -208,6 +208,8 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 		}
 	}
 
+	resOf := residualFusions(g, fusedInto, bufOf, mustPlain)
+
 	// Buffers start as memory's; reorder temporaries are appended.
 	for _, b := range rep.Buffers {
 		p.Buffers = append(p.Buffers, Buffer{Start: b.Start, End: b.End, Values: append([]int(nil), b.Values...)})
@@ -263,21 +265,59 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 			req.Have = append(req.Have, layout[x.ID])
 		}
 		// A result stored in place of an operand keeps that operand's layout.
-		for _, vid := range p.Buffers[bufOf[res.ID]].Values {
-			if vid != res.ID && vid != n.Out.ID && laid[vid] {
-				req.Out, req.OutFixed = layout[vid], true
+		fixOut := func(req *emit.Request, res *ir.Value) error {
+			for _, vid := range p.Buffers[bufOf[res.ID]].Values {
+				if vid != res.ID && vid != n.Out.ID && laid[vid] {
+					req.Out, req.OutFixed = layout[vid], true
+				}
 			}
-		}
-		if mustPlain[res.ID] {
-			if req.OutFixed && !req.Out.Plain() {
-				return nil, &Error{n.Name, "result must be NCHW but shares storage with a blocked value"}
+			if mustPlain[res.ID] {
+				if req.OutFixed && !req.Out.Plain() {
+					return &Error{n.Name, "result must be NCHW but shares storage with a blocked value"}
+				}
+				req.Out, req.OutFixed = emit.NCHW, true
 			}
-			req.Out, req.OutFixed = emit.NCHW, true
+			return nil
 		}
 		var k emit.Kernel
-		for _, f := range fams {
-			if k = f.Choose(req); k != nil {
-				break
+		operands := n.In
+		if f := resOf[n]; f != nil {
+			// The residual add (and its activation) fused into this conv's store, if a
+			// family takes it: a kernel with one more operand.
+			rreq := req
+			rreq.Have = append(append([]emit.Layout(nil), req.Have...), layout[f.other.ID])
+			rreq.Residual, rreq.Act = true, f.actKind()
+			if err := fixOut(&rreq, f.result()); err != nil {
+				return nil, err
+			}
+			for _, fam := range fams {
+				c, ok := fam.Choose(rreq).(emit.ResidualKernel)
+				if ok && c.FusesResidual() && len(c.In()) == len(n.In)+1 && (!rreq.OutFixed || c.Out() == rreq.Out) {
+					k, req = c, rreq
+					break
+				}
+			}
+			if k != nil {
+				res = f.result()
+				nodes, label = append(nodes, f.nodes()...), label+"+"+f.label()
+				operands = append(append([]*ir.Value(nil), n.In...), f.other)
+				for _, x := range f.nodes() {
+					skip[x] = true
+					layout[x.Out.ID], laid[x.Out.ID] = k.Out(), true
+				}
+				if b := &p.Buffers[bufOf[res.ID]]; b.Start > i {
+					b.Start = i // the conv writes the add's (or its ReLU's) storage at its own step
+				}
+			}
+		}
+		if k == nil {
+			if err := fixOut(&req, res); err != nil {
+				return nil, err
+			}
+			for _, f := range fams {
+				if k = f.Choose(req); k != nil {
+					break
+				}
 			}
 		}
 		if k == nil {
@@ -286,11 +326,11 @@ func NewPlan(g *ir.Graph, opts Options) (*Plan, error) {
 		if req.OutFixed && k.Out() != req.Out {
 			return nil, &Error{n.Name, fmt.Sprintf("kernel %s writes %s, the plan needs %s", k.Name(), k.Out(), req.Out)}
 		}
-		if len(k.In()) != len(n.In) {
-			return nil, &Error{n.Name, fmt.Sprintf("kernel %s takes %d operands, the node has %d", k.Name(), len(k.In()), len(n.In))}
+		if len(k.In()) != len(operands) {
+			return nil, &Error{n.Name, fmt.Sprintf("kernel %s takes %d operands, the node has %d", k.Name(), len(k.In()), len(operands))}
 		}
 		st := Step{Nodes: nodes, Kernel: k, Label: label}
-		for j, x := range n.In {
+		for j, x := range operands {
 			s := slotOf(x)
 			if want := k.In()[j]; !s.Layout.Same(want, x.Shape) {
 				s = p.reorder(s, want, i, fmt.Sprintf("%s operand %d", n.Name, j))
@@ -426,4 +466,83 @@ func (p *Plan) Format(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "%d steps; scratch %d bytes in %d buffers; weights %d bytes in %d arrays\n",
 		len(p.Steps), p.ScratchBytes, len(p.Buffers), p.WeightsBytes, len(p.Weights))
 	return err
+}
+
+// residualFusion is a residual add whose later operand is a conv's result read by nothing
+// else: the conv's kernel may compute ReLU(conv(x) + other) in its store (oneDNN's sum
+// post-op), and the add (and act, the ReLU or ReLU6 that is the add's only reader) then
+// need no pass over memory.
+type residualFusion struct {
+	add, act *ir.Node
+	other    *ir.Value // the add's other operand, computed before the conv
+}
+
+func (f *residualFusion) result() *ir.Value {
+	if f.act != nil {
+		return f.act.Out
+	}
+	return f.add.Out
+}
+
+func (f *residualFusion) actKind() emit.Activation {
+	if f.act != nil {
+		return activationOf(f.act.Op)
+	}
+	return emit.ActNone
+}
+
+func (f *residualFusion) nodes() []*ir.Node {
+	if f.act != nil {
+		return []*ir.Node{f.add, f.act}
+	}
+	return []*ir.Node{f.add}
+}
+
+func (f *residualFusion) label() string {
+	if f.act != nil {
+		return "add+" + activationOf(f.act.Op).String()
+	}
+	return "add"
+}
+
+// residualFusions finds, for every two-operand Add of same-shaped values, the conv that
+// produces its later operand (in graph order, so the other is ready when the conv runs)
+// when the add is that result's only reader and the conv has no activation of its own.
+// It declines when the fused result would be stored in the conv's own input (an add in
+// place of a conv operand: the conv would overwrite what it still reads) or must be NCHW.
+func residualFusions(g *ir.Graph, fusedInto map[*ir.Node]*ir.Node, bufOf []int, mustPlain []bool) map[*ir.Node]*residualFusion {
+	users := g.Users()
+	prod := make(map[*ir.Value]int, len(g.Nodes))
+	for i, n := range g.Nodes {
+		prod[n.Out] = i
+	}
+	out := map[*ir.Node]*residualFusion{}
+	for _, a := range g.Nodes {
+		if a.Op != ir.Add || len(a.In) != 2 || a.In[0] == a.In[1] ||
+			a.In[0].Shape != a.Out.Shape || a.In[1].Shape != a.Out.Shape {
+			continue
+		}
+		j := 0
+		if prod[a.In[1]] > prod[a.In[0]] {
+			j = 1
+		}
+		v, other := a.In[j], a.In[1-j]
+		n := g.Nodes[prod[v]]
+		if n.Op != ir.Conv || len(users[v.ID]) != 1 || v == g.Output || fusedInto[n] != nil {
+			continue
+		}
+		f := &residualFusion{add: a, other: other}
+		if u := users[a.Out.ID]; len(u) == 1 && a.Out != g.Output && activationOf(u[0].Op) != emit.ActNone {
+			f.act = u[0]
+		}
+		res := f.result()
+		clash := mustPlain[res.ID]
+		for _, x := range n.In {
+			clash = clash || bufOf[res.ID] == bufOf[x.ID]
+		}
+		if !clash {
+			out[n] = f
+		}
+	}
+	return out
 }

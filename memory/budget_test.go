@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vggsim/vggsim/hw"
 	"github.com/vggsim/vggsim/ir"
+	"github.com/vggsim/vggsim/models"
 	"github.com/vggsim/vggsim/sim"
 )
 
@@ -106,4 +107,37 @@ func TestFusionOneBudget(t *testing.T) {
 	t.Logf("%d fused segments, a larger SRAM saved traffic in %d of %d cases", fused, grew, cases)
 	assert.Greater(t, fused, 100, "too few fused segments to test")
 	assert.Greater(t, grew, 5, "a larger SRAM must save traffic somewhere")
+}
+
+// TestSimulateNeverCountsTwice: on every zoo model's deploy form and every preset, at every
+// activation budget Report.Simulate searches, no layer's resident activations plus the
+// staging room the engine gives it exceed the ifmap+ofmap SRAM. (sim.StagingBytes keeps the
+// fold floors even when residents leave less, so this is a property of the budgets the spill
+// model hands out, not of the engine.)
+func TestSimulateNeverCountsTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("zoo-wide")
+	}
+	runs := 0
+	for _, name := range models.Names() {
+		_, deploy := zooPair(t, name, models.Options{})
+		for _, cfg := range hw.Presets() {
+			r, err := Analyze(deploy, Options{Bits: cfg.DataBits})
+			require.NoError(t, err)
+			a := ActivationSRAM(cfg)
+			for _, b := range ActivationBudgets(cfg) {
+				ls, err := r.Layers(b)
+				require.NoError(t, err)
+				for _, l := range ls {
+					runs++
+					ifB, ofB := sim.StagingBytes(cfg, l.ResidentBytes)
+					if l.ResidentBytes+ifB+ofB > a {
+						t.Errorf("%s on %s at budget %d: %s holds %d and stages in %d of %d bytes", name, cfg.Name, b, l.Name,
+							l.ResidentBytes, ifB+ofB, a)
+					}
+				}
+			}
+		}
+	}
+	assert.Greater(t, runs, 10000)
 }

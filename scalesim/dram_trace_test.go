@@ -239,3 +239,53 @@ func checkDRAMTraces(t *testing.T, cfg *sim.ScaleSimConfig, layers []sim.ScaleSi
 }
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+// TestDRAMTracesOnReferenceRuns generates the DRAM traces of every layer of the CALC reference
+// runs (a0first5 on 16×32 with 32 kB SRAMs: many epochs per layer) in memory and checks the
+// first and last row cycles of the three traces and the number of read addresses against
+// the reports, which TestGoldenReports proves equal to SCALE-Sim's own. The ifmap offset is
+// moved to 1000 so that no address is 1, the padding value (offsets change no count).
+func TestDRAMTracesOnReferenceRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reference runs")
+	}
+	for _, run := range []string{"a0first5_16x32_os_32kB_calc", "a0first5_16x32_ws_32kB_calc", "a0first5_16x32_is_32kB_calc"} {
+		cfg, layers := loadRun(t, run, "a0_first5.csv")
+		cfg.IfmapOffset = 1000
+		for i, l := range layers {
+			type stats struct {
+				rows, addrs  int64
+				first, last  int64
+				seenAnything bool
+			}
+			var st [3]stats
+			rep, err := sim.TraceScaleSimDRAM(*cfg, i, l, func(op sim.ScaleSimOperand, cycle int64, addrs []int64) error {
+				s := &st[op]
+				if !s.seenAnything {
+					s.seenAnything, s.first = true, cycle
+				}
+				s.rows++
+				s.last = cycle
+				for _, a := range addrs {
+					if a >= 2 {
+						s.addrs++
+					}
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			name := run + "/layer" + strconv.Itoa(i)
+			for op, acc := range []sim.ScaleSimAccess{rep.IfmapDRAM, rep.FilterDRAM, rep.OfmapDRAM} {
+				s := st[op]
+				assert.Equal(t, acc.StartCycle, s.first, "%s op %d: first row", name, op)
+				assert.Equal(t, acc.StopCycle, s.last, "%s op %d: last row", name, op)
+				if op < 2 {
+					assert.Equal(t, acc.Count, s.addrs, "%s op %d: addresses vs DRAM reads", name, op)
+					assert.Equal(t, acc.StopCycle-acc.StartCycle+1, s.rows, "%s op %d: one row per cycle", name, op)
+				} else {
+					assert.LessOrEqual(t, s.addrs, acc.Count, "%s ofmap words", name)
+				}
+			}
+		}
+	}
+}

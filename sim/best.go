@@ -82,7 +82,7 @@ func (e *Engine) Best(cfg *hw.Config, n *Network, obj Objective, r *Result) (int
 				pick, pickAt = v, i
 				break
 			}
-			b := e.variantKey(n, v, true).rank(obj)
+			b := e.variantBound(n, v).rank(obj)
 			if pick < 0 || b[0] < pickBound[0] {
 				pick, pickAt, pickBound = v, i, b
 			}
@@ -100,7 +100,7 @@ func (e *Engine) Best(cfg *hw.Config, n *Network, obj Objective, r *Result) (int
 		if err := checkCycles(cfg, e.results, n.of[lo:hi]); err != nil {
 			return 0, err
 		}
-		k := e.variantKey(n, pick, false).rank(obj)
+		k := e.variantKey(n, pick).rank(obj)
 		if best < 0 || less(k, bestKey) || (k == bestKey && pick < best) {
 			best, bestKey = pick, k
 		}
@@ -110,28 +110,41 @@ func (e *Engine) Best(cfg *hw.Config, n *Network, obj Objective, r *Result) (int
 	return best, e.sum(cfg, n.of[lo:hi], r)
 }
 
-// variantKey returns variant v's figures summed over its layers in order: exact for the
-// layers simulated on this point, and (bounds) lower bounds for the others; without bounds
-// every layer must have been simulated.
-func (e *Engine) variantKey(n *Network, v int, bounds bool) runKey {
+// variantKey returns variant v's figures summed over its layers in order; every layer
+// must have been simulated on this point.
+func (e *Engine) variantKey(n *Network, v int) runKey {
 	lo, hi := n.variant(v)
 	var k runKey
 	for _, d := range n.of[lo:hi] {
 		if !e.done[d] {
-			if !bounds {
-				panic("sim: variantKey: layer not simulated")
-			}
-			b := e.bound(n, d)
-			k.cycles += b.cycles
-			k.dram += b.dram
-			k.energy += b.energy
-			continue
+			panic("sim: variantKey: layer not simulated")
 		}
 		l := &e.results[d]
 		k.cycles += l.Cycles
 		k.dram += l.DRAMReadBytes + l.DRAMWriteBytes
 		k.energy += l.EnergyJ
 	}
+	return k
+}
+
+// variantBound returns lower bounds of variant v's figures: exact for the layers simulated
+// on this point, bounds for the others, each distinct layer times its count. The energy sum
+// is not taken in the layers' order, so it is lowered by a rounding allowance.
+func (e *Engine) variantBound(n *Network, v int) runKey {
+	var k runKey
+	for _, c := range n.counts[v] {
+		var b runKey
+		if e.done[c.d] {
+			l := &e.results[c.d]
+			b = runKey{cycles: l.Cycles, dram: l.DRAMReadBytes + l.DRAMWriteBytes, energy: l.EnergyJ}
+		} else {
+			b = e.bound(n, c.d)
+		}
+		k.cycles += b.cycles * int64(c.n)
+		k.dram += b.dram * int64(c.n)
+		k.energy += b.energy * float64(c.n)
+	}
+	k.energy *= 1 - 1e-9
 	return k
 }
 

@@ -22,7 +22,12 @@ type Network struct {
 	// that no cycle count can overflow: GEMM work M·N·K·groups, vector operations and the
 	// words vector layers move.
 	work, vecOps, vecWords float64
+
+	counts [][]layerCount // per variant: its distinct layers and how often each occurs (Best's bounds)
 }
+
+// layerCount is a distinct layer and how many times a variant runs it.
+type layerCount struct{ d, n int }
 
 // Prepare checks layers and opts as Simulate does and returns them as a Network. The
 // layers are copied. Options.ChainResidency is not supported (it depends on the hardware):
@@ -60,6 +65,7 @@ func Prepare(layers []Layer, opts Options) (*Network, error) {
 		n.of[i] = len(n.distinct)
 		n.distinct = append(n.distinct, i)
 	}
+	n.countVariants()
 	return n, nil
 }
 
@@ -83,7 +89,29 @@ func PrepareVariants(variants [][]Layer, opts Options) (*Network, error) {
 		return nil, err
 	}
 	n.ends = ends
+	n.countVariants()
 	return n, nil
+}
+
+// countVariants lists per variant its distinct layers with their multiplicities.
+func (n *Network) countVariants() {
+	n.counts = make([][]layerCount, n.Variants())
+	at := make([]int, len(n.distinct)) // d → index in the variant's list + 1
+	for v := range n.counts {
+		lo, hi := n.variant(v)
+		var cs []layerCount
+		for _, d := range n.of[lo:hi] {
+			if at[d] == 0 {
+				cs = append(cs, layerCount{d: d})
+				at[d] = len(cs)
+			}
+			cs[at[d]-1].n++
+		}
+		for _, c := range cs {
+			at[c.d] = 0
+		}
+		n.counts[v] = cs
+	}
 }
 
 // Len returns the number of layers (of every variant together).

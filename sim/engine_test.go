@@ -93,7 +93,8 @@ func TestPrepareErrors(t *testing.T) {
 	assert.Error(t, e.Total(&hw.Config{Rows: 0, Cols: 4, Dataflow: hw.OutputStationary, ClockHz: 1}, n, &Result{}))
 }
 
-// TestEngineNoAllocs: once warm, an Engine allocates nothing per point.
+// TestEngineNoAllocs: once warm, an Engine allocates nothing per point, in Total and in
+// Best.
 func TestEngineNoAllocs(t *testing.T) {
 	n, err := Prepare(a0Deploy(), Options{})
 	require.NoError(t, err)
@@ -108,6 +109,28 @@ func TestEngineNoAllocs(t *testing.T) {
 	i := 0
 	allocs := testing.AllocsPerRun(2*len(cfgs), func() {
 		if err := e.Total(cfgs[i%len(cfgs)], n, &r); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	assert.Zero(t, allocs)
+
+	// Best over variants (the activation-budget search) allocates nothing either.
+	a := a0Deploy()
+	b := append([]Layer(nil), a...)
+	for i := range b {
+		b[i].OutputOnChip = i%3 == 0
+	}
+	nv, err := PrepareVariants([][]Layer{a, b}, Options{})
+	require.NoError(t, err)
+	for range 3 {
+		for _, c := range cfgs {
+			_, err := e.Best(c, nv, ObjectiveLatency, &r)
+			require.NoError(t, err)
+		}
+	}
+	allocs = testing.AllocsPerRun(2*len(cfgs), func() {
+		if _, err := e.Best(cfgs[i%len(cfgs)], nv, ObjectiveLatency, &r); err != nil {
 			t.Fatal(err)
 		}
 		i++

@@ -1,5 +1,7 @@
 package sim
 
+import "math"
+
 // A mapping's timing — its compute cycles, stream cycles and folds — follows from its fold
 // tree, and the tree from the array, the GEMM's fold grid, the groups, the loop nest and its
 // tile sizes alone: not from the SRAM sizes, which only decide which tiles the mapspace
@@ -14,15 +16,15 @@ package sim
 type timingKey struct {
 	R, C, g   int32
 	flags     uint32 // loop kind, stationary, serial
-	Sr, Sc, T int64
-	a, b      int64
+	Sr, Sc, T int32
+	a, b      int32
 }
 
 // timingEntry is one kept timing.
 type timingEntry struct {
 	k  timingKey
-	t  timing
 	ok bool
+	t  timing // at offset 40: an entry is 64 bytes, one cache line
 }
 
 // loopKind is mapping.loop as a number.
@@ -71,37 +73,45 @@ const timingSlots = 1 << timingBits
 
 const timingBits = 12
 
-// timingKeyOf returns the key of c's timing.
-func (m *model) timingKeyOf(c *mapping, loop loopKind, grid FoldGrid, g int) timingKey {
+// timingKeyOf returns the key of c's timing, and false when a size does not fit the key
+// (then the timing is not kept).
+func (m *model) timingKeyOf(c *mapping, loop loopKind, grid FoldGrid, g int) (timingKey, bool) {
+	const most = math.MaxInt32
+	if max(m.R, m.C, g, grid.Sr, grid.Sc, grid.T) > most {
+		return timingKey{}, false
+	}
 	k := timingKey{R: int32(m.R), C: int32(m.C), g: int32(g), flags: uint32(loop),
-		Sr: int64(grid.Sr), Sc: int64(grid.Sc), T: int64(grid.T)}
+		Sr: int32(grid.Sr), Sc: int32(grid.Sc), T: int32(grid.T)}
 	if m.stationary {
 		k.flags |= 1 << 8
 	}
 	if m.opts.Serial {
 		k.flags |= 1 << 9
 	}
+	// The tile sizes are at most the grid's sizes (or the groups, for pack).
 	switch loop {
 	case loopOSNT:
-		k.a = int64(c.nt)
+		k.a = int32(c.nt)
 	case loopOSMT:
-		k.a = int64(c.mt)
+		k.a = int32(c.mt)
 	case loopOSK:
-		k.a, k.b = int64(c.mt), int64(c.kc)
+		k.a, k.b = int32(c.mt), int32(c.kc)
 	case loopPack:
-		k.a = int64(c.pack)
+		k.a = int32(c.pack)
 	case loopCol, loopTile:
-		k.a = int64(c.st)
+		k.a = int32(c.st)
 	}
-	return k
+	return k, true
 }
 
 // slot returns k's slot in the table of kept timings.
 func (k *timingKey) slot() int {
-	h := uint64(k.R)<<40 ^ uint64(k.C)<<20 ^ uint64(k.g) ^ uint64(k.flags)<<56
-	for _, x := range [...]int64{k.Sr, k.Sc, k.T, k.a, k.b} {
-		h = (h ^ uint64(x)) * 0x9e3779b97f4a7c15
-	}
+	const mul = 0x9e3779b97f4a7c15
+	h := (uint64(k.R)<<32 | uint64(k.C)) * mul
+	h = (h ^ (uint64(k.g)<<32 | uint64(k.flags))) * mul
+	h = (h ^ (uint64(k.Sr)<<32 | uint64(k.Sc))) * mul
+	h = (h ^ (uint64(k.T)<<32 | uint64(k.a))) * mul
+	h = (h ^ uint64(k.b)) * mul
 	return int(h >> (64 - timingBits))
 }
 
@@ -115,7 +125,12 @@ func (m *model) time(c *mapping, grid FoldGrid, M, N, K, g int) {
 		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
 		return
 	}
-	k := m.timingKeyOf(c, loop, grid, g)
+	k, keep := m.timingKeyOf(c, loop, grid, g)
+	if !keep {
+		c.tree = m.foldTree(c, loop, grid, M, N, K, g)
+		c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
+		return
+	}
 	if m.timings == nil {
 		m.timings = make([]timingEntry, timingSlots)
 	}
@@ -127,7 +142,7 @@ func (m *model) time(c *mapping, grid FoldGrid, M, N, K, g int) {
 	}
 	c.tree = m.foldTree(c, loop, grid, M, N, K, g)
 	c.cycles, c.stream, c.folds = m.pipeline(c.tree, c.treeGroups(int64(g)))
-	*e = timingEntry{k: k, t: timing{c.cycles, c.stream, c.folds}, ok: true}
+	*e = timingEntry{k: k, ok: true, t: timing{c.cycles, c.stream, c.folds}}
 }
 
 // foldTree builds the fold tree of one group of mapping c (of all groups when packed), the

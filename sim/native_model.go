@@ -346,44 +346,61 @@ type score struct {
 // DRAM; DRAM → latency → energy (the heuristic of earlier versions minimized DRAM bytes, then
 // cycles). Compute cycles (without stalls) break the last tie.
 func (m *model) better(a, b score) bool {
-	cmpI := func(x, y int64) int {
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		}
-		return 0
-	}
-	cmpF := func(x, y float64) int {
-		// Energies that differ only in the last bits of their float sums are equal.
-		if d := x - y; d < -1e-12*max(x, y) {
-			return -1
-		} else if d > 1e-12*max(x, y) {
-			return 1
-		}
-		return 0
-	}
-	var order [3]int
+	var c int
 	switch m.opts.Objective {
 	case ObjectiveEnergy:
-		order = [3]int{cmpF(a.energy, b.energy), cmpI(a.cycles, b.cycles), cmpI(a.dram, b.dram)}
+		if c = cmpF(a.energy, b.energy); c == 0 {
+			if c = cmpI(a.cycles, b.cycles); c == 0 {
+				c = cmpI(a.dram, b.dram)
+			}
+		}
 	case ObjectiveEDP:
-		order = [3]int{cmpF(a.energy*float64(a.cycles), b.energy*float64(b.cycles)), cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy)}
+		if c = cmpF(a.energy*float64(a.cycles), b.energy*float64(b.cycles)); c == 0 {
+			if c = cmpI(a.cycles, b.cycles); c == 0 {
+				if c = cmpF(a.energy, b.energy); c == 0 {
+					c = cmpI(a.dram, b.dram)
+				}
+			}
+		}
 	case ObjectiveDRAM:
-		order = [3]int{cmpI(a.dram, b.dram), cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy)}
+		if c = cmpI(a.dram, b.dram); c == 0 {
+			if c = cmpI(a.cycles, b.cycles); c == 0 {
+				c = cmpF(a.energy, b.energy)
+			}
+		}
 	default:
-		order = [3]int{cmpI(a.cycles, b.cycles), cmpF(a.energy, b.energy), cmpI(a.dram, b.dram)}
-	}
-	for _, c := range order {
-		if c != 0 {
-			return c < 0
+		if c = cmpI(a.cycles, b.cycles); c == 0 {
+			if c = cmpF(a.energy, b.energy); c == 0 {
+				c = cmpI(a.dram, b.dram)
+			}
 		}
 	}
-	if m.opts.Objective == ObjectiveEDP && a.dram != b.dram {
-		return a.dram < b.dram
+	if c != 0 {
+		return c < 0
 	}
 	return a.compute < b.compute
+}
+
+// cmpI compares two integers: -1, 0 or 1.
+func cmpI(x, y int64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// cmpF compares two energies: -1, 0 or 1; energies that differ only in the last bits of
+// their float sums are equal.
+func cmpF(x, y float64) int {
+	if d := x - y; d < -1e-12*max(x, y) {
+		return -1
+	} else if d > 1e-12*max(x, y) {
+		return 1
+	}
+	return 0
 }
 
 // mappingEnergy is the energy the layer would take with mapping c (docs/simulator.md §4.8):

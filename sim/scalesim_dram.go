@@ -256,80 +256,14 @@ func (t *ssEstTrace) emit(op ScaleSimOperand, row func(ScaleSimOperand, int64, [
 	return nil
 }
 
-// ssWriteTrace is write_buffer.py's trace: the lines of width words the ofmap SRAM drains,
-// in order, each with the cycle it was written (ssWriteBuf keeps the same state without the
-// addresses).
-type ssWriteTrace struct {
-	wb     *ssWriteBuf
-	width  int
-	open   []int64   // the open line's addresses
-	lines  [][]int64 // closed lines not yet drained
-	cycles []int64   // drain cycle of each drained line, in order
-	done   [][]int64 // drained lines, in order
-}
-
-func newSSWriteTrace(sramkB, width int) *ssWriteTrace {
-	return &ssWriteTrace{wb: newSSWriteBuf(sramkB, width), width: width}
-}
-
-// serviceRow stores the addresses of one demand row (-1 skipped) at cycle cyc and returns the
-// cycle the row completes, as ssWriteBuf.serviceRow does.
-func (w *ssWriteTrace) serviceRow(cyc int64, addrs []int64) int64 {
-	b := w.wb
-	cur := cyc
-	for _, a := range addrs {
-		if a == -1 {
-			continue
-		}
-		b.store()
-		w.open = append(w.open, a)
-		if len(w.open) == w.width {
-			w.lines, w.open = append(w.lines, w.open), nil
-		}
-		if cur < b.drainEnd {
-			if b.free <= 0 {
-				cur = b.drainEnd
-			}
-		} else if b.free < b.total-b.drainSize {
-			w.force()
-			b.drainEnd = w.drain(cur)
-		}
-	}
-	return cur
-}
-
-func (w *ssWriteTrace) force() {
-	w.wb.force()
-	if len(w.open) > 0 {
-		w.lines, w.open = append(w.lines, w.open), nil
-	}
-}
-
-func (w *ssWriteTrace) drain(start int64) int64 {
-	n := min(w.wb.linesPerDrain, int64(len(w.lines)))
-	for i := range n {
-		w.cycles = append(w.cycles, start+i)
-		w.done = append(w.done, w.lines[i])
-	}
-	w.lines = w.lines[n:]
-	return w.wb.drain(start)
-}
-
-// finish drains everything left from cycle cyc on (empty_all_buffers).
-func (w *ssWriteTrace) finish(cyc int64) {
-	w.force()
-	for len(w.lines) > 0 {
-		cyc = w.drain(cyc) + 1
-	}
-}
-
-// emit calls row for every drained line: its cycle, then width addresses (-1 padded).
-func (w *ssWriteTrace) emit(op ScaleSimOperand, row func(ScaleSimOperand, int64, []int64) error) error {
-	line := make([]int64, w.width)
-	for i, l := range w.done {
+// emitWrites calls row for every line wb drained (wb.rec): its cycle, then the line's
+// addresses, -1 padded to the line width.
+func emitWrites(wb *ssWriteBuf, op ScaleSimOperand, row func(ScaleSimOperand, int64, []int64) error) error {
+	line := make([]int64, wb.width)
+	for i, l := range wb.rec.done {
 		n := copy(line, l)
 		fillNull(line[n:])
-		if err := row(op, w.cycles[i], line); err != nil {
+		if err := row(op, wb.rec.cycles[i], line); err != nil {
 			return err
 		}
 	}
@@ -351,26 +285,19 @@ func (w *ssWriteTrace) emit(op ScaleSimOperand, row func(ScaleSimOperand, int64,
 // reused between calls; the first error row returns stops the trace and is returned.
 func TraceScaleSimDRAM(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 	row func(op ScaleSimOperand, cycle int64, addrs []int64) error) (ScaleSimReport, error) {
-	if err := cfg.Validate(); err != nil {
-		return ScaleSimReport{}, err
+	s, rep, cycles, err := traceLayer(&cfg, id, &layer)
+	if err != nil {
+		return rep, err
 	}
-	if err := layer.Validate(); err != nil {
-		return ScaleSimReport{}, err
-	}
-	s := newSSLayer(&cfg, &layer)
-	var cycles []ssRowCycles
-	rep := simulateScaleSimLayerTraced(&cfg, id, &layer, &ssScratch{}, &cycles)
 	width := s.C
+	var ifT, fiT *ssEstTrace
 	if cfg.user() {
 		width = cfg.Bandwidth[0]
 	} else {
-		cycles = s.calcRowCycles(&cfg)
-	}
-	var ifT, fiT *ssEstTrace
-	if !cfg.user() {
 		ifT, fiT = newSSEstTrace(cfg.IfmapSRAMkB), newSSEstTrace(cfg.FilterSRAMkB)
 	}
-	ofT := newSSWriteTrace(cfg.OfmapSRAMkB, width)
+	ofT := newSSWriteBuf(cfg.OfmapSRAMkB, width)
+	ofT.rec = &ssWriteRec{}
 	wIf, wFi := s.R, s.C
 	if s.df == hw.InputStationary {
 		wIf, wFi = s.C, s.R
@@ -394,7 +321,7 @@ func TraceScaleSimDRAM(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 					fiT.row(d, fiRow)
 				}
 				s.ofmapFull(ofRow, fc, fr, r, ru, cu, cfg.OfmapOffset)
-				if out := ofT.serviceRow(d, ofRow); out != c.ofmap {
+				if out := ofT.serviceAddrs(d, ofRow); out != c.ofmap {
 					return rep, fmt.Errorf("layer %d (%s): row %d: ofmap written at %d, the simulation says %d", id, layer.Name, i-1, out, c.ofmap)
 				}
 				stall += max(0, c.ifmap-d-1, c.filter-d-1, c.ofmap-d)
@@ -416,5 +343,5 @@ func TraceScaleSimDRAM(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 			return rep, err
 		}
 	}
-	return rep, ofT.emit(OfmapTrace, row)
+	return rep, emitWrites(ofT, OfmapTrace, row)
 }

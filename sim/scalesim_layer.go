@@ -179,31 +179,9 @@ func simulateScaleSimLayerTraced(cfg *ScaleSimConfig, id int, l *ScaleSimLayer, 
 // simulateCalc runs the memory system of CALC mode: the ofmap write buffer (the only source
 // of stalls, which shift later rows) first, then the read buffers on the shifted demand.
 func (s *ssLayer) simulateCalc(cfg *ScaleSimConfig, rep *ScaleSimReport, scr *ssScratch) {
-	C := s.C
 	folds := int64(s.rowFolds) * int64(s.colFolds)
-	wb := newSSWriteBuf(cfg.OfmapSRAMkB, C)
-	var clock stallClock
-	var stall int64
-	for fc := range s.colFolds {
-		for fr := range s.rowFolds {
-			ru, cu := s.fold(fc, fr)
-			pre, lo, hi, cols := s.ofmapStream(ru, cu)
-			base := (int64(fc)*int64(s.rowFolds) + int64(fr)) * s.L
-			for r := pre + lo; r <= pre+hi-1+cols-1; r++ {
-				n := min(cols-1, r-pre-lo) - max(0, r-pre-hi+1) + 1
-				if n <= 0 {
-					continue
-				}
-				i := base + int64(r)
-				cyc := i + stall
-				out := wb.serviceRow(cyc, int64(n))
-				if out > cyc {
-					stall += out - cyc
-					clock.ev = append(clock.ev, stallEvent{row: i + 1, cum: stall})
-				}
-			}
-		}
-	}
+	wb := newSSWriteBuf(cfg.OfmapSRAMkB, s.C)
+	stall, clock := s.calcWrites(wb, nil)
 	lastRow := folds*s.L - 1
 	rep.TotalCycles = lastRow + stall
 	rep.StallCycles = stall
@@ -224,11 +202,90 @@ func (s *ssLayer) simulateCalc(cfg *ScaleSimConfig, rep *ScaleSimReport, scr *ss
 	rep.FilterDRAM = fib.dram()
 }
 
+// calcWrites feeds CALC mode's ofmap demand rows to wb, row i at cycle i plus the stalls
+// before it, and returns the stalls and the stall clock of the later rows. With cycles not
+// nil it also appends every demand row's served cycles (reads one cycle after the demand,
+// writes when the buffer takes them); otherwise it visits only the rows that write.
+func (s *ssLayer) calcWrites(wb *ssWriteBuf, cycles *[]ssRowCycles) (stall int64, clock stallClock) {
+	for fc := range s.colFolds {
+		for fr := range s.rowFolds {
+			ru, cu := s.fold(fc, fr)
+			pre, lo, hi, cols := s.ofmapStream(ru, cu)
+			base := (int64(fc)*int64(s.rowFolds) + int64(fr)) * s.L
+			first, last := pre+lo, pre+hi-1+cols-1
+			if cycles != nil {
+				first, last = 0, int(s.L)-1
+			}
+			for r := first; r <= last; r++ {
+				i := base + int64(r)
+				cyc := i + stall
+				out := cyc
+				if n := min(cols-1, r-pre-lo) - max(0, r-pre-hi+1) + 1; n > 0 {
+					out = wb.serviceRow(cyc, int64(n))
+				}
+				if out > cyc {
+					stall += out - cyc
+					clock.ev = append(clock.ev, stallEvent{row: i + 1, cum: stall})
+				}
+				if cycles != nil {
+					*cycles = append(*cycles, ssRowCycles{cyc + 1, cyc + 1, out})
+				}
+			}
+		}
+	}
+	return stall, clock
+}
+
 func dramBW(a ScaleSimAccess) float64 {
 	return float64(a.Count) / float64(a.StopCycle-a.StartCycle+1)
 }
 
-// ifmapDemand feeds the ifmap demand matrix, row by row and left to right, to b.
+// ssDiag is the non-null part of one demand row: columns lo … hi (none when lo > hi), column c
+// holding the operand element (i0 + di·c, k0 + dk·c): for the ifmap (output pixel m, window
+// position k), for the filter (filter n, window position k, at word n·K + k).
+type ssDiag struct{ lo, hi, i0, di, k0, dk int }
+
+// ifmapDiag returns the ifmap elements of demand row r of fold (fc, fr), ru rows and cu columns
+// used. os: the skewed T×R block, column c pixel fr·R+c delayed by c rows, row t window t. ws:
+// R null rows, then the skewed M×R block, row t pixel t, column c window fr·R+c. is: the R×C
+// block of ifmapᵀ, flipped, not skewed: row p window fr·R+R−1−p, column c pixel fc·C+c.
+func (s *ssLayer) ifmapDiag(fc, fr, r, ru, cu int) ssDiag {
+	R := s.R
+	switch s.df {
+	case hw.OutputStationary:
+		return ssDiag{max(0, r-s.T+1), min(ru-1, r), fr * R, 1, r, -1}
+	case hw.WeightStationary:
+		return ssDiag{max(0, r-R-s.T+1), min(ru-1, r-R), r - R, -1, fr * R, 1}
+	}
+	if r < R-ru || r >= R {
+		return ssDiag{lo: 0, hi: -1}
+	}
+	return ssDiag{0, cu - 1, fc * s.C, 1, fr*R + R - 1 - r, 0}
+}
+
+// filterDiag returns the filter elements of demand row r of fold (fc, fr). os: the skewed K×C
+// block, column c filter fc·C+c, row t window t. ws: the R×C weight block, flipped, not
+// skewed: row p window fr·R+R−1−p, column c filter fc·C+c. is: R null rows, then the skewed
+// N×R block of filterᵀ, row t filter t, column c window fr·R+c.
+func (s *ssLayer) filterDiag(fc, fr, r, ru, cu int) ssDiag {
+	R := s.R
+	switch s.df {
+	case hw.OutputStationary:
+		return ssDiag{max(0, r-s.T+1), min(cu-1, r), fc * s.C, 1, r, -1}
+	case hw.WeightStationary:
+		if r < R-ru || r >= R {
+			return ssDiag{lo: 0, hi: -1}
+		}
+		return ssDiag{0, cu - 1, fc * s.C, 1, fr*R + R - 1 - r, 0}
+	}
+	return ssDiag{max(0, r-R-s.T+1), min(ru-1, r-R), r - R, -1, fr * R, 1}
+}
+
+// ifmapDemand feeds the ifmap demand matrix, row by row and left to right, to b: the rows of
+// ifmapDiag, with the dataflow's geometry unrolled here because this is the hot loop of CALC
+// mode. TestWriteTraces and TestDRAMTraces (package scalesim) check the two agree: the
+// reported SRAM and DRAM start and stop cycles and DRAM read counts, which come from these
+// loops, against the SRAM traces, which come from ifmapDiag and filterDiag.
 func (s *ssLayer) ifmapDemand(b *ssReadBuf, clock *stallClock) {
 	R := s.R
 	for fc := range s.colFolds {
@@ -290,7 +347,8 @@ func (s *ssLayer) ifmapDemand(b *ssReadBuf, clock *stallClock) {
 	}
 }
 
-// filterDemand feeds the filter demand matrix to b. Filter word (k, n) is at n·K + k.
+// filterDemand feeds the filter demand matrix to b, the rows of filterDiag unrolled like
+// ifmapDemand's. Filter word (k, n) is at n·K + k.
 func (s *ssLayer) filterDemand(b *ssReadBuf, clock *stallClock) {
 	R, K := s.R, s.K
 	for fc := range s.colFolds {

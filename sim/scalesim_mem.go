@@ -129,6 +129,18 @@ type ssWriteBuf struct {
 	firstCyc, lastCyc int64 // cycles of the first and the last row of the DRAM write trace
 	firstOut, lastOut int64
 	outSeen           bool
+
+	rec *ssWriteRec // the DRAM trace, when recorded
+}
+
+// ssWriteRec records the lines a write buffer drains, with their addresses, for the DRAM
+// trace (ssWriteBuf keeps only their word counts).
+type ssWriteRec struct {
+	pending []int64   // addresses of the row being stored, in order
+	open    []int64   // the open line's addresses
+	lines   [][]int64 // closed lines not yet drained
+	cycles  []int64   // drain cycle of each drained line, in order
+	done    [][]int64 // drained lines, in order
 }
 
 func newSSWriteBuf(sramkB int, width int) *ssWriteBuf {
@@ -146,9 +158,15 @@ func newSSWriteBuf(sramkB int, width int) *ssWriteBuf {
 func (w *ssWriteBuf) store() {
 	w.lineIdx++
 	w.free--
+	if r := w.rec; r != nil {
+		r.open, r.pending = append(r.open, r.pending[0]), r.pending[1:]
+	}
 	if w.lineIdx == w.width {
 		w.lines = append(w.lines, int32(w.width))
 		w.lineIdx = 0
+		if r := w.rec; r != nil {
+			r.lines, r.open = append(r.lines, r.open), nil
+		}
 	}
 }
 
@@ -156,6 +174,9 @@ func (w *ssWriteBuf) force() {
 	if w.lineIdx != 0 {
 		w.lines = append(w.lines, int32(w.lineIdx))
 		w.lineIdx = 0
+		if r := w.rec; r != nil {
+			r.lines, r.open = append(r.lines, r.open), nil
+		}
 	}
 }
 
@@ -169,6 +190,12 @@ func (w *ssWriteBuf) drain(start int64) int64 {
 	data := n*w.width - (w.width - int64(w.lines[n-1]))
 	w.accesses += data
 	end := start + n - 1
+	if r := w.rec; r != nil {
+		for i := range n {
+			r.cycles, r.done = append(r.cycles, start+i), append(r.done, r.lines[i])
+		}
+		r.lines = r.lines[n:]
+	}
 	if !w.seen {
 		w.seen = true
 		w.firstCyc = start
@@ -180,6 +207,19 @@ func (w *ssWriteBuf) drain(start int64) int64 {
 		w.lines = w.lines[:0:0]
 	}
 	return end
+}
+
+// serviceAddrs stores the words of one demand row (its addresses, -1 for an idle port) at
+// cycle cyc, as serviceRow does, recording them for the DRAM trace.
+func (w *ssWriteBuf) serviceAddrs(cyc int64, addrs []int64) int64 {
+	r := w.rec
+	r.pending = r.pending[:0]
+	for _, a := range addrs {
+		if a != -1 {
+			r.pending = append(r.pending, a)
+		}
+	}
+	return w.serviceRow(cyc, int64(len(r.pending)))
 }
 
 // serviceRow stores n words demanded at cycle cyc and returns the cycle the row completes.

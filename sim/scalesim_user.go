@@ -244,30 +244,10 @@ func (s *ssLayer) filterPrefetch(emit func(int32)) {
 
 // ifmapRow appends the ifmap addresses of row r of fold (fc, fr), left to right.
 func (s *ssLayer) ifmapRow(dst []int32, fc, fr, r, ru, cu int) []int32 {
-	R := s.R
-	switch s.df {
-	case hw.OutputStationary:
-		m0, T := fr*R, s.T
-		for c := max(0, r-T+1); c <= min(ru-1, r); c++ {
-			if a := s.ifAddr(m0+c, r-c); a >= 0 {
-				dst = append(dst, a)
-			}
-		}
-	case hw.WeightStationary:
-		k0, T := fr*R, s.T
-		for c := max(0, r-R-T+1); c <= min(ru-1, r-R); c++ {
-			if a := s.ifAddr(r-R-c, k0+c); a >= 0 {
-				dst = append(dst, a)
-			}
-		}
-	default:
-		if r >= R-ru && r < R {
-			k, m0 := fr*R+R-1-r, fc*s.C
-			for c := range cu {
-				if a := s.ifAddr(m0+c, k); a >= 0 {
-					dst = append(dst, a)
-				}
-			}
+	d := s.ifmapDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		if a := s.ifAddr(d.i0+d.di*c, d.k0+d.dk*c); a >= 0 {
+			dst = append(dst, a)
 		}
 	}
 	return dst
@@ -275,25 +255,9 @@ func (s *ssLayer) ifmapRow(dst []int32, fc, fr, r, ru, cu int) []int32 {
 
 // filterRow appends the filter addresses of row r of fold (fc, fr), left to right.
 func (s *ssLayer) filterRow(dst []int32, fc, fr, r, ru, cu int) []int32 {
-	R, K := s.R, s.K
-	switch s.df {
-	case hw.OutputStationary:
-		n0, T := fc*s.C, s.T
-		for c := max(0, r-T+1); c <= min(cu-1, r); c++ {
-			dst = append(dst, int32((n0+c)*K+r-c))
-		}
-	case hw.WeightStationary:
-		if r >= R-ru && r < R {
-			k, n0 := fr*R+R-1-r, fc*s.C
-			for c := range cu {
-				dst = append(dst, int32((n0+c)*K+k))
-			}
-		}
-	default:
-		k0, T := fr*R, s.T
-		for c := max(0, r-R-T+1); c <= min(ru-1, r-R); c++ {
-			dst = append(dst, int32((r-R-c)*K+k0+c))
-		}
+	d := s.filterDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		dst = append(dst, int32((d.i0+d.di*c)*s.K+d.k0+d.dk*c))
 	}
 	return dst
 }
@@ -363,18 +327,9 @@ type ssRowCycles struct{ ifmap, filter, ofmap int64 }
 // reused between calls. The first error row returns stops the trace and is returned.
 func TraceScaleSimLayer(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 	row func(op ScaleSimOperand, cycle int64, addrs []int64) error) (ScaleSimReport, error) {
-	if err := cfg.Validate(); err != nil {
-		return ScaleSimReport{}, err
-	}
-	if err := layer.Validate(); err != nil {
-		return ScaleSimReport{}, err
-	}
-	s := newSSLayer(&cfg, &layer)
-	var cycles []ssRowCycles
-	rep := simulateScaleSimLayerTraced(&cfg, id, &layer, &ssScratch{}, &cycles)
-	if !cfg.user() {
-		// CALC: only the ofmap buffer stalls; rebuild each row's cycles from the stall clock.
-		cycles = s.calcRowCycles(&cfg)
+	s, rep, cycles, err := traceLayer(&cfg, id, &layer)
+	if err != nil {
+		return rep, err
 	}
 	wIf, wFi := s.R, s.C
 	if s.df == hw.InputStationary {
@@ -406,29 +361,24 @@ func TraceScaleSimLayer(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 	return rep, nil
 }
 
-// calcRowCycles returns the served cycles of every demand row in CALC mode: reads are served
-// one cycle after the demand, writes when the write buffer takes them.
-func (s *ssLayer) calcRowCycles(cfg *ScaleSimConfig) []ssRowCycles {
-	wb := newSSWriteBuf(cfg.OfmapSRAMkB, s.C)
-	var out []ssRowCycles
-	var stall int64
-	for fc := range s.colFolds {
-		for fr := range s.rowFolds {
-			ru, cu := s.fold(fc, fr)
-			pre, lo, hi, cols := s.ofmapStream(ru, cu)
-			base := (int64(fc)*int64(s.rowFolds) + int64(fr)) * s.L
-			for r := range int(s.L) {
-				cyc := base + int64(r) + stall
-				of := cyc
-				if n := min(cols-1, r-pre-lo) - max(0, r-pre-hi+1) + 1; n > 0 {
-					of = wb.serviceRow(cyc, int64(n))
-				}
-				stall += of - cyc
-				out = append(out, ssRowCycles{cyc + 1, cyc + 1, of})
-			}
-		}
+// traceLayer validates cfg and layer, simulates the layer and returns its geometry, its report
+// and the served cycles of every demand row (in CALC mode rebuilt by the ofmap buffer alone,
+// the only source of stalls there).
+func traceLayer(cfg *ScaleSimConfig, id int, layer *ScaleSimLayer) (*ssLayer, ScaleSimReport, []ssRowCycles, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, ScaleSimReport{}, nil, err
 	}
-	return out
+	if err := layer.Validate(); err != nil {
+		return nil, ScaleSimReport{}, nil, err
+	}
+	s := newSSLayer(cfg, layer)
+	var cycles []ssRowCycles
+	rep := simulateScaleSimLayerTraced(cfg, id, layer, &ssScratch{}, &cycles)
+	if !cfg.user() {
+		cycles = cycles[:0]
+		s.calcWrites(newSSWriteBuf(cfg.OfmapSRAMkB, s.C), &cycles)
+	}
+	return s, rep, cycles, nil
 }
 
 func fillNull(dst []int64) {
@@ -440,26 +390,10 @@ func fillNull(dst []int64) {
 // ifmapFull writes the ifmap demand row r of fold (fc, fr), full width, into dst.
 func (s *ssLayer) ifmapFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 	fillNull(dst)
-	R := s.R
-	put := func(c int, a int32) {
-		if a >= 0 {
+	d := s.ifmapDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		if a := s.ifAddr(d.i0+d.di*c, d.k0+d.dk*c); a >= 0 {
 			dst[c] = int64(a) + off
-		}
-	}
-	switch s.df {
-	case hw.OutputStationary:
-		for c := max(0, r-s.T+1); c <= min(ru-1, r); c++ {
-			put(c, s.ifAddr(fr*R+c, r-c))
-		}
-	case hw.WeightStationary:
-		for c := max(0, r-R-s.T+1); c <= min(ru-1, r-R); c++ {
-			put(c, s.ifAddr(r-R-c, fr*R+c))
-		}
-	default:
-		if r >= R-ru && r < R {
-			for c := range cu {
-				put(c, s.ifAddr(fc*s.C+c, fr*R+R-1-r))
-			}
 		}
 	}
 }
@@ -467,22 +401,9 @@ func (s *ssLayer) ifmapFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 // filterFull writes the filter demand row r of fold (fc, fr), full width, into dst.
 func (s *ssLayer) filterFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 	fillNull(dst)
-	R, K := s.R, s.K
-	switch s.df {
-	case hw.OutputStationary:
-		for c := max(0, r-s.T+1); c <= min(cu-1, r); c++ {
-			dst[c] = int64((fc*s.C+c)*K+r-c) + off
-		}
-	case hw.WeightStationary:
-		if r >= R-ru && r < R {
-			for c := range cu {
-				dst[c] = int64((fc*s.C+c)*K+fr*R+R-1-r) + off
-			}
-		}
-	default:
-		for c := max(0, r-R-s.T+1); c <= min(ru-1, r-R); c++ {
-			dst[c] = int64((r-R-c)*K+fr*R+c) + off
-		}
+	d := s.filterDiag(fc, fr, r, ru, cu)
+	for c := d.lo; c <= d.hi; c++ {
+		dst[c] = int64((d.i0+d.di*c)*s.K+d.k0+d.dk*c) + off
 	}
 }
 

@@ -223,7 +223,8 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 	}
 	jobs = max(1, min(jobs, len(todo)))
 	rows := make([][]string, len(todo))
-	ready := make(chan int, 4096)
+	chunk := max(1, min(maxChunk, len(todo)/(8*jobs)))
+	ready := make(chan [2]int, 4096) // finished runs of points: todo[lo:hi]
 	var next atomic.Int64
 	var layerSims, engineSims atomic.Int64
 	var wg sync.WaitGroup
@@ -234,17 +235,20 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 			defer func() { engineSims.Add(e.LayerSims()); wg.Done() }()
 			var b rowBuilder
 			for {
-				k0 := int(next.Add(pointChunk) - pointChunk)
+				k0 := int(next.Add(int64(chunk)) - int64(chunk))
 				if k0 >= len(todo) {
 					return
 				}
-				for k := k0; k < min(k0+pointChunk, len(todo)); k++ {
+				hi := min(k0+chunk, len(todo))
+				var n int64
+				for k := k0; k < hi; k++ {
 					p := todo[k]
-					row, n := s.evalPoint(&e, &b, p, ws, sims[p.Workload], simErr[p.Workload])
-					layerSims.Add(int64(n))
+					row, nk := s.evalPoint(&e, &b, p, ws, sims[p.Workload], simErr[p.Workload])
+					n += int64(nk)
 					rows[k] = row
-					ready <- k
 				}
+				layerSims.Add(n)
+				ready <- [2]int{k0, hi}
 			}
 		}()
 	}
@@ -257,20 +261,20 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 	written := 0
 	var werr error
 	for {
-		k, ok := <-ready
+		run, ok := <-ready
 		if !ok {
 			break
 		}
-		have[k] = true
+		markHave(have, run)
 		// Drain whatever else is ready, then write the rows now in order and flush.
 	drain:
 		for {
 			select {
-			case k2, ok2 := <-ready:
+			case run2, ok2 := <-ready:
 				if !ok2 {
 					break drain
 				}
-				have[k2] = true
+				markHave(have, run2)
 			default:
 				break drain
 			}
@@ -317,11 +321,19 @@ func Run(s *Study, opts Options) (*Table, *Summary, error) {
 	return t, sum, nil
 }
 
-// pointChunk is how many consecutive points a worker takes at a time: neighbouring points
+// markHave marks the points todo[run[0]:run[1]] finished.
+func markHave(have []bool, run [2]int) {
+	for k := run[0]; k < run[1]; k++ {
+		have[k] = true
+	}
+}
+
+// maxChunk is the most consecutive points a worker takes at a time: neighbouring points
 // differ in the fastest-turning axes only, so a worker that simulates them one after another
 // reuses the mapspaces its engine kept (sim.Engine) instead of each worker seeing every
-// other point.
-const pointChunk = 16
+// other point, and the writer wakes once per run of points. Small runs take fewer, so every
+// worker still gets about 8 runs.
+const maxChunk = 16
 
 // evalPoint simulates one point and returns its row (the pareto cell empty) and the
 // number of layers simulated.

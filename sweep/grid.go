@@ -58,8 +58,12 @@ type Point struct {
 // Config returns the base hardware with the point's values set.
 func (s *Study) Config(p Point) *hw.Config {
 	c := s.Hardware.Clone()
-	for i, f := range s.AxisFields() {
-		f.Set(c, p.Values[i])
+	i := 0
+	for _, a := range s.Axes {
+		for _, f := range a.Fields {
+			f.Set(c, p.Values[i])
+			i++
+		}
 	}
 	return c
 }

@@ -382,4 +382,13 @@ func TestFusionBadInput(t *testing.T) {
 			t.Errorf("%v: exit %d (%q), want %d with a message", args, code, errs, exitUsage)
 		}
 	}
+	// One budget: line buffers and resident weights live in the ifmap+ofmap SRAM (128 KiB on
+	// edge-32), so a larger --sram names the hardware's size.
+	_, errs, code := runCmd(t, cmdFusion, "A0", "--input-size", "64", "--hw", "edge-32", "--sram", "129KiB")
+	if code != exitUsage || !strings.Contains(errs, "exceeds the ifmap+ofmap SRAM of edge-32 (131072 bytes)") {
+		t.Errorf("--sram 129KiB on edge-32: exit %d, %q", code, errs)
+	}
+	if _, errs, code := runCmd(t, cmdFusion, "A0", "--input-size", "64", "--hw", "edge-32", "--sram", "128KiB"); code != exitOK {
+		t.Errorf("--sram 128KiB on edge-32: exit %d, %q", code, errs)
+	}
 }

@@ -39,6 +39,22 @@ type Request struct {
 	// writes in place into an operand's storage, or a reader needs NCHW (Flatten).
 	Out      Layout
 	OutFixed bool
+	// Residual asks for the node's result plus one more operand, the other input of a
+	// residual add that reads only this node's result, then Act: ReLU(conv(x) + r). Have
+	// then ends with that operand's layout. A kernel that fuses the add implements
+	// ResidualKernel, has one more In than the node has operands (its function: out,
+	// operands…, r, weights…) and may be called with out equal to r (the add in place).
+	// The planner uses no other kernel for such a request and plans the add as a step of
+	// its own instead.
+	Residual bool
+}
+
+// ResidualKernel is a Kernel that may fuse a residual add into its store: FusesResidual
+// reports whether it does (it was chosen for a Request with Residual set and reads the
+// extra operand).
+type ResidualKernel interface {
+	Kernel
+	FusesResidual() bool
 }
 
 // Kernel is the code for one step: a function specialized to the node's shapes and

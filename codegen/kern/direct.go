@@ -20,6 +20,9 @@ const (
 	MaxAccumulators = 21
 	L1Bytes         = 48 << 10
 	L2Bytes         = 1 << 20
+	// KWLoop is the kernel width from which a direct kernel's interior column tiles loop
+	// over the taps of a row instead of unrolling them (see defineBody).
+	KWLoop = 5
 )
 
 // Conv is the shape of one convolution: a C×H×W input, K output channels, a KH×KW kernel,
@@ -114,7 +117,11 @@ func ChooseTile(c Conv) Tile {
 			if wbytes := rk * Lanes * cg * c.KW * 4; wbytes > L1Bytes {
 				cost *= 1.05
 			}
-			if cost < bestCost-1e-9 || (cost < bestCost+1e-9 && rk*rw > best.RK*best.RW) {
+			tie := cost < bestCost+1e-9 && (rk*rw > best.RK*best.RW ||
+				// Wide kernels (the 7×7 stem): among equal tiles, more channel blocks per
+				// broadcast (1×16 needs 17 loads per 16 FMAs, 4×4 needs 8).
+				(rk*rw == best.RK*best.RW && c.KW >= KWLoop && rk > best.RK))
+			if cost < bestCost-1e-9 || tie {
 				best, bestCost = Tile{rk, rw}, cost
 			}
 		}
@@ -281,6 +288,28 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 						base := g.add(g.add(chOff, rowOff), colOff)
 						src := g.gep(in, base)
 						wrow := g.gep(wt, g.mul(g.add(c64(kh*cg), ci), c64(c.KW*t.RK*Lanes)))
+						if owc < 0 && c.KW >= KWLoop {
+							// Interior tiles of wide kernels run the taps as a loop: unrolled, the
+							// same input value serves several (tap, pixel) pairs at stride > 1
+							// or KW > 1, and clang keeps each one live across taps and spills
+							// (the 7×7 stem ran at 42 % of peak).
+							g.loop("kw", c64(0), c64(c.KW), func(kw value.Value) {
+								wk := g.gep(wrow, g.mul(kw, c64(t.RK*Lanes)))
+								wv := make([]value.Value, t.RK)
+								for rk := range wv {
+									wv[rk] = g.loadV(wk, c64(rk*Lanes), 64)
+								}
+								sk := g.gep(src, g.mul(kw, c64(px)))
+								for r := 0; r < rw; r++ {
+									x := g.splat(sk, c64((r*c.Stride-c.Pad)*px))
+									for rk := 0; rk < t.RK; rk++ {
+										a := acc[rk*t.RW+r]
+										g.b.NewStore(g.fmaV(wv[rk], x, g.b.NewLoad(v16, a)), a)
+									}
+								}
+							})
+							return
+						}
 						vals := make([]value.Value, t.RK*rw)
 						for kw := 0; kw < c.KW; kw++ {
 							wv := make([]value.Value, t.RK)

@@ -352,3 +352,52 @@ func TestChooseTile(t *testing.T) {
 	// A RepVGG-A0 56×56 layer gets 3 blocks × 7 pixels: 21 accumulators, 8 column tiles.
 	assert.Equal(t, Tile{3, 7}, ChooseTile(Conv{C: 48, H: 56, W: 56, K: 48, KH: 3, KW: 3, Stride: 1, Pad: 1}))
 }
+
+// TestDirectWideKernels covers kernels of KWLoop taps or more, whose interior column tiles
+// loop over the taps: 5×5 and 7×7, stride 1 and 2, NCHW and NCHW16c input, maps wide
+// enough for interior tiles, chosen and forced tiles; and the stem's tile choice.
+func TestDirectWideKernels(t *testing.T) {
+	var ds []*Direct
+	for _, x := range []struct {
+		c     Conv
+		t     Tile
+		plain bool
+	}{
+		{Conv{C: 3, H: 45, W: 61, K: 64, KH: 7, KW: 7, Stride: 2, Pad: 3, ReLU: true}, Tile{}, true},
+		{Conv{C: 3, H: 45, W: 61, K: 64, KH: 7, KW: 7, Stride: 2, Pad: 3, ReLU: true}, Tile{1, 16}, true},
+		{Conv{C: 5, H: 21, W: 50, K: 32, KH: 5, KW: 5, Stride: 1, Pad: 2}, Tile{2, 7}, true},
+		{Conv{C: 20, H: 17, W: 47, K: 48, KH: 5, KW: 5, Stride: 2, Pad: 1, ReLU: true}, Tile{}, false},
+		{Conv{C: 17, H: 12, W: 40, K: 32, KH: 7, KW: 7, Stride: 1, Pad: 3}, Tile{2, 5}, false},
+	} {
+		d, err := NewDirect(x.c)
+		require.NoError(t, err)
+		if x.t.RK > 0 {
+			d.Tile = x.t
+		}
+		d.InPlain = x.plain
+		ds = append(ds, d)
+	}
+	for i, e := range runDirects(t, ds) {
+		assert.LessOrEqual(t, e, tol, "%s tile %+v", ds[i].Conv, ds[i].Tile)
+	}
+	assert.Equal(t, Tile{4, 4}, ChooseTile(Conv{C: 3, H: 224, W: 224, K: 64, KH: 7, KW: 7, Stride: 2, Pad: 3, Groups: 1}), "ResNet's stem")
+}
+
+// TestMeasureStem times ResNet-50's 7×7 stride-2 stem (NCHW input) under several tiles
+// (VGGSIM_MEASURE=1).
+func TestMeasureStem(t *testing.T) {
+	if os.Getenv("VGGSIM_MEASURE") == "" {
+		t.Skip("set VGGSIM_MEASURE=1 to measure")
+	}
+	needClang(t)
+	c := Conv{C: 3, H: 224, W: 224, K: 64, KH: 7, KW: 7, Stride: 2, Pad: 3, Groups: 1, ReLU: true}
+	var ks []*Direct
+	for _, tl := range []Tile{ChooseTile(c), {1, 16}, {2, 8}, {4, 5}, {2, 10}, {4, 4}} {
+		ks = append(ks, &Direct{Conv: c, Tile: tl, InPlain: true})
+	}
+	res, err := MeasureKernels(ks, 1, 21, t.TempDir())
+	require.NoError(t, err)
+	for _, l := range res.Layers {
+		t.Logf("%-60s %8.3f ms %7.1f GFLOP/s %5.1f%%", l.Kernel, l.Ms, l.GFlops, 100*l.GFlops/res.PeakGFlops)
+	}
+}

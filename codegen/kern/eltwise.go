@@ -5,7 +5,9 @@ import (
 	"math"
 
 	"github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 	"github.com/vggsim/vggsim/codegen/emit"
 	vir "github.com/vggsim/vggsim/ir"
@@ -226,4 +228,91 @@ func (k *poolKernel) Define(m *emit.Module) *ir.Func {
 	declarePool(m, false)
 	m.Comment(k.name, k.comment)
 	return k.k.Define(m.M, enum.LinkageInternal)
+}
+
+// GAP is a global average pool over NCHW16c (C channels, H×W map): a work item is one
+// channel block, summed pixel by pixel in one vector (the interpreter's order per
+// channel) and divided by H·W. It writes C values, or whole blocks with zero padding
+// lanes when Blocked.
+type GAP struct {
+	C, H, W int
+	Blocked bool
+}
+
+// Name returns the LLVM function name.
+func (p *GAP) Name() string {
+	out := "nchw"
+	if p.Blocked {
+		out = "nchw16c"
+	}
+	return fmt.Sprintf("gap_c%dx%dx%d_nchw16c_%s", p.C, p.H, p.W, out)
+}
+
+// Items returns the work items: channel blocks.
+func (p *GAP) Items() int { return (p.C + Lanes - 1) / Lanes }
+
+// Define adds NAME(out, in), NAME_range and NAME_body to m and returns NAME.
+func (p *GAP) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
+	out, in := ir.NewParam("out", f32p), ir.NewParam("in", f32p)
+	out.Attrs = append(out.Attrs, enum.ParamAttrNoAlias)
+	in.Attrs = append(in.Attrs, enum.ParamAttrNoAlias)
+	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
+	f := m.NewFunc(p.Name()+"_body", voidT, out, in, lo, hi)
+	f.Linkage = enum.LinkageInternal
+	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
+	g := newFB(m, f)
+	acc := g.entry.NewAlloca(v16)
+	acc.Align = 64
+	hw := p.H * p.W
+	g.loop("item", lo, hi, func(cb value.Value) {
+		src := g.gep(in, g.mul(cb, c64(hw*Lanes)))
+		g.b.NewStore(g.loadV(src, c64(0), 64), acc)
+		g.loop("px", c64(1), c64(hw), func(q value.Value) {
+			g.b.NewStore(g.b.NewFAdd(g.b.NewLoad(v16, acc), g.loadV(src, g.mul(q, c64(Lanes)), 64)), acc)
+		})
+		v := g.b.NewFDiv(g.b.NewLoad(v16, acc), splatConst(float64(hw)))
+		off := g.mul(cb, c64(Lanes))
+		if p.Blocked || p.C%Lanes == 0 {
+			g.storeV(v, out, off, 64)
+			return
+		}
+		// NCHW with a partial last block: store lane by lane below C.
+		for l := 0; l < Lanes; l++ {
+			ch := g.add(off, c64(l))
+			g.when("lane", g.b.NewICmp(enum.IPredSLT, ch, c64(p.C)), func() {
+				e := g.b.NewExtractElement(v, constant.NewInt(types.I32, int64(l)))
+				s := g.b.NewStore(e, g.gep(out, ch))
+				s.Align = 4
+			})
+		}
+	})
+	g.b.NewRet(nil)
+	return defineParallel(m, p.Name(), p.Items(), linkage, f, "out", "in")
+}
+
+// chooseGAP returns the pooled global average pool of a GlobalAvgPool node over NCHW16c,
+// writing NCHW16c, or NCHW when the plan needs it; or nil.
+func chooseGAP(req emit.Request) emit.Kernel {
+	n := req.Node
+	b := emit.Blocked(Lanes)
+	if len(n.In) != 1 || req.Act != emit.ActNone || len(req.Have) != 1 {
+		return nil
+	}
+	s := n.In[0].Shape
+	if n.Out.Shape.C != s.C || n.Out.Shape.H != 1 || n.Out.Shape.W != 1 || s.H*s.W < 1 {
+		return nil
+	}
+	p := &GAP{C: s.C, H: s.H, W: s.W, Blocked: true}
+	out := b
+	if req.OutFixed {
+		switch {
+		case req.Out == b:
+		case req.Out.Plain():
+			p.Blocked, out = false, req.Out
+		default:
+			return nil
+		}
+	}
+	return &poolKernel{k: p, name: p.Name(), fam: "gap", in: []emit.Layout{b}, out: out,
+		comment: fmt.Sprintf("global average pool over NCHW16c, %d work items (channel blocks) over the pool", p.Items())}
 }

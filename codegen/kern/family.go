@@ -36,6 +36,8 @@ func (f Family) Choose(req emit.Request) emit.Kernel {
 		return chooseEltwise(req)
 	case vir.MaxPool:
 		return chooseMaxPool(req)
+	case vir.GlobalAvgPool:
+		return chooseGAP(req)
 	}
 	if (n.Op != vir.Conv && n.Op != vir.Linear) || len(n.In) != 1 {
 		return nil
@@ -56,6 +58,12 @@ func (f Family) Choose(req emit.Request) emit.Kernel {
 	}
 	c := ConvOf(n, req.Act == emit.ActReLU)
 	c.ReLU6 = req.Act == emit.ActReLU6
+	if k := choosePointwise(c, n, req); k != nil {
+		return k // 1×1 convs, and the residual add fused into one (req.Residual)
+	}
+	if req.Residual {
+		return nil
+	}
 	if IsDepthwise(c) {
 		return chooseDepthwise(c, n)
 	}

@@ -9,6 +9,7 @@
  * Exit status: 0 ok, 1 failure (out of memory, I/O), 2 bad input; errors are one line.
  * vggsim_MODEL_ is replaced by the model's symbol prefix when the runner is generated. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -157,8 +158,7 @@ int main(int argc, char **argv) {
 	}
 	const char *wpath = argv[a], *ipath = argv[a + 1], *opath = argv[a + 2];
 
-	/* The blob is mapped, not read: its payload starts 64 bytes into a page-aligned
-	   mapping, so it is 64-byte aligned as forward requires. */
+	/* The blob is mapped to check its header, then its payload copied (below). */
 	int fd = open(wpath, O_RDONLY);
 	if (fd < 0) die(2, wpath, strerror(errno));
 	struct stat st;
@@ -178,7 +178,18 @@ int main(int argc, char **argv) {
 		die(2, wpath, msg);
 	}
 	if (sig != vggsim_MODEL_weights_signature()) die(2, wpath, "weights blob was written for another model (signature differs)");
-	const float *w = (const float *)(blob + 64);
+	/* The payload is copied into anonymous memory with huge pages asked for (THP
+	   "madvise" mode): forward streams every weight once per image, and the page cache
+	   of a freshly written blob is 4 KiB pages — ResNet-50 at one thread ran 1.7x slower
+	   on such a mapping than on a copy of the same file made by cp(1). */
+	size_t huge = (size_t)2 << 20, cap = (payload + huge - 1) / huge * huge;
+	float *w = cap ? aligned_alloc(huge, cap) : NULL;
+	if (cap && !w) die(1, wpath, "out of memory for the weights");
+	if (cap) {
+		madvise(w, cap, MADV_HUGEPAGE);
+		memcpy(w, blob + 64, payload);
+	}
+	munmap(blob, wlen);
 
 	long shape[4];
 	int ndim;
