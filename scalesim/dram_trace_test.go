@@ -2,6 +2,7 @@ package scalesim
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,7 +119,7 @@ func epochs(sram []dramRow, items int64) (sets [][]int64, trans []int64, first i
 //     wide, the first and last rows at the reported start and stop cycles, every word written
 //     as often as the SRAM trace writes it, and the reported count the words plus the -1
 //     padding of lines drained before the last of their drain (at most one per row);
-//   - in USER mode no read DRAM trace is written.
+//   - read traces (USER): see checkUserReadTrace.
 func TestDRAMTraces(t *testing.T) {
 	for _, run := range []string{"tiny_8x8_os_calc", "tiny_8x8_ws_calc", "tiny_8x8_is_calc"} {
 		base, layers := loadRun(t, run, "tiny3.csv")
@@ -132,6 +133,12 @@ func TestDRAMTraces(t *testing.T) {
 		for _, cfg := range []*sim.ScaleSimConfig{base, &small, &user} {
 			checkDRAMTraces(t, cfg, layers)
 		}
+		// Fetch matrices shorter than two prefetches past the first: later prefetches wrap
+		// around to the first lines (a copy, not a view, in read_buffer.py).
+		wrap := user
+		wrap.RunName += "_wrap"
+		checkDRAMTraces(t, &wrap, []sim.ScaleSimLayer{sim.GEMMLayer("a", 40, 8, 16), sim.GEMMLayer("b", 60, 16, 12),
+			sim.GEMMLayer("c", 30, 8, 30), sim.GEMMLayer("d", 100, 4, 8)})
 	}
 }
 
@@ -153,8 +160,8 @@ func checkDRAMTraces(t *testing.T, cfg *sim.ScaleSimConfig, layers []sim.ScaleSi
 		for _, rd := range reads {
 			path := filepath.Join(ld, rd.file)
 			if userMode {
-				_, err := os.Stat(path)
-				assert.True(t, os.IsNotExist(err), "%s: %s written in USER mode", name, rd.file)
+				checkUserReadTrace(t, name+" "+rd.file, readDRAMTrace(t, path), rd.acc, cfg.Bandwidth[0], rd.kB,
+					readTrace(t, filepath.Join(ld, rd.sram)).count)
 				continue
 			}
 			rows := readDRAMTrace(t, path)
@@ -240,23 +247,27 @@ func checkDRAMTraces(t *testing.T, cfg *sim.ScaleSimConfig, layers []sim.ScaleSi
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
-// TestDRAMTracesOnReferenceRuns generates the DRAM traces of every layer of the CALC reference
-// runs (a0first5 on 16×32 with 32 kB SRAMs: many epochs per layer) in memory and checks the
-// first and last row cycles of the three traces and the number of read addresses against
-// the reports, which TestGoldenReports proves equal to SCALE-Sim's own. The ifmap offset is
+// TestDRAMTracesOnReferenceRuns generates the DRAM traces of every layer of the CALC and USER
+// reference runs (a0first5 on 16×32 with 32 kB SRAMs: many epochs or prefetches per layer) in
+// memory and checks the first and last row cycles of the three traces and the number of read
+// addresses (USER: rows times the bandwidth) against the reports, which TestGoldenReports
+// proves equal to SCALE-Sim's own. The ifmap offset is
 // moved to 1000 so that no address is 1, the padding value (offsets change no count).
 func TestDRAMTracesOnReferenceRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reference runs")
 	}
-	for _, run := range []string{"a0first5_16x32_os_32kB_calc", "a0first5_16x32_ws_32kB_calc", "a0first5_16x32_is_32kB_calc"} {
+	for _, run := range []string{"a0first5_16x32_os_32kB_calc", "a0first5_16x32_ws_32kB_calc", "a0first5_16x32_is_32kB_calc",
+		"a0first5_16x32_os_32kB_user_bw4", "a0first5_16x32_ws_32kB_user_bw4", "a0first5_16x32_is_32kB_user_bw4"} {
 		cfg, layers := loadRun(t, run, "a0_first5.csv")
 		cfg.IfmapOffset = 1000
+		user := strings.HasSuffix(run, "_user_bw4")
 		for i, l := range layers {
 			type stats struct {
 				rows, addrs  int64
 				first, last  int64
 				seenAnything bool
+				width        int64
 			}
 			var st [3]stats
 			rep, err := sim.TraceScaleSimDRAM(*cfg, i, l, func(op sim.ScaleSimOperand, cycle int64, addrs []int64) error {
@@ -266,6 +277,7 @@ func TestDRAMTracesOnReferenceRuns(t *testing.T) {
 				}
 				s.rows++
 				s.last = cycle
+				s.width = int64(len(addrs))
 				for _, a := range addrs {
 					if a >= 2 {
 						s.addrs++
@@ -279,7 +291,11 @@ func TestDRAMTracesOnReferenceRuns(t *testing.T) {
 				s := st[op]
 				assert.Equal(t, acc.StartCycle, s.first, "%s op %d: first row", name, op)
 				assert.Equal(t, acc.StopCycle, s.last, "%s op %d: last row", name, op)
-				if op < 2 {
+				if op < 2 && user {
+					// read_buffer.py counts whole lines (checkUserReadTrace checks the cycles).
+					assert.Equal(t, int64(cfg.Bandwidth[0]), s.width, "%s op %d: line width", name, op)
+					assert.Equal(t, acc.Count, s.rows*s.width, "%s op %d: rows·bandwidth vs DRAM reads", name, op)
+				} else if op < 2 {
 					assert.Equal(t, acc.Count, s.addrs, "%s op %d: addresses vs DRAM reads", name, op)
 					assert.Equal(t, acc.StopCycle-acc.StartCycle+1, s.rows, "%s op %d: one row per cycle", name, op)
 				} else {
@@ -287,5 +303,109 @@ func TestDRAMTracesOnReferenceRuns(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// checkUserReadTrace checks a USER-mode read DRAM trace (read_buffer.py, docs/simulator.md
+// §3.9) against closed forms and the report: rows Bandwidth words wide; n0 = ⌈active/b⌉
+// rows (fewer when the whole fetch matrix is shorter) at cycles -n0 … -1, then k prefetches of
+// n = ⌈prefetch/b⌉ rows, each at consecutive cycles starting two after the previous one's
+// last row; the first row at the reported DRAM start, the last at the reported stop, and
+// rows·b the reported DRAM reads (SCALE-Sim counts whole lines); every address one the SRAM
+// trace demands.
+func checkUserReadTrace(t *testing.T, name string, rows []dramRow, acc sim.ScaleSimAccess, b, kB int, demanded map[int64]int) {
+	t.Helper()
+	require.NotEmpty(t, rows, name)
+	total := int64(kB) * 1024
+	active := (total + 1) / 2
+	n0, n := ceilDiv(active, int64(b)), ceilDiv(total-active, int64(b))
+	assert.Equal(t, acc.StartCycle, rows[0].cycle, "%s: first row vs reported DRAM start", name)
+	assert.Equal(t, acc.StopCycle, rows[len(rows)-1].cycle, "%s: last row vs reported DRAM stop", name)
+	assert.Equal(t, acc.Count, int64(len(rows))*int64(b), "%s: rows·bandwidth vs reported DRAM reads", name)
+	first := -rows[0].cycle
+	assert.LessOrEqual(t, first, n0, "%s: first prefetch", name)
+	for i, r := range rows {
+		require.Len(t, r.vals, b, "%s row %d", name, i)
+		var want int64
+		switch j := int64(i); {
+		case j < first:
+			want = j - first
+		default:
+			k, m := (j-first)/n, (j-first)%n // prefetch k+1, its row m
+			want = k*(n+1) + 1 + m
+		}
+		if r.cycle != want {
+			t.Fatalf("%s row %d: cycle %d, want %d", name, i, r.cycle, want)
+		}
+		for _, a := range r.vals {
+			if a != -1 && demanded[a] == 0 {
+				t.Fatalf("%s row %d: address %d is never demanded", name, i, a)
+			}
+		}
+	}
+}
+
+// TestUserDRAMTracesMatchSCALESim reproduces the configuration of SCALE-Sim v2's own USER-mode
+// golden traces (test/general/golden_trace_user_{os,ws,is}) and compares the IFMAP and FILTER
+// DRAM traces with the excerpts of them in testdata/scalesim_v2_user_dram.txt: the same
+// length in bytes and the same bytes at every excerpt (the first rows, the first row of a
+// later prefetch with its nulled words, the last rows). The repository's index holds the whole
+// is traces and the filter traces of os and ws; the excerpts were copied from them.
+func TestUserDRAMTracesMatchSCALESim(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "scalesim_v2_user_dram.txt"))
+	require.NoError(t, err)
+	type excerpt struct {
+		df, file      string
+		total, offset int
+		text          string
+	}
+	var ex []excerpt
+	for _, rec := range strings.Split(string(data), "\n== ")[1:] {
+		head, text, _ := strings.Cut(rec, "\n")
+		f := strings.Fields(head)
+		require.Len(t, f, 4, "header %q", head)
+		total, err1 := strconv.Atoi(f[2])
+		offset, err2 := strconv.Atoi(f[3])
+		require.NoError(t, errors.Join(err1, err2))
+		ex = append(ex, excerpt{f[0], f[1], total, offset, text + "\n"})
+	}
+	// The last record keeps the file's final newline; the others lose theirs to the split.
+	ex[len(ex)-1].text = strings.TrimSuffix(ex[len(ex)-1].text, "\n")
+	require.Len(t, ex, 8)
+	files := map[string][]byte{}
+	for _, df := range []string{"os", "ws", "is"} {
+		cfg, err := ParseConfig("scale.cfg", []byte(`[general]
+run_name = golden_user_`+df+`
+[architecture_presets]
+ArrayHeight: 32
+ArrayWidth: 32
+IfmapSramSzkB: 64
+FilterSramSzkB: 64
+OfmapSramSzkB: 64
+IfmapOffset: 0
+FilterOffset: 10000000
+OfmapOffset: 20000000
+Bandwidth : 10
+Dataflow : `+df+`
+MemoryBanks: 1
+[run_presets]
+InterfaceBandwidth: USER
+`))
+		require.NoError(t, err)
+		layers := []sim.ScaleSimLayer{sim.GEMMLayer("Test 1", 256, 128, 256)}
+		reps, err := sim.SimulateScaleSim(*cfg, layers)
+		require.NoError(t, err)
+		dir := RunDir(t.TempDir(), cfg)
+		require.NoError(t, WriteRun(dir, cfg, layers, reps))
+		for _, f := range []string{IfmapDRAMTraceFile, FilterDRAMTraceFile} {
+			files[df+" "+f], err = os.ReadFile(filepath.Join(dir, "layer0", f))
+			require.NoError(t, err)
+		}
+	}
+	for _, e := range ex {
+		got := files[e.df+" "+e.file]
+		require.Equal(t, e.total, len(got), "%s %s: bytes", e.df, e.file)
+		require.LessOrEqual(t, e.offset+len(e.text), len(got))
+		assert.Equal(t, e.text, string(got[e.offset:e.offset+len(e.text)]), "%s %s at byte %d", e.df, e.file, e.offset)
 	}
 }

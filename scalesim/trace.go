@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/vggsim/vggsim/internal/atomicfile"
 	"github.com/vggsim/vggsim/sim"
@@ -35,7 +34,7 @@ func RunDir(dir string, cfg *sim.ScaleSimConfig) string { return filepath.Join(d
 // served and then one address per array port (-1 when idle), comma-separated integers as
 // NumPy's savetxt(fmt='%i') prints them. The DRAM traces (sim.TraceScaleSimDRAM): one line
 // per DRAM line transferred, its cycle and its addresses, as SCALE-Sim's float matrices print
-// with savetxt(fmt='%s') ("-3277.0,10000000.0,…"); in USER mode only OFMAP_DRAM_TRACE.csv.
+// with savetxt(fmt='%s') ("-3277.0,10000000.0,…").
 // A layer with more than MaxTraceRows rows is refused before anything is written. The files
 // appear together or not at all (internal/atomicfile): after an error every trace file of
 // an earlier run is untouched and no layer directory this call created is left behind.
@@ -86,7 +85,6 @@ func WriteRun(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer
 	}
 	ops := [...]string{sim.IfmapTrace: IfmapSRAMTraceFile, sim.FilterTrace: FilterSRAMTraceFile, sim.OfmapTrace: OfmapSRAMTraceFile}
 	dramOps := [...]string{sim.IfmapTrace: IfmapDRAMTraceFile, sim.FilterTrace: FilterDRAMTraceFile, sim.OfmapTrace: OfmapDRAMTraceFile}
-	user := strings.EqualFold(cfg.InterfaceBandwidth, "USER")
 	var names []string
 	what := map[string]traceFile{}
 	report := map[string]int{}
@@ -108,9 +106,6 @@ func WriteRun(runDir string, cfg *sim.ScaleSimConfig, layers []sim.ScaleSimLayer
 			what[name] = traceFile{i, sim.ScaleSimOperand(op), false}
 		}
 		for op, file := range dramOps {
-			if user && sim.ScaleSimOperand(op) != sim.OfmapTrace {
-				continue
-			}
 			name := filepath.Join(dir, file)
 			names = append(names, name)
 			what[name] = traceFile{i, sim.ScaleSimOperand(op), true}

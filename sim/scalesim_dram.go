@@ -276,13 +276,13 @@ func emitWrites(wb *ssWriteBuf, op ScaleSimOperand, row func(ScaleSimOperand, in
 // FILTER_DRAM_TRACE.csv and OFMAP_DRAM_TRACE.csv (docs/simulator.md §3.9). Read rows are
 // prefetch lines: in CALC mode, each epoch's distinct addresses in the order SCALE-Sim's
 // Python sets hold them, -1 after the last one of a prefetch and 1 where a prefetch is
-// narrower than the widest (SCALE-Sim's np.ones padding); write rows are the drained lines of
-// the ofmap buffer (ArrayWidth words in CALC mode, the bandwidth in USER mode, -1 padded),
-// each at its drain cycle. The reported DRAM start and stop cycles are the first and last
-// rows' cycles and the counts the addresses of the rows (for the ofmap, counted as the
-// report does). In USER mode only the ofmap trace is produced: read_buffer.py's prefetch
-// lines are not emulated (its counts and cycles are, scalesim_user.go). The addrs slice is
-// reused between calls; the first error row returns stops the trace and is returned.
+// narrower than the widest (SCALE-Sim's np.ones padding); in USER mode, the Bandwidth-word
+// lines of the operand's fetch matrix that read_buffer.py sends (ssUserFetch), -1 for nulls;
+// write rows are the drained lines of the ofmap buffer (ArrayWidth words in CALC mode, the
+// bandwidth in USER mode, -1 padded), each at its drain cycle. The reported DRAM start and
+// stop cycles are the first and last rows' cycles and the counts the addresses of the rows
+// (USER reads: rows times the bandwidth; the ofmap: counted as the report does). The addrs
+// slice is reused between calls; the first error row returns stops the trace and is returned.
 func TraceScaleSimDRAM(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 	row func(op ScaleSimOperand, cycle int64, addrs []int64) error) (ScaleSimReport, error) {
 	s, rep, cycles, err := traceLayer(&cfg, id, &layer)
@@ -329,6 +329,29 @@ func TraceScaleSimDRAM(cfg ScaleSimConfig, id int, layer ScaleSimLayer,
 		}
 	}
 	ofT.finish(rep.TotalCycles)
+	if cfg.user() {
+		b := cfg.Bandwidth[0]
+		for _, rd := range []struct {
+			op     ScaleSimOperand
+			kB     int
+			stream func(func(int32))
+			acc    ScaleSimAccess
+			off    int64
+		}{{IfmapTrace, cfg.IfmapSRAMkB, s.ifmapPrefetch, rep.IfmapDRAM, cfg.IfmapOffset},
+			{FilterTrace, cfg.FilterSRAMkB, s.filterPrefetch, rep.FilterDRAM, cfg.FilterOffset}} {
+			u := newSSUserFetch(rd.kB, b, rd.stream)
+			if u.lines == 0 {
+				return rep, fmt.Errorf("layer %d (%s): empty prefetch matrix", id, layer.Name)
+			}
+			k := (rd.acc.Count - int64(u.n0*b)) / int64(u.n*b)
+			if k < 0 || int64(u.n0*b)+k*int64(u.n*b) != rd.acc.Count {
+				return rep, fmt.Errorf("layer %d (%s): %d DRAM reads are not %d + k·%d", id, layer.Name, rd.acc.Count, u.n0*b, u.n*b)
+			}
+			if err := userReadTrace(rd.op, u, k, rd.off, row); err != nil {
+				return rep, fmt.Errorf("layer %d (%s): %w", id, layer.Name, err)
+			}
+		}
+	}
 	if ifT != nil {
 		for _, t := range []*ssEstTrace{ifT, fiT} {
 			t.complete()

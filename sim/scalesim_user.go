@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/vggsim/vggsim/hw"
@@ -22,7 +23,7 @@ const ssPrefetchSets = 100
 // window by nPrefetch sets and issues a prefetch of p lines of b words, one line per cycle,
 // starting the cycle after the previous prefetch's last line; the DRAM read port adds one
 // cycle. What a prefetch carries never changes a reported number, so only its cycles and its
-// size are kept.
+// size are kept; the DRAM trace replays the lines themselves (ssUserFetch).
 type ssUserReadBuf struct {
 	numSets, nActive, nPrefetch int
 	start                       int // first set of the active window
@@ -429,4 +430,127 @@ func (s *ssLayer) ofmapFull(dst []int64, fc, fr, r, ru, cu int, off int64) {
 		}
 		dst[c] = int64(a) + off
 	}
+}
+
+// ssUserFetch replays the prefetch lines of read_buffer.py (USER mode) for the DRAM trace.
+// The operand's prefetch stream, nulls included, is laid out b words per line (the fetch
+// matrix F); the first prefetch (prefetch_active_buffer) sends lines 0 … n0-1,
+// n0 = min(⌈active/b⌉, lines), and every later one (new_prefetch) the n = ⌈prefetch/b⌉ lines
+// from next_line on, wrapping around. SCALE-Sim's bookkeeping is kept as it is written:
+//
+//   - when a prefetch requests more words than the active half holds (n·b > active, or
+//     n0·b > active for the first), the words from column active mod b on of its last line
+//     become null, and the next prefetch starts at line n (n0) mod lines, otherwise at
+//     n+1 (n0+1) mod lines: next_line is not advanced from the previous start, so every
+//     prefetch after the second starts at the same line;
+//   - the first n0·b > active sets next_col = active mod b, and every later prefetch nulls the
+//     first next_col words of its first line;
+//   - a prefetch that does not wrap is a NumPy view of F, so its nulling changes F for the
+//     prefetches after it; a wrapping one is a copy.
+type ssUserFetch struct {
+	f         []int32 // F, lines·b words, -1 null
+	b, lines  int
+	active    int64
+	n0, n     int
+	nextLine  int
+	nextCol   int
+	lastCycle int64 // cycle the last prefetched line arrived
+}
+
+func newSSUserFetch(sramkB, b int, stream func(emit func(int32))) *ssUserFetch {
+	total := int64(sramkB) * 1024
+	active := ceilDiv64(total, 2)
+	var f []int32
+	stream(func(a int32) { f = append(f, a) })
+	lines := int(ceilDiv64(int64(len(f)), int64(b)))
+	for len(f) < lines*b {
+		f = append(f, -1)
+	}
+	u := &ssUserFetch{f: f, b: b, lines: lines, active: active,
+		n0: min(int(ceilDiv64(active, int64(b))), lines), n: int(ceilDiv64(total-active, int64(b)))}
+	return u
+}
+
+// nullTail nulls the words of line (a b-word slice) from column active mod b on.
+func (u *ssUserFetch) nullTail(line []int32) {
+	for c := int(u.active % int64(u.b)); c < u.b; c++ {
+		line[c] = -1
+	}
+}
+
+// first returns the lines of prefetch_active_buffer, served at cycles -n0 … -1, and prepares
+// the next prefetch.
+func (u *ssUserFetch) first() []int32 {
+	b := u.b
+	req := u.f[:u.n0*b]
+	if int64(u.n0*b) > u.active {
+		u.nullTail(req[(u.n0-1)*b:])
+		u.nextCol = int(u.active % int64(b))
+		u.nextLine = u.n0 % u.lines
+	} else {
+		u.nextLine = (u.n0 + 1) % u.lines
+	}
+	u.lastCycle = -1
+	return slices.Clone(req)
+}
+
+// next returns the lines of one new_prefetch, served at cycles lastCycle+2 … lastCycle+n+1.
+func (u *ssUserFetch) next() ([]int32, error) {
+	b, start, end := u.b, u.nextLine, u.nextLine+u.n
+	var req []int32
+	if end > u.lines {
+		req = slices.Concat(u.f[start*b:], u.f[:min(end-u.lines, start)*b])
+		if len(req) != u.n*b {
+			// np.concatenate of the n response cycles with fewer request lines fails.
+			return nil, fmt.Errorf("read buffer: a prefetch of %d lines from line %d of a %d-line fetch matrix", u.n, start, u.lines)
+		}
+	} else {
+		req = u.f[start*b : end*b] // a view: the nulling below changes F
+	}
+	for c := range u.nextCol {
+		req[c] = -1
+	}
+	if int64(u.n*b) > u.active {
+		u.nullTail(req[(u.n-1)*b:])
+		u.nextLine = u.n % u.lines
+	} else {
+		u.nextLine = (u.n + 1) % u.lines
+	}
+	return slices.Clone(req), nil
+}
+
+// userReadTrace calls row for every line of a USER-mode read buffer's DRAM trace: the initial
+// prefetch and then prefetches more, the number the simulation issued.
+func userReadTrace(op ScaleSimOperand, u *ssUserFetch, prefetches int64, off int64,
+	row func(ScaleSimOperand, int64, []int64) error) error {
+	line := make([]int64, u.b)
+	emit := func(req []int32, cycle int64) error {
+		for i := 0; i < len(req); i += u.b {
+			for c, a := range req[i : i+u.b] {
+				line[c] = -1
+				if a >= 0 {
+					line[c] = int64(a) + off
+				}
+			}
+			if err := row(op, cycle, line); err != nil {
+				return err
+			}
+			cycle++
+		}
+		return nil
+	}
+	if err := emit(u.first(), int64(-u.n0)); err != nil {
+		return err
+	}
+	for range prefetches {
+		req, err := u.next()
+		if err != nil {
+			return err
+		}
+		if err := emit(req, u.lastCycle+2); err != nil {
+			return err
+		}
+		u.lastCycle += int64(u.n) + 1
+	}
+	return nil
 }
