@@ -50,6 +50,10 @@ type Layer struct {
 	// RelErr is the layer's error against the interpreter, max |Δ| / max |ref|, run alone
 	// on the network's own input activation (with LayerRuns > 0).
 	RelErr *float64 `json:"relerr,omitempty"`
+	// Timed says what Ms and RelErr cover when it is not the whole step: "conv" for a conv
+	// whose store also adds a residual operand (the conv is timed and checked alone,
+	// against the interpreter's conv output).
+	Timed string `json:"timed,omitempty"`
 }
 
 // Result is the timing of one model form.
@@ -157,6 +161,10 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 		if k := kern.KernelOf(st.Kernel); k != nil {
 			ks, kNodes = append(ks, k), append(kNodes, st.Nodes)
 			convLayer = append(convLayer, len(res.Layers)-1)
+		} else if k := kern.ConvPartOf(st.Kernel); k != nil {
+			ks, kNodes = append(ks, k), append(kNodes, st.Nodes[:1])
+			convLayer = append(convLayer, len(res.Layers)-1)
+			res.Layers[len(res.Layers)-1].Timed = "conv"
 		}
 	}
 	res.GFlops = 2 * float64(res.MACs) / res.MedianMs / 1e6

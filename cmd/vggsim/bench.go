@@ -138,7 +138,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 		if l.RelErr != nil {
 			re = fmt.Sprintf("%.1e", *l.RelErr)
 		}
-		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s %8s  %s\n", l.Name, l.Family, ms, gf, pct, re, l.Kernel)
+		kernel := l.Kernel
+		if l.Timed != "" {
+			kernel += " (" + l.Timed + " alone: the fused add is not timed)"
+		}
+		fmt.Fprintf(stdout, "  %-28s %-10s %9s %9s %7s %8s  %s\n", l.Name, l.Family, ms, gf, pct, re, kernel)
 	}
 	return exitOK
 }

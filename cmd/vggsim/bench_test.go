@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -61,4 +62,44 @@ func TestBenchJSON(t *testing.T) {
 	require.Contains(t, l, "relerr")
 	assert.Less(t, l["relerr"].(float64), 1e-4)
 	assert.Less(t, layers[0].(map[string]any)["relerr"].(float64), 1e-5)
+}
+
+// TestBenchFusedResidual: a 1×1 conv whose store adds the residual (all 16 of ResNet-50's
+// bottleneck adds) is timed and checked as its conv alone, against the interpreter's conv
+// output (not the add's: that would fail), and says so.
+func TestBenchFusedResidual(t *testing.T) {
+	if _, err := codegen.NewToolchain(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"bench", "ResNet-50", "--input-size", "32", "--runs", "2", "--warmup", "1", "--threads", "1", "--format", "json"}, &out, &errb)
+	require.Equal(t, exitOK, code, errb.String())
+	var rep struct {
+		Layers []struct {
+			Name, Kernel, Timed string
+			Ms                  float64
+			RelErr              *float64
+		}
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	fused := 0
+	for _, l := range rep.Layers {
+		if l.Name == "fc" {
+			continue
+		}
+		assert.Positive(t, l.Ms, l.Name)
+		if assert.NotNil(t, l.RelErr, l.Name) {
+			assert.Less(t, *l.RelErr, 1e-4, l.Name)
+		}
+		if strings.HasSuffix(l.Kernel, "_addres") {
+			fused++
+			assert.Equal(t, "conv", l.Timed, l.Name)
+		} else {
+			assert.Empty(t, l.Timed, l.Name)
+		}
+	}
+	assert.Equal(t, 16, fused)
 }

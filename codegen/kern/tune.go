@@ -93,6 +93,21 @@ func KernelOf(k emit.Kernel) Kernel {
 	return nil
 }
 
+// ConvPartOf returns, for a planned step whose kernel fuses a residual add (and the
+// activation after it) into its store, the same kernel — conv, register tile and work
+// split — without the add and without the activation, so the harnesses can time the conv
+// and check it against the interpreter's value of the conv node; nil for any other step.
+// The time leaves out the store epilogue's one extra load and add per output.
+func ConvPartOf(k emit.Kernel) Kernel {
+	if k, ok := k.(*pwKernel); ok && k.p.Residual {
+		p := *k.p
+		p.Residual = false
+		p.Conv.ReLU, p.Conv.ReLU6 = false, false
+		return &p
+	}
+	return nil
+}
+
 // Run runs each kernel once on its input x (one NCHW image) with weights w [K][C/G][KH][KW]
 // and bias b (nil: zeros) through a compiled harness on threads pool threads, and returns
 // the NCHW outputs. It checks kernels against a reference (vggsim bench's per-layer
