@@ -349,9 +349,7 @@ func (k *pwKernel) Weights() ([][]float32, error) {
 
 // Define adds the kernel (and its range and body functions) to m.
 func (k *pwKernel) Define(m *emit.Module) *ir.Func {
-	m.Declare("llvm.fma.v16f32", v16, v16, v16, v16)
-	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
-	m.AddCSource("pool.c", PoolC)
+	declarePool(m, true)
 	p := k.p
 	c := p.Conv
 	ho, wo := c.Out()
