@@ -386,10 +386,7 @@ func TestDirectWideKernels(t *testing.T) {
 // TestMeasureStem times ResNet-50's 7×7 stride-2 stem (NCHW input) under several tiles
 // (VGGSIM_MEASURE=1).
 func TestMeasureStem(t *testing.T) {
-	if os.Getenv("VGGSIM_MEASURE") == "" {
-		t.Skip("set VGGSIM_MEASURE=1 to measure")
-	}
-	needClang(t)
+	measureGate(t)
 	c := Conv{C: 3, H: 224, W: 224, K: 64, KH: 7, KW: 7, Stride: 2, Pad: 3, Groups: 1, ReLU: true}
 	var ks []*Direct
 	for _, tl := range []Tile{ChooseTile(c), {1, 16}, {2, 8}, {4, 5}, {2, 10}, {4, 4}} {

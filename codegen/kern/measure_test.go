@@ -32,9 +32,10 @@ func a0Convs() []Conv {
 	return cs
 }
 
-// TestMeasureA0 prints GFLOP/s per A0 layer against the FMA peak. It times nothing it
-// asserts on; run it with VGGSIM_MEASURE=1 (threads from VGGSIM_THREADS, default 1).
-func TestMeasureA0(t *testing.T) {
+// measureGate skips a measurement test unless VGGSIM_MEASURE is set, fails or skips it
+// without clang, and returns the thread count from VGGSIM_THREADS (default 1).
+func measureGate(t *testing.T) int {
+	t.Helper()
 	if os.Getenv("VGGSIM_MEASURE") == "" {
 		t.Skip("set VGGSIM_MEASURE=1 to measure")
 	}
@@ -43,6 +44,38 @@ func TestMeasureA0(t *testing.T) {
 	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
 		fmt.Sscan(v, &threads)
 	}
+	return threads
+}
+
+// measureRounds times ks interleaved over n rounds in one harness (MeasureCold when
+// VGGSIM_COLD is set, else MeasureAll) and returns the result and each kernel's n times,
+// sorted.
+func measureRounds(t *testing.T, ks []Kernel, threads, runs, n int) (*Measurement, [][]float64) {
+	t.Helper()
+	var all []Kernel
+	for range n {
+		all = append(all, ks...)
+	}
+	measure := MeasureAll
+	if os.Getenv("VGGSIM_COLD") != "" {
+		measure = MeasureCold
+	}
+	res, err := measure(all, threads, runs, t.TempDir())
+	require.NoError(t, err)
+	times := make([][]float64, len(ks))
+	for i := range ks {
+		for r := range n {
+			times[i] = append(times[i], res.Layers[r*len(ks)+i].Ms)
+		}
+		slices.Sort(times[i])
+	}
+	return res, times
+}
+
+// TestMeasureA0 prints GFLOP/s per A0 layer against the FMA peak. It times nothing it
+// asserts on; run it with VGGSIM_MEASURE=1 (threads from VGGSIM_THREADS, default 1).
+func TestMeasureA0(t *testing.T) {
+	threads := measureGate(t)
 	res, err := Measure(a0Convs(), threads, 21, t.TempDir())
 	require.NoError(t, err)
 	var ms, flops float64
@@ -56,10 +89,7 @@ func TestMeasureA0(t *testing.T) {
 
 // TestMeasureTiles times one layer under several tiles (VGGSIM_MEASURE=1).
 func TestMeasureTiles(t *testing.T) {
-	if os.Getenv("VGGSIM_MEASURE") == "" {
-		t.Skip("set VGGSIM_MEASURE=1 to measure")
-	}
-	needClang(t)
+	measureGate(t)
 	var ks []*Direct
 	for _, c := range []Conv{
 		{C: 48, H: 56, W: 56, K: 48, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true},
@@ -84,14 +114,7 @@ func TestMeasureTiles(t *testing.T) {
 // VGGSIM_THREADS, default 1). GFLOP/s are direct-equivalent: 2·MACs of the direct
 // convolution over the time, so the two columns compare as speeds.
 func TestMeasureWinogradA0(t *testing.T) {
-	if os.Getenv("VGGSIM_MEASURE") == "" {
-		t.Skip("set VGGSIM_MEASURE=1 to measure")
-	}
-	needClang(t)
-	threads := 1
-	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
-		fmt.Sscan(v, &threads)
-	}
+	threads := measureGate(t)
 	seen := map[Conv]bool{}
 	var ks []Kernel
 	for _, c := range a0Convs() {
@@ -118,14 +141,7 @@ func TestMeasureWinogradA0(t *testing.T) {
 // beside them, interleaved over rounds (VGGSIM_MEASURE=1; VGGSIM_THREADS, default 1;
 // VGGSIM_COLD=1 reads the weights from memory on every run, as a whole forward does).
 func TestMeasureWinoBlockings(t *testing.T) {
-	if os.Getenv("VGGSIM_MEASURE") == "" {
-		t.Skip("set VGGSIM_MEASURE=1 to measure")
-	}
-	needClang(t)
-	threads := 1
-	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
-		fmt.Sscan(v, &threads)
-	}
+	threads := measureGate(t)
 	c3 := func(c, h int) Conv {
 		return Conv{C: c, H: h, W: h, K: c, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true}
 	}
@@ -156,24 +172,11 @@ func TestMeasureWinoBlockings(t *testing.T) {
 		require.NoError(t, w.Validate())
 		ks = append(ks, w)
 	}
-	rounds := 3
-	var all []Kernel
-	for range rounds {
-		all = append(all, ks...)
-	}
-	measure := MeasureAll
-	if os.Getenv("VGGSIM_COLD") != "" {
-		measure = MeasureCold
-	}
-	res, err := measure(all, threads, 15, t.TempDir())
-	require.NoError(t, err)
+	res, times := measureRounds(t, ks, threads, 15, 3)
 	for i, k := range ks {
-		var ms []float64
-		for r := range rounds {
-			ms = append(ms, res.Layers[r*len(ks)+i].Ms)
-		}
-		slices.Sort(ms)
-		t.Logf("%-56s items %3d  %7.3f ms (rounds %.3f..%.3f)", k.Name(), k.Items(), ms[rounds/2], ms[0], ms[rounds-1])
+		ms := times[i]
+		mid := ms[len(ms)/2]
+		t.Logf("%-56s items %3d  %7.3f ms (rounds %.3f..%.3f)", k.Name(), k.Items(), mid, ms[0], ms[len(ms)-1])
 	}
 	t.Logf("peak %.1f GFLOP/s (%d threads)", res.PeakGFlops, threads)
 }
@@ -182,14 +185,7 @@ func TestMeasureWinoBlockings(t *testing.T) {
 // interleaved over rounds (VGGSIM_MEASURE=1; VGGSIM_THREADS; VGGSIM_COLD=1 for weights read
 // from memory). The first tile of each layer is ChooseTile's.
 func TestMeasureStride2Tiles(t *testing.T) {
-	if os.Getenv("VGGSIM_MEASURE") == "" {
-		t.Skip("set VGGSIM_MEASURE=1 to measure")
-	}
-	needClang(t)
-	threads := 1
-	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
-		fmt.Sscan(v, &threads)
-	}
+	threads := measureGate(t)
 	var ks []Kernel
 	for _, c := range a0Convs() {
 		if c.Stride != 2 {
@@ -205,25 +201,12 @@ func TestMeasureStride2Tiles(t *testing.T) {
 			ks = append(ks, &Direct{Conv: c, Tile: tl, InPlain: c.C < Lanes})
 		}
 	}
-	rounds := 3
-	var all []Kernel
-	for range rounds {
-		all = append(all, ks...)
-	}
-	measure := MeasureAll
-	if os.Getenv("VGGSIM_COLD") != "" {
-		measure = MeasureCold
-	}
-	res, err := measure(all, threads, 11, t.TempDir())
-	require.NoError(t, err)
+	res, times := measureRounds(t, ks, threads, 11, 3)
 	for i, k := range ks {
-		var ms []float64
-		for r := range rounds {
-			ms = append(ms, res.Layers[r*len(ks)+i].Ms)
-		}
-		slices.Sort(ms)
-		gf := 2 * float64(k.Shape().MACs()) / ms[rounds/2] / 1e6
-		t.Logf("%-56s %7.3f ms %6.1f GFLOP/s (rounds %.3f..%.3f)", k.Name(), ms[rounds/2], gf, ms[0], ms[rounds-1])
+		ms := times[i]
+		mid := ms[len(ms)/2]
+		gf := 2 * float64(k.Shape().MACs()) / mid / 1e6
+		t.Logf("%-56s %7.3f ms %6.1f GFLOP/s (rounds %.3f..%.3f)", k.Name(), mid, gf, ms[0], ms[len(ms)-1])
 	}
 	t.Logf("peak %.1f GFLOP/s (%d threads)", res.PeakGFlops, threads)
 }

@@ -207,14 +207,7 @@ func TestChoosePointwise(t *testing.T) {
 // the pointwise kernel, interleaved in one harness (VGGSIM_MEASURE=1; threads from
 // VGGSIM_THREADS, default 1). It asserts nothing about time.
 func TestMeasurePointwise(t *testing.T) {
-	if os.Getenv("VGGSIM_MEASURE") == "" {
-		t.Skip("set VGGSIM_MEASURE=1 to measure")
-	}
-	needClang(t)
-	threads := 1
-	if v := os.Getenv("VGGSIM_THREADS"); v != "" {
-		fmt.Sscan(v, &threads)
-	}
+	threads := measureGate(t)
 	var ks []Kernel
 	for _, s := range [][4]int{{64, 56, 64, 1}, {64, 56, 256, 1}, {256, 56, 64, 1}, {256, 56, 128, 1}, {256, 56, 512, 2},
 		{128, 28, 512, 1}, {512, 28, 128, 1}, {512, 28, 256, 1}, {512, 28, 1024, 2}, {256, 14, 1024, 1}, {1024, 14, 256, 1},
