@@ -527,7 +527,11 @@ func residualFusions(g *ir.Graph, fusedInto map[*ir.Node]*ir.Node, bufOf []int, 
 			j = 1
 		}
 		v, other := a.In[j], a.In[1-j]
-		n := g.Nodes[prod[v]]
+		pv, ok := prod[v]
+		if !ok {
+			continue // the graph's input: no conv to fuse into
+		}
+		n := g.Nodes[pv]
 		if n.Op != ir.Conv || len(users[v.ID]) != 1 || v == g.Output || fusedInto[n] != nil {
 			continue
 		}
