@@ -148,6 +148,7 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 	var ks []kern.Kernel
 	var kNodes [][]*ir.Node
 	var convLayer []int
+	var convOnly []int // indexes into ks of the kernels timed without their fused residual add
 	for _, st := range c.Module.Plan.Steps {
 		if len(st.Nodes) == 0 {
 			continue
@@ -164,7 +165,7 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 		} else if k := kern.ConvPartOf(st.Kernel); k != nil {
 			ks, kNodes = append(ks, k), append(kNodes, st.Nodes[:1])
 			convLayer = append(convLayer, len(res.Layers)-1)
-			res.Layers[len(res.Layers)-1].Timed = "conv"
+			convOnly = append(convOnly, len(ks)-1)
 		}
 	}
 	res.GFlops = 2 * float64(res.MACs) / res.MedianMs / 1e6
@@ -179,6 +180,9 @@ func Run(g *ir.Graph, tc *codegen.Toolchain, o Options, peak float64) (*Result, 
 		for i, l := range m.Layers {
 			res.Layers[convLayer[i]].Ms = l.Ms
 			res.Layers[convLayer[i]].GFlops = l.GFlops
+		}
+		for _, i := range convOnly {
+			res.Layers[convLayer[i]].Timed = "conv"
 		}
 		errs, err := layerErrors(g, x, ks, kNodes, o.Threads, dir)
 		if err != nil {
