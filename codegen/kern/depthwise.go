@@ -152,22 +152,15 @@ func defineParallel(m *ir.Module, name string, items int, linkage enum.Linkage, 
 func (d *Depthwise) defineBody(m *ir.Module) *ir.Func {
 	c, rwMax := d.Conv, d.RW
 	ho, wo := c.Out()
-	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p), ir.NewParam("lo", i64), ir.NewParam("hi", i64)}
-	for _, p := range params[:4] {
-		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
-	}
-	f := m.NewFunc(d.Name()+"_body", voidT, params...)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
-	out, in, w, bias := params[0], params[1], params[2], params[3]
+	g, ps, lo, hi := newBody(m, d.Name(), allNoAlias, "out", "in", "w", "bias")
+	out, in, w, bias := ps[0], ps[1], ps[2], ps[3]
 	acc := make([]value.Value, rwMax)
 	for i := range acc {
 		a := g.entry.NewAlloca(v16)
 		a.Align = 64
 		acc[i] = a
 	}
-	g.loop("item", params[4], params[5], func(item value.Value) {
+	g.loop("item", lo, hi, func(item value.Value) {
 		cb := g.b.NewSDiv(item, c64(ho))
 		oh := g.b.NewSRem(item, c64(ho))
 		src := g.gep(in, g.mul(cb, c64(c.H*c.W*Lanes)))
@@ -236,7 +229,7 @@ func (d *Depthwise) defineBody(m *ir.Module) *ir.Func {
 		}
 	})
 	g.b.NewRet(nil)
-	return f
+	return g.f
 }
 
 // chooseDepthwise returns the depthwise kernel of conv node n with shape c, or nil.

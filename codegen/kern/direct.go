@@ -229,15 +229,8 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 	c, t := d.Conv, d.Tile
 	ho, wo := c.Out()
 	cg, kg := c.C/c.groups(), c.K/c.groups()
-	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p), ir.NewParam("lo", i64), ir.NewParam("hi", i64)}
-	for _, p := range params[:4] {
-		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
-	}
-	f := m.NewFunc(d.Name()+"_body", voidT, params...)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
-	out, in, w, bias := params[0], params[1], params[2], params[3]
+	g, ps, lo, hi := newBody(m, d.Name(), allNoAlias, "out", "in", "w", "bias")
+	out, in, w, bias := ps[0], ps[1], ps[2], ps[3]
 	acc := make([]value.Value, t.RK*t.RW)
 	for i := range acc {
 		a := g.entry.NewAlloca(v16)
@@ -249,7 +242,7 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 	if d.InPlain {
 		px = 1
 	}
-	g.loop("item", params[4], params[5], func(item value.Value) {
+	g.loop("item", lo, hi, func(item value.Value) {
 		tt := g.b.NewSDiv(item, c64(ho))
 		oh := g.b.NewSRem(item, c64(ho))
 		kb0 := g.mul(tt, c64(t.RK))
@@ -375,5 +368,5 @@ func (d *Direct) defineBody(m *ir.Module) *ir.Func {
 		}
 	})
 	g.b.NewRet(nil)
-	return f
+	return g.f
 }

@@ -50,15 +50,7 @@ func (e *Eltwise) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 	for i := 0; i < e.Inputs; i++ {
 		names = append(names, fmt.Sprintf("in%d", i))
 	}
-	var params []*ir.Param
-	for _, n := range names {
-		params = append(params, ir.NewParam(n, f32p)) // no noalias: out may be an operand
-	}
-	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
-	f := m.NewFunc(e.Name()+"_body", voidT, append(params, lo, hi)...)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
+	g, params, lo, hi := newBody(m, e.Name(), nil, names...) // no noalias: out may be an operand
 	g.loop("item", lo, hi, func(item value.Value) {
 		from := g.mul(item, c64(EltChunk))
 		to := g.b.NewSelect(g.b.NewICmp(enum.IPredSLT, g.add(from, c64(EltChunk)), c64(e.Vecs)), g.add(from, c64(EltChunk)), c64(e.Vecs))
@@ -72,7 +64,7 @@ func (e *Eltwise) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 		})
 	})
 	g.b.NewRet(nil)
-	return defineParallel(m, e.Name(), e.Items(), linkage, f, names...)
+	return defineParallel(m, e.Name(), e.Items(), linkage, g.f, names...)
 }
 
 // MaxPool is a max-pool over NCHW16c (C channels, H×W input, KH×KW window, stride,
@@ -101,14 +93,8 @@ func (p *MaxPool) Items() int {
 // Define adds NAME(out, in), NAME_range and NAME_body to m and returns NAME.
 func (p *MaxPool) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 	ho, wo := p.Out()
-	out, in := ir.NewParam("out", f32p), ir.NewParam("in", f32p)
-	out.Attrs = append(out.Attrs, enum.ParamAttrNoAlias)
-	in.Attrs = append(in.Attrs, enum.ParamAttrNoAlias)
-	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
-	f := m.NewFunc(p.Name()+"_body", voidT, out, in, lo, hi)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
+	g, ps, lo, hi := newBody(m, p.Name(), allNoAlias, "out", "in")
+	out, in := ps[0], ps[1]
 	ninf := splatConst(math.Inf(-1))
 	acc := g.entry.NewAlloca(v16)
 	acc.Align = 64
@@ -141,7 +127,7 @@ func (p *MaxPool) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 		})
 	})
 	g.b.NewRet(nil)
-	return defineParallel(m, p.Name(), p.Items(), linkage, f, "out", "in")
+	return defineParallel(m, p.Name(), p.Items(), linkage, g.f, "out", "in")
 }
 
 // chooseEltwise returns the pooled kernel of an Add, ReLU or ReLU6 node whose operands are
@@ -253,14 +239,8 @@ func (p *GAP) Items() int { return (p.C + Lanes - 1) / Lanes }
 
 // Define adds NAME(out, in), NAME_range and NAME_body to m and returns NAME.
 func (p *GAP) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
-	out, in := ir.NewParam("out", f32p), ir.NewParam("in", f32p)
-	out.Attrs = append(out.Attrs, enum.ParamAttrNoAlias)
-	in.Attrs = append(in.Attrs, enum.ParamAttrNoAlias)
-	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
-	f := m.NewFunc(p.Name()+"_body", voidT, out, in, lo, hi)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
+	g, ps, lo, hi := newBody(m, p.Name(), allNoAlias, "out", "in")
+	out, in := ps[0], ps[1]
 	acc := g.entry.NewAlloca(v16)
 	acc.Align = 64
 	hw := p.H * p.W
@@ -287,7 +267,7 @@ func (p *GAP) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 		}
 	})
 	g.b.NewRet(nil)
-	return defineParallel(m, p.Name(), p.Items(), linkage, f, "out", "in")
+	return defineParallel(m, p.Name(), p.Items(), linkage, g.f, "out", "in")
 }
 
 // chooseGAP returns the pooled global average pool of a GlobalAvgPool node over NCHW16c,

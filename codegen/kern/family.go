@@ -156,3 +156,26 @@ func declarePool(m *emit.Module, fma bool) {
 	m.Declare("vggsim_parallel", voidT, TaskPtr, f32pp, i64)
 	m.AddCSource("pool.c", PoolC)
 }
+
+// newBody adds NAME_body(ptrs..., lo, hi) to m — float pointers named ptrs, then the i64
+// range of work items — internal, nounwind and preferring 512-bit vectors, the form every
+// kernel's body takes for the pool; noalias marks the pointers no other one overlaps
+// (false: none). It returns the function's builder, its pointer parameters in order, and
+// lo and hi.
+func newBody(m *ir.Module, name string, noalias func(ptr string) bool, ptrs ...string) (g *fb, ps []*ir.Param, lo, hi *ir.Param) {
+	for _, n := range ptrs {
+		q := ir.NewParam(n, f32p)
+		if noalias != nil && noalias(n) {
+			q.Attrs = append(q.Attrs, enum.ParamAttrNoAlias)
+		}
+		ps = append(ps, q)
+	}
+	lo, hi = ir.NewParam("lo", i64), ir.NewParam("hi", i64)
+	f := m.NewFunc(name+"_body", voidT, append(append([]*ir.Param(nil), ps...), lo, hi)...)
+	f.Linkage = enum.LinkageInternal
+	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
+	return newFB(m, f), ps, lo, hi
+}
+
+// allNoAlias is newBody's noalias for kernels whose pointers never overlap.
+func allNoAlias(string) bool { return true }

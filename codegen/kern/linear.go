@@ -64,22 +64,15 @@ func (l *Linear) Define(m *ir.Module, linkage enum.Linkage) *ir.Func {
 }
 
 func (l *Linear) defineBody(m *ir.Module) *ir.Func {
-	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p), ir.NewParam("lo", i64), ir.NewParam("hi", i64)}
-	for _, p := range params[:4] {
-		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
-	}
-	f := m.NewFunc(l.Name()+"_body", voidT, params...)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
-	out, in, w, bias := params[0], params[1], params[2], params[3]
+	g, ps, lo, hi := newBody(m, l.Name(), allNoAlias, "out", "in", "w", "bias")
+	out, in, w, bias := ps[0], ps[1], ps[2], ps[3]
 	acc := make([]value.Value, LinearChains)
 	for i := range acc {
 		a := g.entry.NewAlloca(v16)
 		a.Align = 64
 		acc[i] = a
 	}
-	g.loop("blk", params[4], params[5], func(blk value.Value) {
+	g.loop("blk", lo, hi, func(blk value.Value) {
 		wb := g.gep(w, g.mul(blk, c64(l.In*Lanes)))
 		for i := range acc {
 			g.b.NewStore(g.zero16, acc[i])
@@ -125,7 +118,7 @@ func (l *Linear) defineBody(m *ir.Module) *ir.Func {
 		g.b = done
 	})
 	g.b.NewRet(nil)
-	return f
+	return g.f
 }
 
 // chooseLinear returns the Linear kernel of a linear node reading a C×1×1 value, or nil.

@@ -190,22 +190,12 @@ func (p *Pointwise) defineBody(m *ir.Module, names []string) *ir.Func {
 	px := ho * wo
 	ktiles := c.blocks() / p.RK
 	nc := p.chunks()
-	var params []*ir.Param
+	// out may be the residual operand's storage (an add in place): neither is noalias.
+	g, params, lo, hi := newBody(m, p.Name(), func(n string) bool { return n != "out" && n != "res" }, names...)
 	ps := map[string]*ir.Param{}
-	for _, n := range names {
-		q := ir.NewParam(n, f32p)
-		// out may be the residual operand's storage (an add in place): neither is noalias.
-		if n != "out" && n != "res" {
-			q.Attrs = append(q.Attrs, enum.ParamAttrNoAlias)
-		}
-		params = append(params, q)
-		ps[n] = q
+	for i, n := range names {
+		ps[n] = params[i]
 	}
-	lo, hi := ir.NewParam("lo", i64), ir.NewParam("hi", i64)
-	f := m.NewFunc(p.Name()+"_body", voidT, append(params, lo, hi)...)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
 	out, in, w, bias, res := ps["out"], ps["in"], ps["w"], ps["bias"], ps["res"]
 	acc := make([]value.Value, p.RK*p.RP)
 	for i := range acc {
@@ -297,7 +287,7 @@ func (p *Pointwise) defineBody(m *ir.Module, names []string) *ir.Func {
 		}
 	})
 	g.b.NewRet(nil)
-	return f
+	return g.f
 }
 
 // choosePointwise returns the pointwise kernel of a 1×1 conv node (fusing the residual

@@ -410,15 +410,8 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 	kchunks := c.blocks() / w.KC
 	slice := cgp * w.RK * Lanes // floats of the weights of one ξ and register tile of blocks
 	prefetch := prefetchDecl(m)
-	params := []*ir.Param{ir.NewParam("out", f32p), ir.NewParam("in", f32p), ir.NewParam("w", f32p), ir.NewParam("bias", f32p), ir.NewParam("lo", i64), ir.NewParam("hi", i64)}
-	for _, p := range params[:4] {
-		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
-	}
-	f := m.NewFunc(w.Name()+"_body", voidT, params...)
-	f.Linkage = enum.LinkageInternal
-	f.FuncAttrs = append(f.FuncAttrs, enum.FuncAttrNoUnwind, ir.AttrPair{Key: "prefer-vector-width", Value: "512"})
-	g := newFB(m, f)
-	out, in, wp, bias := params[0], params[1], params[2], params[3]
+	g, ps, lo, hi := newBody(m, w.Name(), allNoAlias, "out", "in", "w", "bias")
+	out, in, wp, bias := ps[0], ps[1], ps[2], ps[3]
 	// V[ξ][cb][t][16]: transformed input; M[ξ][kb][t][16]: GEMM results.
 	V := g.allocaV(winoXi * cgB * w.T * Lanes)
 	M := g.allocaV(winoXi * w.KC * w.T * Lanes)
@@ -433,7 +426,7 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 	bt, at := rows(winoBT[:]), rows(winoAT[:])
 	hw := c.H * c.W
 
-	g.loop("item", params[4], params[5], func(item value.Value) {
+	g.loop("item", lo, hi, func(item value.Value) {
 		tg := g.b.NewSDiv(item, c64(kchunks))
 		kc := g.b.NewSRem(item, c64(kchunks))
 		kb0 := g.mul(kc, c64(w.KC))  // first output block of the item
@@ -609,7 +602,7 @@ func (w *Winograd) defineBody(m *ir.Module) *ir.Func {
 		})
 	})
 	g.b.NewRet(nil)
-	return f
+	return g.f
 }
 
 var i8p = types.NewPointer(types.I8)
